@@ -1,0 +1,248 @@
+#include "query/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <xxhash.h>
+
+#include "query/plan.h"
+#include "storage/keys.h"
+
+namespace flowstat::query {
+namespace {
+
+constexpr uint64_t kMaxBuckets = 2'000'000;
+
+// Everything one mode accumulates; which members are used depends on type and metric.
+struct ModeTotals {
+  std::vector<Count> serie;                       // Serie Flows: per bucket
+  std::vector<uint64_t> bucket_ports;             // Serie Ports: bucket << 16 | port
+  std::unordered_map<uint64_t, Count> pairs;      // Repartition Flows: source << 32 | destination
+  std::vector<Count> port_sums;                   // Repartition Ports: per port
+  std::vector<uint8_t> sources, destinations;     // contributing IDs, by dictionary id
+};
+
+class Reducer {
+ public:
+  Reducer(const Query& q, const Window& w, uint32_t dictionary_size) : q_(q) {
+    const int64_t step = q.average_interval_ms;
+    first_bucket_ = FloorDiv(w.start_ms, step) * step;
+    buckets_ = static_cast<uint64_t>((FloorDiv(w.end_ms - 1, step) * step - first_bucket_) / step + 1);
+    for (ModeTotals& t : totals_) {
+      t.sources.assign(dictionary_size + 1, 0);
+      t.destinations.assign(dictionary_size + 1, 0);
+      if (q.type == StatisticType::kSerie && q.metric == Metric::kFlows) t.serie.assign(buckets_, 0);
+      if (q.type == StatisticType::kRepartition && q.metric == Metric::kPorts) t.port_sums.assign(65536, 0);
+    }
+  }
+
+  uint64_t buckets() const { return buckets_; }
+
+  void Add(const EventRecord& r, Contribution c) {
+    if (c.accepted) Add(r, c.accepted, &totals_[0]);
+    if (c.rejected) Add(r, c.rejected, &totals_[1]);
+  }
+
+  std::vector<FlowStatistic> Finish(const storage::Dictionary::Reader& d);
+
+ private:
+  static int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+  void Add(const EventRecord& r, uint8_t times, ModeTotals* t) {
+    const Count value = static_cast<Count>(r.value()) * times;
+    t->sources[r.source_id()] = 1;
+    t->destinations[r.destination_id()] = 1;
+    const uint64_t bucket = static_cast<uint64_t>((r.time_ms() - first_bucket_) / q_.average_interval_ms);
+    if (q_.type == StatisticType::kSerie) {
+      if (q_.metric == Metric::kFlows) t->serie[bucket] += value;
+      else t->bucket_ports.push_back(bucket << 16 | r.destination_port());
+    } else if (q_.metric == Metric::kFlows) {
+      t->pairs[uint64_t{r.source_id()} << 32 | r.destination_id()] += value;
+    } else {
+      t->port_sums[r.destination_port()] += value;
+    }
+  }
+
+  void FillSerie(ModeTotals& t, FlowStatistic* out) const;
+  void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
+  std::string StatisticId(Mode mode) const;
+
+  const Query& q_;
+  int64_t first_bucket_ = 0;
+  uint64_t buckets_ = 0;
+  ModeTotals totals_[2];  // Accepted, Rejected
+};
+
+std::vector<std::string> IdStrings(const std::vector<uint8_t>& seen, const storage::Dictionary::Reader& d) {
+  std::vector<std::string> ids;
+  for (uint32_t id = 1; id < seen.size(); ++id) {
+    if (seen[id]) ids.emplace_back(*d.Payload(id, schema::EntryKind::kEntityId));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
+  out->data_points.resize(buckets_);
+  for (uint64_t i = 0; i < buckets_; ++i) {
+    out->data_points[i].timestamp_ms = first_bucket_ + static_cast<int64_t>(i) * q_.average_interval_ms;
+  }
+  if (q_.metric == Metric::kFlows) {
+    for (uint64_t i = 0; i < buckets_; ++i) out->data_points[i].value = t.serie[i];
+    return;
+  }
+  std::sort(t.bucket_ports.begin(), t.bucket_ports.end());
+  auto end = std::unique(t.bucket_ports.begin(), t.bucket_ports.end());
+  for (auto it = t.bucket_ports.begin(); it != end; ++it) out->data_points[*it >> 16].value++;
+}
+
+void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
+  auto& points = out->data_points;
+  if (q_.metric == Metric::kFlows) {
+    for (const auto& [key, value] : t.pairs) {
+      DataPoint p;
+      p.source_id = *d.Payload(static_cast<uint32_t>(key >> 32), schema::EntryKind::kEntityId);
+      p.destination_id = *d.Payload(static_cast<uint32_t>(key), schema::EntryKind::kEntityId);
+      p.value = value;
+      points.push_back(std::move(p));
+    }
+  } else {
+    for (uint32_t port = 0; port < t.port_sums.size(); ++port) {
+      if (t.port_sums[port] == 0) continue;
+      DataPoint p;
+      p.port = port;
+      p.value = t.port_sums[port];
+      points.push_back(std::move(p));
+    }
+  }
+  std::sort(points.begin(), points.end(), [](const DataPoint& a, const DataPoint& b) {
+    if (a.value != b.value) return a.value > b.value;
+    if (a.source_id != b.source_id) return a.source_id < b.source_id;
+    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
+    return a.port < b.port;
+  });
+  if (q_.limit && points.size() > *q_.limit) points.resize(*q_.limit);
+}
+
+std::string Reducer::StatisticId(Mode mode) const {
+  std::string canon = q_.namespace_ + '\0' + (q_.recursive ? "r" : "n") + '\0' + std::to_string(first_bucket_) +
+                      '\0' + std::to_string(buckets_) + '\0' + std::to_string(q_.average_interval_ms) + '\0' +
+                      std::to_string(static_cast<int>(q_.metric)) + std::to_string(static_cast<int>(q_.type)) +
+                      std::to_string(static_cast<int>(mode)) + std::to_string(static_cast<int>(q_.flow_mode)) +
+                      '\0' + q_.user_identifier + '\0' + (q_.limit ? std::to_string(*q_.limit) : "-");
+  for (const auto* list : {&q_.source_tags, &q_.destination_tags, &q_.source_ids, &q_.destination_ids}) {
+    canon += '\1';
+    for (const auto& s : *list) canon += s + '\0';
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64(canon.data(), canon.size(), 0)));
+  return hex;
+}
+
+std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d) {
+  std::vector<FlowStatistic> out;
+  for (Mode mode : {Mode::kAccepted, Mode::kRejected}) {
+    if (mode == Mode::kAccepted && q_.action == ActionFilter::kReject) continue;
+    if (mode == Mode::kRejected && q_.action == ActionFilter::kAccept) continue;
+    ModeTotals& t = totals_[mode == Mode::kAccepted ? 0 : 1];
+    FlowStatistic s;
+    s.id = StatisticId(mode);
+    s.type = q_.type;
+    s.metric = q_.metric;
+    s.mode = mode;
+    if (q_.type == StatisticType::kSerie) FillSerie(t, &s);
+    else FillRepartition(t, d, &s);
+    s.source_ids = IdStrings(t.sources, d);
+    s.destination_ids = IdStrings(t.destinations, d);
+    s.source_tags = q_.source_tags;
+    s.destination_tags = q_.destination_tags;
+    s.user_identifier = q_.user_identifier;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// Reads the planned chunks; for each day of a namespace, one hour range clipped to the window.
+template <typename Fn>
+Status ScanDays(const storage::EventStore::ReadView& view, Plan& plan, uint64_t ns, uint32_t day_first,
+                uint32_t day_last, QueryStats* stats, Fn&& on_chunk) {
+  const Window& w = plan.window();
+  const uint32_t hour_lo = std::max(day_first * 24, storage::HourOf(std::max<int64_t>(w.start_ms, 0)));
+  const uint32_t hour_hi = std::min(day_last * 24 + 23, storage::HourOf(std::min(w.end_ms - 1, kMaxTimestampMs)));
+  if (hour_lo > hour_hi) return Status::Ok();
+  return view.ForEachChunk(ns, hour_lo, hour_hi, stats, on_chunk);
+}
+
+}  // namespace
+
+Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
+                                            const storage::EventStore::ReadView& view, const Query& q,
+                                            QueryStats* stats) {
+  auto plan = Plan::Make(store, view, q);
+  if (!plan.ok()) return plan.status();
+  Reducer reducer(q, plan->window(), view.dictionary().size());
+  if (q.type == StatisticType::kSerie && reducer.buckets() > kMaxBuckets) {
+    return Status::InvalidArgument("averageInterval: the window holds " + std::to_string(reducer.buckets()) +
+                                   " buckets, more than " + std::to_string(kMaxBuckets));
+  }
+  uint64_t matched = 0;
+  auto on_chunk = [&](uint32_t, std::span<const EventRecord> records) {
+    plan->ForEachCandidate(records, stats, [&](const EventRecord& r) {
+      Contribution c = plan->Match(r);
+      if (c.accepted | c.rejected) {
+        ++matched;
+        reducer.Add(r, c);
+      }
+    });
+    return Status::Ok();
+  };
+  for (const auto& [ns, days] : plan->candidates()) {
+    // Consecutive days form one range: one iterator per run of days.
+    for (size_t i = 0; i < days.size();) {
+      size_t j = i;
+      while (j + 1 < days.size() && days[j + 1] == days[j] + 1) ++j;
+      Status s = ScanDays(view, *plan, ns, days[i], days[j], stats, on_chunk);
+      if (!s.ok()) return s;
+      i = j + 1;
+    }
+  }
+  if (stats) stats->events_matched += matched;
+  if (!plan->status().ok()) return plan->status();
+  return reducer.Finish(view.dictionary());
+}
+
+Status ScanEvents(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q,
+                  uint64_t limit, const std::function<bool(const FlowEvent&)>& visit) {
+  auto plan = Plan::Make(store, view, q);
+  if (!plan.ok()) return plan.status();
+  std::map<uint32_t, std::vector<uint64_t>> namespaces_by_day;
+  for (const auto& [ns, days] : plan->candidates()) {
+    for (uint32_t day : days) namespaces_by_day[day].push_back(ns);
+  }
+  uint64_t emitted = 0;
+  FlowEvent event;
+  for (const auto& [day, namespaces] : namespaces_by_day) {  // one day in memory at a time
+    std::vector<EventRecord> matched;
+    for (uint64_t ns : namespaces) {
+      Status s = ScanDays(view, *plan, ns, day, day, nullptr, [&](uint32_t, std::span<const EventRecord> records) {
+        plan->ForEachCandidate(records, nullptr, [&](const EventRecord& r) {
+          Contribution c = plan->Match(r);
+          if (c.accepted | c.rejected) matched.push_back(r);
+        });
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+    }
+    if (!plan->status().ok()) return plan->status();
+    std::sort(matched.begin(), matched.end(), [](const EventRecord& a, const EventRecord& b) {
+      return a.time_ms() != b.time_ms() ? a.time_ms() < b.time_ms() : schema::RecordLess(a, b);
+    });
+    for (const EventRecord& r : matched) {
+      Status s = schema::DecodeEvent(r, view.dictionary(), &event);
+      if (!s.ok()) return s;
+      if (!visit(event) || (limit && ++emitted >= limit)) return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace flowstat::query

@@ -1,0 +1,182 @@
+#include "query/plan.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "storage/keys.h"
+
+namespace flowstat::query {
+namespace {
+
+using schema::EntryKind;
+using DaySet = std::set<std::pair<uint32_t, uint64_t>>;  // (day, namespace hash)
+
+bool InNamespace(std::string_view ns, std::string_view root, bool recursive) {
+  if (ns == root) return true;
+  if (!recursive) return false;
+  if (root == "/") return true;
+  return ns.size() > root.size() && ns.compare(0, root.size(), root) == 0 && ns[root.size()] == '/';
+}
+
+// Resolves strings to ids; false if one is unknown (then nothing can match all of them).
+bool ResolveAll(const storage::Dictionary::Reader& d, EntryKind kind, const std::vector<std::string>& items,
+                std::vector<uint32_t>* ids) {
+  for (const auto& item : items) {
+    uint32_t id = d.Find(kind, item);
+    if (id == 0) return false;
+    ids->push_back(id);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventStore::ReadView& view,
+                        const Query& q) {
+  auto window = ResolveWindow(q);
+  if (!window.ok()) return window.status();
+  Plan p;
+  const auto& d = view.dictionary();
+  p.dict_ = &d;
+  p.window_ = *window;
+  p.flow_mode_ = q.flow_mode;
+  p.action_ = q.action;
+  p.ports_only_ = q.metric == Metric::kPorts;
+  p.namespace_allowed_.assign(d.size() + 1, 0);
+  for (uint32_t id = 1; id <= d.size(); ++id) {
+    std::string_view e = d.Entry(id);
+    if (e[0] == static_cast<char>(EntryKind::kNamespace) && InNamespace(e.substr(1), q.namespace_, q.recursive)) {
+      p.namespace_allowed_[id] = 1;
+    }
+  }
+  if (!q.source_ids.empty()) {
+    for (const auto& id : q.source_ids) {
+      if (uint32_t v = d.Find(EntryKind::kEntityId, id)) p.source_ids_.push_back(v);
+    }
+    std::sort(p.source_ids_.begin(), p.source_ids_.end());
+    p.source_ids_.erase(std::unique(p.source_ids_.begin(), p.source_ids_.end()), p.source_ids_.end());
+    p.impossible_ |= p.source_ids_.empty();
+  }
+  if (!q.destination_ids.empty()) {
+    p.destination_allowed_.assign(d.size() + 1, 0);
+    bool any = false;
+    for (const auto& id : q.destination_ids) {
+      if (uint32_t v = d.Find(EntryKind::kEntityId, id)) p.destination_allowed_[v] = 1, any = true;
+    }
+    p.impossible_ |= !any;
+  }
+  p.impossible_ |= !ResolveAll(d, EntryKind::kTag, q.source_tags, &p.source_tag_ids_);
+  p.impossible_ |= !ResolveAll(d, EntryKind::kTag, q.destination_tags, &p.destination_tag_ids_);
+  p.source_memo_.assign(d.size() + 1, -1);
+  p.destination_memo_.assign(d.size() + 1, -1);
+  if (p.impossible_) return p;
+  Status s = p.PlanCandidates(store, view, q);
+  if (!s.ok()) return s;
+  return p;
+}
+
+Status Plan::PlanCandidates(const storage::EventStore& store, const storage::EventStore::ReadView& view,
+                            const Query& q) {
+  std::set<uint64_t> namespaces;
+  for (uint32_t id = 1; id < namespace_allowed_.size(); ++id) {
+    if (namespace_allowed_[id]) namespaces.insert(store.NamespaceHash(view.dictionary().Entry(id).substr(1)));
+  }
+  const uint32_t day_lo = storage::DayOf(window_.start_ms < 0 ? 0 : window_.start_ms);
+  const uint32_t day_hi = storage::DayOf(std::clamp<int64_t>(window_.end_ms - 1, 0, kMaxTimestampMs));
+  if (window_.end_ms <= 0 || window_.start_ms > kMaxTimestampMs) return Status::Ok();
+  // Each selective parameter narrows the (day, namespace) pairs to those where it occurs.
+  std::optional<DaySet> narrowed;
+  auto lookup = [&](uint8_t kind, const std::string& item, DaySet* into) -> Status {
+    std::vector<std::pair<uint32_t, uint64_t>> found;
+    Status s = view.Presence(kind, storage::HashString(item), day_lo, day_hi, &found);
+    into->insert(found.begin(), found.end());
+    return s;
+  };
+  auto intersect = [&](DaySet set) {
+    if (!narrowed) return void(narrowed = std::move(set));
+    DaySet both;
+    std::set_intersection(narrowed->begin(), narrowed->end(), set.begin(), set.end(), std::inserter(both, both.end()));
+    narrowed = std::move(both);
+  };
+  for (auto [kind, ids] : {std::pair{storage::kPresenceSourceId, &q.source_ids},
+                           std::pair{storage::kPresenceDestinationId, &q.destination_ids}}) {
+    if (ids->empty()) continue;
+    DaySet any_of;
+    for (const auto& id : *ids) {
+      Status s = lookup(kind, id, &any_of);
+      if (!s.ok()) return s;
+    }
+    intersect(std::move(any_of));
+  }
+  for (auto [kind, tags] : {std::pair{storage::kPresenceSourceTag, &q.source_tags},
+                            std::pair{storage::kPresenceDestinationTag, &q.destination_tags}}) {
+    for (const auto& tag : *tags) {
+      DaySet where;
+      Status s = lookup(kind, tag, &where);
+      if (!s.ok()) return s;
+      intersect(std::move(where));
+    }
+  }
+  if (narrowed) {
+    for (auto [day, ns] : *narrowed) {
+      if (namespaces.count(ns)) candidates_[ns].push_back(day);
+    }
+  } else {
+    for (uint64_t ns : namespaces) {
+      auto& days = candidates_[ns];
+      for (uint32_t day = day_lo; day <= day_hi; ++day) days.push_back(day);
+    }
+  }
+  return Status::Ok();
+}
+
+bool Plan::TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const {
+  if (wanted.empty()) return true;
+  if (list_id == 0 || list_id >= memo->size()) return false;
+  int8_t& known = (*memo)[list_id];
+  if (known < 0) {
+    auto list = dict_->Payload(list_id, EntryKind::kTagList);
+    std::vector<uint32_t> have;
+    if (list) {
+      have.resize(list->size() / 4);
+      std::memcpy(have.data(), list->data(), have.size() * 4);
+    }
+    known = 1;
+    for (uint32_t tag : wanted) {
+      if (std::find(have.begin(), have.end(), tag) == have.end()) known = 0;
+    }
+  }
+  return known == 1;
+}
+
+Contribution Plan::Match(const EventRecord& r) {
+  Contribution c;
+  const size_t ids = namespace_allowed_.size();
+  if (r.source_id() >= ids || r.destination_id() >= ids || r.source_id() == 0 || r.destination_id() == 0) {
+    corrupt_ = true;
+    return c;
+  }
+  if (r.time_ms() < window_.start_ms || r.time_ms() >= window_.end_ms) return c;
+  if (r.namespace_id() >= namespace_allowed_.size() || !namespace_allowed_[r.namespace_id()]) return c;
+  if (!destination_allowed_.empty() &&
+      (r.destination_id() >= destination_allowed_.size() || !destination_allowed_[r.destination_id()])) {
+    return c;
+  }
+  if (ports_only_ && !schema::HasPort(r)) return c;
+  if (!TagsMatch(r.source_tags(), source_tag_ids_, &source_memo_)) return c;
+  if (!TagsMatch(r.destination_tags(), destination_tag_ids_, &destination_memo_)) return c;
+  if (flow_mode_ != FlowMode::kObserved) (schema::IsReject(r) ? c.rejected : c.accepted)++;
+  if (flow_mode_ != FlowMode::kApplied && (r.flags() & schema::kFlagObserved)) {
+    switch (schema::ObservedActionOf(r)) {
+      case ObservedAction::kAccept: c.accepted++; break;
+      case ObservedAction::kReject: c.rejected++; break;
+      default: break;
+    }
+  }
+  if (action_ == ActionFilter::kAccept) c.rejected = 0;
+  if (action_ == ActionFilter::kReject) c.accepted = 0;
+  return c;
+}
+
+}  // namespace flowstat::query

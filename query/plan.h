@@ -1,0 +1,80 @@
+// Planning a query: the exact filters (as dictionary ids) and the chunks worth reading.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "flowstat/query.h"
+#include "storage/event_store.h"
+
+namespace flowstat::query {
+
+using schema::EventRecord;
+
+// How many times an event counts toward each mode (flowMode=all may count an event twice).
+struct Contribution {
+  uint8_t accepted = 0;
+  uint8_t rejected = 0;
+};
+
+class Plan {
+ public:
+  // Resolves `q` against the dictionary and presence keys of `view`.
+  static Result<Plan> Make(const storage::EventStore& store, const storage::EventStore::ReadView& view,
+                           const Query& q);
+
+  const Window& window() const { return window_; }
+  // Namespace hash -> days (sorted) whose chunks may hold matching events.
+  const std::map<uint64_t, std::vector<uint32_t>>& candidates() const { return candidates_; }
+
+  // The records of a chunk that can match: all, or the runs of the wanted sources.
+  template <typename Fn>
+  void ForEachCandidate(std::span<const EventRecord> records, QueryStats* stats, Fn&& fn);
+
+  // The contribution of a record to each mode, after every filter; zero when it does not match.
+  Contribution Match(const EventRecord& r);
+
+  // Corruption if a record seen by Match referenced an id the dictionary does not have.
+  Status status() const {
+    return corrupt_ ? Status::Corruption("a stored event references an unknown dictionary id") : Status::Ok();
+  }
+
+ private:
+  bool TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const;
+  Status PlanCandidates(const storage::EventStore& store, const storage::EventStore::ReadView& view,
+                        const Query& q);
+
+  const storage::Dictionary::Reader* dict_ = nullptr;
+  Window window_;
+  FlowMode flow_mode_ = FlowMode::kApplied;
+  ActionFilter action_ = ActionFilter::kAny;
+  bool ports_only_ = false;     // metric Ports: events without a destination port never match
+  bool impossible_ = false;     // a wanted ID or tag is unknown to the store
+  bool corrupt_ = false;
+  std::vector<uint8_t> namespace_allowed_;  // by dictionary id
+  std::vector<uint32_t> source_ids_;        // sorted; empty: any
+  std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any
+  std::vector<uint32_t> source_tag_ids_, destination_tag_ids_;
+  std::vector<int8_t> source_memo_, destination_memo_;  // tag list id -> -1 unknown, 0/1
+  std::map<uint64_t, std::vector<uint32_t>> candidates_;
+};
+
+template <typename Fn>
+void Plan::ForEachCandidate(std::span<const EventRecord> records, QueryStats* stats, Fn&& fn) {
+  if (impossible_) return;
+  auto visit = [&](const EventRecord* first, const EventRecord* last) {
+    if (stats) stats->events_examined += static_cast<uint64_t>(last - first);
+    for (const EventRecord* r = first; r != last; ++r) fn(*r);
+  };
+  if (source_ids_.empty()) return visit(records.data(), records.data() + records.size());
+  for (uint32_t id : source_ids_) {  // records are sorted by source_id first
+    auto lo = std::lower_bound(records.begin(), records.end(), id,
+                               [](const EventRecord& r, uint32_t v) { return r.source_id() < v; });
+    auto hi = std::upper_bound(lo, records.end(), id,
+                               [](uint32_t v, const EventRecord& r) { return v < r.source_id(); });
+    visit(records.data() + (lo - records.begin()), records.data() + (hi - records.begin()));
+  }
+}
+
+}  // namespace flowstat::query

@@ -1,0 +1,96 @@
+// The FlowStatisticsList JSON of SPEC §3.
+#include <string>
+
+#include "flowstat/event.h"
+#include "flowstat/query.h"
+#include "schema/json_text.h"
+
+namespace flowstat {
+namespace {
+
+using schema::AppendJsonString;
+
+void AppendCount(std::string* out, Count v) {
+  char buf[40];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out->push_back(buf[--n]);
+}
+
+void AppendStrings(std::string* out, const std::vector<std::string>& items) {
+  out->push_back('[');
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendJsonString(out, items[i]);
+  }
+  out->push_back(']');
+}
+
+// Selectors "key=value" as a JSON object {"key": "value"} in the order given.
+void AppendSelectors(std::string* out, const std::vector<std::string>& tags) {
+  out->push_back('{');
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (i) out->push_back(',');
+    const size_t eq = tags[i].find('=');
+    AppendJsonString(out, std::string_view(tags[i]).substr(0, eq));
+    out->push_back(':');
+    AppendJsonString(out, eq == std::string::npos ? std::string_view() : std::string_view(tags[i]).substr(eq + 1));
+  }
+  out->push_back('}');
+}
+
+void AppendPoint(std::string* out, const FlowStatistic& s, const DataPoint& p) {
+  if (s.type == StatisticType::kSerie) {
+    out->append("{\"timestamp\":");
+    AppendJsonString(out, FormatTimeSeconds(p.timestamp_ms));
+  } else if (s.metric == Metric::kFlows) {
+    out->append("{\"sourceID\":");
+    AppendJsonString(out, p.source_id);
+    out->append(",\"destinationID\":");
+    AppendJsonString(out, p.destination_id);
+  } else {
+    out->append("{\"port\":");
+    out->append(std::to_string(p.port));
+  }
+  out->append(",\"value\":");
+  AppendCount(out, p.value);
+  out->push_back('}');
+}
+
+}  // namespace
+
+std::string FormatStatisticsJson(const std::vector<FlowStatistic>& list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) {
+    const FlowStatistic& s = list[i];
+    if (i) out.push_back(',');
+    out.append("{\"ID\":");
+    AppendJsonString(&out, s.id);
+    out.append(",\"dataPoints\":[");
+    for (size_t j = 0; j < s.data_points.size(); ++j) {
+      if (j) out.push_back(',');
+      AppendPoint(&out, s, s.data_points[j]);
+    }
+    out.append("],\"destinationIDs\":");
+    AppendStrings(&out, s.destination_ids);
+    out.append(",\"destinationTags\":");
+    AppendSelectors(&out, s.destination_tags);
+    out.append(s.metric == Metric::kFlows ? ",\"metric\":\"Flows\"" : ",\"metric\":\"Ports\"");
+    out.append(s.mode == Mode::kAccepted ? ",\"mode\":\"Accepted\"" : ",\"mode\":\"Rejected\"");
+    out.append(",\"sourceIDs\":");
+    AppendStrings(&out, s.source_ids);
+    out.append(",\"sourceTags\":");
+    AppendSelectors(&out, s.source_tags);
+    out.append(s.type == StatisticType::kSerie ? ",\"type\":\"Serie\"" : ",\"type\":\"Repartition\"");
+    out.append(",\"userIdentifier\":");
+    AppendJsonString(&out, s.user_identifier);
+    out.push_back('}');
+  }
+  out.push_back(']');
+  return out;
+}
+
+}  // namespace flowstat

@@ -1,0 +1,84 @@
+// The public Store: storage::EventStore for the layout, query::Evaluate for the answers, and
+// the boundary where no exception may pass.
+#include <mutex>
+#include <new>
+
+#include "flowstat/store.h"
+#include "query/engine.h"
+#include "storage/event_store.h"
+
+namespace flowstat {
+namespace {
+
+template <typename Fn>
+auto Guard(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Status::IOError("out of memory");
+  } catch (const std::exception& e) {
+    return Status::IOError(std::string("internal error: ") + e.what());
+  }
+}
+
+class StoreImpl final : public Store {
+ public:
+  explicit StoreImpl(std::unique_ptr<storage::EventStore> store) : store_(std::move(store)) {}
+
+  Status Append(const FlowEvent& event) override { return AppendBatch(std::span(&event, 1), nullptr); }
+
+  Status AppendBatch(std::span<const FlowEvent> events, AppendStats* stats) override {
+    return Guard([&] {
+      std::lock_guard lock(writer_);
+      return store_->Write(events, stats);
+    });
+  }
+
+  Status Flush() override {
+    return Guard([&] {
+      std::lock_guard lock(writer_);
+      return store_->Sync();
+    });
+  }
+
+  Status Compact() override {
+    return Guard([&] { return store_->Compact(); });
+  }
+
+  Result<std::vector<FlowStatistic>> Query(const flowstat::Query& query, QueryStats* stats) override {
+    return Guard([&]() -> Result<std::vector<FlowStatistic>> {
+      flowstat::Query q = query;
+      Status s = ValidateQuery(&q);
+      if (!s.ok()) return s;
+      storage::EventStore::ReadView view(*store_);
+      return query::Evaluate(*store_, view, q, stats);
+    });
+  }
+
+  Status ScanEvents(const flowstat::Query& query, uint64_t limit,
+                    const std::function<bool(const FlowEvent&)>& visit) override {
+    return Guard([&]() -> Status {
+      flowstat::Query q = query;
+      Status s = ValidateQuery(&q);
+      if (!s.ok()) return s;
+      storage::EventStore::ReadView view(*store_);
+      return query::ScanEvents(*store_, view, q, limit, visit);
+    });
+  }
+
+ private:
+  std::unique_ptr<storage::EventStore> store_;
+  std::mutex writer_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const OpenOptions& options) {
+  return Guard([&]() -> Result<std::unique_ptr<Store>> {
+    auto store = storage::EventStore::Open(path, options);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<Store>(new StoreImpl(std::move(store.value())));
+  });
+}
+
+}  // namespace flowstat

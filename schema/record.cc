@@ -1,0 +1,169 @@
+#include "schema/record.h"
+
+#include <cstring>
+#include <string>
+#include <tuple>
+
+namespace flowstat::schema {
+namespace {
+
+void AppendU32(std::string* out, uint32_t v) {
+  char b[4] = {char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+  out->append(b, 4);
+}
+
+uint32_t InternOptional(Interner& in, EntryKind kind, const std::optional<std::string>& s) {
+  return s ? in.Intern(kind, *s) : 0;
+}
+
+uint32_t InternTags(Interner& in, const std::vector<std::string>& tags) {
+  if (tags.empty()) return 0;
+  std::string ids;
+  ids.reserve(tags.size() * 4);
+  for (const auto& tag : tags) AppendU32(&ids, in.Intern(EntryKind::kTag, tag));
+  return in.Intern(EntryKind::kTagList, ids);
+}
+
+uint32_t InternDetails(Interner& in, const FlowEvent& e) {
+  const std::optional<std::string>* fields[] = {
+      &e.drop_reason, &e.observed_drop_reason, &e.policy_id, &e.policy_namespace,
+      &e.observed_policy_id, &e.observed_policy_namespace, &e.service_type, &e.service_id,
+      &e.service_url};
+  bool any = false;
+  for (auto* f : fields) any = any || f->has_value();
+  if (!any) return 0;
+  flatbuffers::FlatBufferBuilder b(256);
+  auto str = [&](const std::optional<std::string>& s) {
+    return s ? b.CreateString(*s) : flatbuffers::Offset<flatbuffers::String>();
+  };
+  auto d = fb::CreateEventDetails(b, str(e.drop_reason), str(e.observed_drop_reason), str(e.policy_id),
+                                  str(e.policy_namespace), str(e.observed_policy_id),
+                                  str(e.observed_policy_namespace), str(e.service_type),
+                                  str(e.service_id), str(e.service_url));
+  b.Finish(d);
+  return in.Intern(EntryKind::kDetails,
+                   std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
+}
+
+uint16_t EncodeFlags(const FlowEvent& e) {
+  uint16_t f = 0;
+  if (e.action == Action::kReject) f |= kFlagReject;
+  if (e.observed) f |= kFlagObserved;
+  f |= static_cast<uint16_t>(static_cast<uint16_t>(e.observed_action) << kObservedActionShift);
+  if (e.destination_port) f |= kFlagHasPort;
+  if (e.protocol) f |= kFlagHasProtocol;
+  if (e.encrypted) f |= kFlagHasEncrypted | (*e.encrypted ? kFlagEncrypted : 0);
+  if (e.observed_encrypted) {
+    f |= kFlagHasObservedEncrypted | (*e.observed_encrypted ? kFlagObservedEncrypted : 0);
+  }
+  return f;
+}
+
+Status DecodeString(const EntryLookup& lookup, uint32_t id, EntryKind kind, std::string* out) {
+  auto p = lookup.Payload(id, kind);
+  if (!p) return Status::Corruption("record references unknown dictionary entry " + std::to_string(id));
+  out->assign(*p);
+  return Status::Ok();
+}
+
+Status DecodeOptional(const EntryLookup& lookup, uint32_t id, EntryKind kind,
+                      std::optional<std::string>* out) {
+  if (id == 0) {
+    out->reset();
+    return Status::Ok();
+  }
+  out->emplace();
+  return DecodeString(lookup, id, kind, &**out);
+}
+
+Status DecodeTags(const EntryLookup& lookup, uint32_t id, std::vector<std::string>* tags) {
+  tags->clear();
+  if (id == 0) return Status::Ok();
+  auto list = lookup.Payload(id, EntryKind::kTagList);
+  if (!list || list->size() % 4 != 0) return Status::Corruption("bad tag list entry " + std::to_string(id));
+  for (size_t i = 0; i < list->size(); i += 4) {
+    uint32_t tag_id;
+    std::memcpy(&tag_id, list->data() + i, 4);  // little-endian hosts only (checked in CMake)
+    tags->emplace_back();
+    Status s = DecodeString(lookup, tag_id, EntryKind::kTag, &tags->back());
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> FromFb(const flatbuffers::String* s) {
+  return s ? std::optional<std::string>(s->str()) : std::nullopt;
+}
+
+Status DecodeDetails(const EntryLookup& lookup, uint32_t id, FlowEvent* e) {
+  if (id == 0) return Status::Ok();
+  auto p = lookup.Payload(id, EntryKind::kDetails);
+  if (!p) return Status::Corruption("record references unknown details entry " + std::to_string(id));
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(p->data()), p->size());
+  if (!v.VerifyBuffer<fb::EventDetails>(nullptr)) return Status::Corruption("bad details entry");
+  auto* d = flatbuffers::GetRoot<fb::EventDetails>(p->data());
+  e->drop_reason = FromFb(d->drop_reason());
+  e->observed_drop_reason = FromFb(d->observed_drop_reason());
+  e->policy_id = FromFb(d->policy_id());
+  e->policy_namespace = FromFb(d->policy_namespace());
+  e->observed_policy_id = FromFb(d->observed_policy_id());
+  e->observed_policy_namespace = FromFb(d->observed_policy_namespace());
+  e->service_type = FromFb(d->service_type());
+  e->service_id = FromFb(d->service_id());
+  e->service_url = FromFb(d->service_url());
+  return Status::Ok();
+}
+
+auto Fields(const EventRecord& r) {
+  return std::make_tuple(r.source_id(), r.destination_id(), r.time_ms(), r.namespace_id(),
+                         r.value(), r.destination_port(), r.flags(), r.protocol(),
+                         r.endpoint_types(), r.source_tags(), r.destination_tags(), r.source_ip(),
+                         r.destination_ip(), r.details());
+}
+
+}  // namespace
+
+EventRecord EncodeEvent(const FlowEvent& e, Interner& in) {
+  uint8_t types = static_cast<uint8_t>(static_cast<uint8_t>(e.source_type) |
+                                       (static_cast<uint8_t>(e.destination_type) << 2));
+  return EventRecord(in.Intern(EntryKind::kEntityId, e.source_id),
+                     in.Intern(EntryKind::kEntityId, e.destination_id), e.timestamp_ms, e.value,
+                     in.Intern(EntryKind::kNamespace, e.namespace_), InternTags(in, e.source_tags),
+                     InternTags(in, e.destination_tags),
+                     InternOptional(in, EntryKind::kAddress, e.source_ip),
+                     InternOptional(in, EntryKind::kAddress, e.destination_ip), InternDetails(in, e),
+                     e.destination_port.value_or(0), EncodeFlags(e), e.protocol.value_or(0), types, 0);
+}
+
+Status DecodeEvent(const EventRecord& r, const EntryLookup& lookup, FlowEvent* e) {
+  *e = FlowEvent();
+  e->timestamp_ms = r.time_ms();
+  e->value = r.value();
+  Status s = DecodeString(lookup, r.namespace_id(), EntryKind::kNamespace, &e->namespace_);
+  if (s.ok()) s = DecodeString(lookup, r.source_id(), EntryKind::kEntityId, &e->source_id);
+  if (s.ok()) s = DecodeString(lookup, r.destination_id(), EntryKind::kEntityId, &e->destination_id);
+  if (s.ok()) s = DecodeTags(lookup, r.source_tags(), &e->source_tags);
+  if (s.ok()) s = DecodeTags(lookup, r.destination_tags(), &e->destination_tags);
+  if (s.ok()) s = DecodeOptional(lookup, r.source_ip(), EntryKind::kAddress, &e->source_ip);
+  if (s.ok()) s = DecodeOptional(lookup, r.destination_ip(), EntryKind::kAddress, &e->destination_ip);
+  if (s.ok()) s = DecodeDetails(lookup, r.details(), e);
+  if (!s.ok()) return s;
+  const uint16_t f = r.flags();
+  e->action = (f & kFlagReject) ? Action::kReject : Action::kAccept;
+  e->observed = (f & kFlagObserved) != 0;
+  e->observed_action = ObservedActionOf(r);
+  if (f & kFlagHasPort) e->destination_port = r.destination_port();
+  if (f & kFlagHasProtocol) e->protocol = r.protocol();
+  if (f & kFlagHasEncrypted) e->encrypted = (f & kFlagEncrypted) != 0;
+  if (f & kFlagHasObservedEncrypted) e->observed_encrypted = (f & kFlagObservedEncrypted) != 0;
+  e->source_type = static_cast<EndpointType>(r.endpoint_types() & 3u);
+  e->destination_type = static_cast<EndpointType>((r.endpoint_types() >> 2) & 3u);
+  return Status::Ok();
+}
+
+int CompareRecords(const EventRecord& a, const EventRecord& b) {
+  auto fa = Fields(a), fb = Fields(b);
+  return fa < fb ? -1 : (fb < fa ? 1 : 0);
+}
+
+}  // namespace flowstat::schema

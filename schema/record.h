@@ -1,0 +1,68 @@
+// The stored form of a flow event: a fixed-size fb::EventRecord whose strings are dictionary ids.
+// Layout and flag bits are part of the on-disk format (doc/storage-format.md): DO NOT CHANGE.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "flow_event_generated.h"
+#include "flowstat/event.h"
+
+namespace flowstat::schema {
+
+using fb::EventRecord;
+
+// Bits of EventRecord::flags.
+inline constexpr uint16_t kFlagReject = 1u << 0;              // action == Reject
+inline constexpr uint16_t kFlagObserved = 1u << 1;            // observed == true
+inline constexpr int kObservedActionShift = 2;                // 2 bits: ObservedAction
+inline constexpr uint16_t kFlagHasPort = 1u << 4;             // destination_port is present
+inline constexpr uint16_t kFlagHasProtocol = 1u << 5;         // protocol is present
+inline constexpr uint16_t kFlagHasEncrypted = 1u << 6;
+inline constexpr uint16_t kFlagEncrypted = 1u << 7;
+inline constexpr uint16_t kFlagHasObservedEncrypted = 1u << 8;
+inline constexpr uint16_t kFlagObservedEncrypted = 1u << 9;
+
+// Dictionary entries start with one byte naming their kind; the payload follows.
+enum class EntryKind : char {
+  kNamespace = 'n',  // the namespace string
+  kEntityId = 'i',   // a source or destination ID
+  kTag = 't',        // one "key=value" tag
+  kTagList = 'l',    // a tag list: its tag ids as uint32 little-endian, in reported order
+  kAddress = 'a',    // an IP address string
+  kDetails = 'd',    // an fb::EventDetails buffer
+};
+
+// Assigns dictionary ids (>= 1) to entries; equal entries get equal ids.
+class Interner {
+ public:
+  virtual ~Interner() = default;
+  virtual uint32_t Intern(EntryKind kind, std::string_view payload) = 0;
+};
+
+// Reads dictionary entries back. Returns the payload (without the kind byte), or nullopt when
+// `id` is unknown or of another kind.
+class EntryLookup {
+ public:
+  virtual ~EntryLookup() = default;
+  virtual std::optional<std::string_view> Payload(uint32_t id, EntryKind kind) const = 0;
+};
+
+inline ObservedAction ObservedActionOf(const EventRecord& r) {
+  return static_cast<ObservedAction>((r.flags() >> kObservedActionShift) & 3u);
+}
+inline bool IsReject(const EventRecord& r) { return (r.flags() & kFlagReject) != 0; }
+inline bool HasPort(const EventRecord& r) { return (r.flags() & kFlagHasPort) != 0; }
+
+// Encodes a validated event. Strings are interned through `interner`.
+EventRecord EncodeEvent(const FlowEvent& event, Interner& interner);
+
+// Decodes a record; Corruption if it references an unknown dictionary entry.
+Status DecodeEvent(const EventRecord& record, const EntryLookup& lookup, FlowEvent* event);
+
+// The total order of records inside a chunk: (source_id, destination_id, time_ms, the rest).
+// Two records compare equal iff they encode the same event.
+int CompareRecords(const EventRecord& a, const EventRecord& b);
+inline bool RecordLess(const EventRecord& a, const EventRecord& b) { return CompareRecords(a, b) < 0; }
+
+}  // namespace flowstat::schema

@@ -1,0 +1,22 @@
+// The merge operator of chunk keys: the union of the events of every operand, sorted, without
+// duplicates. This is what makes appends blind (no read before write) and imports idempotent:
+// an event merged twice is stored once.
+//
+// Never throws: any failure, including a verification failure of an operand, makes the merge
+// return false, which RocksDB reports as Corruption to the reader.
+#pragma once
+
+#include <rocksdb/merge_operator.h>
+
+namespace flowstat::storage {
+
+class ChunkMergeOperator final : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "flowstat.ChunkUnion.v1"; }
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override;
+  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* logger) const override;
+  bool AllowSingleOperand() const override { return false; }
+};
+
+}  // namespace flowstat::storage

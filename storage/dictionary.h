@@ -1,0 +1,62 @@
+// The dictionary: every distinct string of the store (namespaces, IDs, tags, tag lists, IP
+// addresses, details) gets a 32-bit id, persisted under 'D' keys and held in memory.
+//
+// Thread safety: one writer thread calls Intern/TakePending; any thread may hold a Reader.
+// A Reader blocks new entries (not lookups) until it is destroyed: keep it for one query.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "schema/record.h"
+
+namespace flowstat::storage {
+
+class Dictionary final : public schema::Interner {
+ public:
+  // Adds entry `id` read from the store; ids must arrive as 1, 2, 3, ...
+  Status Load(uint32_t id, std::string_view entry);
+
+  uint32_t Intern(schema::EntryKind kind, std::string_view payload) override;
+
+  // The entries interned since the last call, as (id, entry bytes), for the next write batch.
+  std::vector<std::pair<uint32_t, std::string_view>> TakePending();
+
+  // A consistent read-only view; implements lookups both ways.
+  class Reader final : public schema::EntryLookup {
+   public:
+    explicit Reader(const Dictionary& d) : dict_(d), lock_(d.mu_) {}
+    std::optional<std::string_view> Payload(uint32_t id, schema::EntryKind kind) const override;
+    // The id of (kind, payload), or 0 when the store has no such entry.
+    uint32_t Find(schema::EntryKind kind, std::string_view payload) const;
+    // Ids are 1 .. size().
+    uint32_t size() const { return static_cast<uint32_t>(dict_.entries_.size()); }
+    // The kind byte and payload of entry `id` (1 <= id <= size()).
+    std::string_view Entry(uint32_t id) const { return dict_.entries_[id - 1]; }
+
+   private:
+    const Dictionary& dict_;
+    std::shared_lock<std::shared_mutex> lock_;
+  };
+
+ private:
+  struct Hash {
+    size_t operator()(std::string_view s) const;
+  };
+  uint32_t FindLocked(std::string_view entry) const;
+
+  mutable std::shared_mutex mu_;
+  std::deque<std::string> entries_;  // entry id i is entries_[i - 1]; a deque keeps views stable
+  std::unordered_map<std::string_view, uint32_t, Hash> index_;
+  uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store
+  std::string scratch_;
+};
+
+}  // namespace flowstat::storage

@@ -1,0 +1,87 @@
+// EventStore: the RocksDB layout of doc/storage-format.md — the write path (events to chunk
+// merges, dictionary entries and presence keys, in one atomic WriteBatch) and the read path
+// (chunks of a namespace hash over an hour range, presence lookups), on consistent snapshots.
+//
+// Thread safety: one writer thread (Write, Sync, Compact); any number of threads holding a
+// ReadView. See flowstat/store.h for the process-level rules.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "flowstat/store.h"
+#include "schema/record.h"
+#include "storage/dictionary.h"
+
+namespace flowstat::storage {
+
+class EventStore {
+ public:
+  static Result<std::unique_ptr<EventStore>> Open(const std::string& path, const OpenOptions& options);
+  ~EventStore();
+
+  // Encodes, deduplicates and writes `events` atomically. After a failed write the store
+  // refuses further writes (its in-memory dictionary may be ahead of the disk).
+  Status Write(std::span<const FlowEvent> events, AppendStats* stats);
+  Status Sync();
+  Status Compact();
+
+  uint64_t NamespaceHash(std::string_view ns) const { return namespace_hash_(ns); }
+
+  // A consistent view: a RocksDB snapshot and the dictionary as of that snapshot (or later).
+  class ReadView {
+   public:
+    explicit ReadView(const EventStore& store);
+    ~ReadView();
+    const Dictionary::Reader& dictionary() const { return dict_; }
+
+    using ChunkVisitor = std::function<Status(uint32_t hour, std::span<const schema::EventRecord>)>;
+    // Visits the chunks of `namespace_hash` with hour in [hour_lo, hour_hi], in hour order.
+    Status ForEachChunk(uint64_t namespace_hash, uint32_t hour_lo, uint32_t hour_hi, QueryStats* stats,
+                        const ChunkVisitor& visit) const;
+    // The (day, namespace hash) pairs where an item of `kind` hashing to `item_hash` occurs,
+    // for days in [day_lo, day_hi]. May over-report (hash collisions), never under-reports.
+    Status Presence(uint8_t kind, uint64_t item_hash, uint32_t day_lo, uint32_t day_hi,
+                    std::vector<std::pair<uint32_t, uint64_t>>* out) const;
+
+   private:
+    const EventStore& store_;
+    Dictionary::Reader dict_;
+    const rocksdb::Snapshot* snapshot_;
+  };
+
+ private:
+  EventStore() = default;
+  Status LoadDictionary();
+  Status CheckFormat(bool fresh);
+  void AddPresence(rocksdb::WriteBatch* batch, uint8_t kind, std::string_view item, uint32_t day, uint64_t ns);
+
+  struct PresenceEntry {
+    uint64_t item, ns;
+    uint32_t day;
+    uint8_t kind;
+    bool operator==(const PresenceEntry&) const = default;
+  };
+  struct PresenceHash {
+    size_t operator()(const PresenceEntry& p) const;
+  };
+
+  std::unique_ptr<rocksdb::DB> db_;
+  bool read_only_ = false;
+  Status write_error_;
+  Dictionary dictionary_;
+  uint64_t (*namespace_hash_)(std::string_view) = nullptr;
+  // Presence keys already written by this process: skips rewriting them (bounded, see .cc).
+  std::unordered_set<PresenceEntry, PresenceHash> presence_written_;
+};
+
+// Converts a RocksDB status into the library's Status (the one place this happens).
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+}  // namespace flowstat::storage

@@ -1,0 +1,36 @@
+// The on-disk layout of a flowstat store, version 1. Every constant here is drawn byte by byte
+// in doc/storage-format.md under the same name. DO NOT CHANGE without bumping kFormatVersion.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace flowstat::storage {
+
+inline constexpr uint32_t kFormatVersion = 1;
+
+// First byte of every RocksDB key: the key's kind.
+inline constexpr char kMetaPrefix = 'M';        // 'M' "format"       -> kFormatDescription
+inline constexpr char kDictionaryPrefix = 'D';  // 'D' id:u32 BE      -> kind byte + payload
+inline constexpr char kChunkPrefix = 'C';       // 'C' ns:u64 BE hour:u32 BE -> fb::Chunk
+inline constexpr char kPresencePrefix = 'P';    // 'P' kind:u8 item:u64 BE day:u32 BE ns:u64 BE -> ""
+
+inline constexpr std::string_view kFormatKey = "Mformat";
+// The meta value: names the version and every parameter a reader must agree with.
+inline constexpr std::string_view kFormatDescription =
+    "flowstat-store 1; hash=XXH64 seed=0; chunk=3600000ms; presence=86400000ms; record=56";
+
+inline constexpr uint64_t kHashSeed = 0;
+inline constexpr int64_t kChunkMs = 3600000;       // a chunk holds one hour of one namespace
+inline constexpr int64_t kPresenceMs = 86400000;   // presence keys cover one day
+
+// Kinds of presence keys: an item that occurs in some event of (namespace hash, day).
+inline constexpr uint8_t kPresenceSourceId = 's';
+inline constexpr uint8_t kPresenceDestinationId = 'd';
+inline constexpr uint8_t kPresenceSourceTag = 'S';
+inline constexpr uint8_t kPresenceDestinationTag = 'D';
+
+inline constexpr size_t kChunkKeySize = 13;
+inline constexpr size_t kPresenceKeySize = 22;
+
+}  // namespace flowstat::storage

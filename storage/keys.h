@@ -1,0 +1,30 @@
+// Encoding of the RocksDB keys of storage/format.h. All integers are big-endian so that byte
+// order is numeric order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "storage/format.h"
+
+namespace flowstat::storage {
+
+// XXH64 with kHashSeed: the fixed-width key part of a string.
+uint64_t HashString(std::string_view s);
+
+std::string ChunkKey(uint64_t namespace_hash, uint32_t hour);
+// False if `key` is not a well-formed chunk key.
+bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint32_t* hour);
+
+std::string DictionaryKey(uint32_t id);
+bool ParseDictionaryKey(std::string_view key, uint32_t* id);
+
+std::string PresenceKey(uint8_t kind, uint64_t item_hash, uint32_t day, uint64_t namespace_hash);
+bool ParsePresenceKey(std::string_view key, uint8_t* kind, uint64_t* item_hash, uint32_t* day,
+                      uint64_t* namespace_hash);
+
+inline uint32_t HourOf(int64_t time_ms) { return static_cast<uint32_t>(time_ms / kChunkMs); }
+inline uint32_t DayOf(int64_t time_ms) { return static_cast<uint32_t>(time_ms / kPresenceMs); }
+
+}  // namespace flowstat::storage
