@@ -1,4 +1,5 @@
 // The FlowStatisticsList JSON of SPEC §3.
+#include <iterator>
 #include <string>
 
 #include "flowstat/event.h"
@@ -10,15 +11,7 @@ namespace {
 
 using schema::AppendJsonString;
 
-void AppendCount(std::string* out, Count v) {
-  char buf[40];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) out->push_back(buf[--n]);
-}
+void AppendCount(std::string* out, Count v) { out->append(FormatCount(v)); }
 
 void AppendStrings(std::string* out, const std::vector<std::string>& items) {
   out->push_back('[');
@@ -61,6 +54,16 @@ void AppendPoint(std::string* out, const FlowStatistic& s, const DataPoint& p) {
 }
 
 }  // namespace
+
+std::string FormatCount(Count v) {
+  char buf[40];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
+    v /= 10;
+  } while (v != 0);
+  return std::string(std::make_reverse_iterator(buf + n), std::make_reverse_iterator(buf));
+}
 
 std::string FormatStatisticsJson(const std::vector<FlowStatistic>& list) {
   std::string out = "[";

@@ -37,7 +37,7 @@ Status GetBool(element v, std::string_view field, bool* out) {
 }
 
 Status GetUnsigned(element v, std::string_view field, uint64_t max, uint64_t* out) {
-  if (v.is_double()) return TypeError(field, "an integer");
+  if (v.type() == simdjson::dom::element_type::DOUBLE) return TypeError(field, "an integer");
   int64_t as_signed;
   if (v.is_int64() && v.get(as_signed) == simdjson::SUCCESS && as_signed < 0) {
     return FieldError(field, "out of range (negative)");

@@ -90,6 +90,8 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
     if (!IsFlowstatDirCandidate(path, &refusal)) return refusal;
     if (!exists && !options.create_if_missing) return Status::NotFound(path + ": no flowstat store here");
     ro.create_if_missing = true;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::IOError(path + ": cannot create directory: " + ec.message());
     s = rocksdb::DB::Open(ro, path, &db);
   }
   if (!s.ok()) return FromRocks(s, path);

@@ -96,6 +96,9 @@ struct QueryStats {
   uint64_t events_matched = 0;    // events that contributed to a result
 };
 
+// The decimal digits of a Count.
+std::string FormatCount(Count value);
+
 // The FlowStatisticsList of SPEC §3 as a JSON array (one line, no trailing newline).
 std::string FormatStatisticsJson(const std::vector<FlowStatistic>& list);
 

@@ -1,0 +1,239 @@
+#include "tools/import.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "flowstat/store.h"
+#include "tools/line_reader.h"
+
+namespace flowstat::tools {
+namespace {
+
+constexpr size_t kMaxLineBytes = 1 << 20;
+using Clock = std::chrono::steady_clock;
+
+// A bounded hand-off of event batches from the parsing thread to the writing thread.
+class BatchQueue {
+ public:
+  void Push(std::vector<FlowEvent> batch) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return queue_.size() < 2 || closed_; });
+    queue_.push_back(std::move(batch));
+    not_empty_.notify_one();
+  }
+  std::optional<std::vector<FlowEvent>> Pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return std::nullopt;
+    auto batch = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return batch;
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<std::vector<FlowEvent>> queue_;
+  bool closed_ = false;
+};
+
+class Importer {
+ public:
+  explicit Importer(const ImportOptions& o) : o_(o), start_(Clock::now()) {
+    show_progress_ = o.progress && ::isatty(STDERR_FILENO);
+  }
+
+  int Run() {
+    auto store = Store::Open(o_.db, OpenOptions{});
+    if (!store.ok()) return Fail("flowstat import: " + store.status().message());
+    store_ = std::move(*store);
+    if (!o_.rejects_path.empty()) {
+      rejects_ = std::fopen(o_.rejects_path.c_str(), "wb");
+      if (!rejects_) return Fail("flowstat import: " + o_.rejects_path + ": cannot open for writing");
+    }
+    std::thread writer([&] { WriteBatches(); });
+    for (const auto& input : o_.inputs) {
+      if (!ImportFile(input)) break;
+    }
+    if (!batch_.empty()) queue_.Push(std::move(batch_));
+    queue_.Close();
+    writer.join();
+    if (rejects_) std::fclose(rejects_);
+    Status s = write_status_.ok() ? store_->Flush() : write_status_;
+    if (show_progress_) std::fputs("\r\033[K", stderr);
+    if (!s.ok()) {
+      std::fprintf(stderr, "flowstat import: %s\n", s.message().c_str());
+      return 1;
+    }
+    PrintSummary();
+    if (aborted_) return 1;
+    return rejected_ > 0 ? 3 : 0;
+  }
+
+ private:
+  int Fail(const std::string& message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return 1;
+  }
+
+  void WriteBatches() {
+    while (auto batch = queue_.Pop()) {
+      if (!write_status_.ok()) continue;  // drain; the parser stops at its next check
+      AppendStats stats;
+      Status s = store_->AppendBatch(*batch, &stats);
+      if (!s.ok()) {
+        std::lock_guard lock(status_mu_);
+        write_status_ = s;
+        write_failed_ = true;
+        continue;
+      }
+      duplicates_ += stats.duplicates;
+      written_ += stats.accepted;
+    }
+  }
+
+  // Reports a bad line; false when the import must stop (abort mode).
+  bool Reject(const std::string& file, uint64_t line_no, std::string_view line, const std::string& reason,
+              bool held) {
+    ++rejected_;
+    if (show_progress_) std::fputs("\r\033[K", stderr);
+    std::fprintf(stderr, "%s:%llu: %s\n", file.c_str(), static_cast<unsigned long long>(line_no), reason.c_str());
+    if (!o_.skip_errors) {
+      aborted_ = true;
+      std::fprintf(stderr, "flowstat import: stopped at %s:%llu; the %llu events before it are committed\n",
+                   file.c_str(), static_cast<unsigned long long>(line_no),
+                   static_cast<unsigned long long>(parsed_));
+      return false;
+    }
+    if (rejects_ && held) {
+      std::fwrite(line.data(), 1, line.size(), rejects_);
+      std::fputc('\n', rejects_);
+    }
+    return true;
+  }
+
+  bool ImportFile(const std::string& path) {
+    const std::string name = path == "-" ? "<stdin>" : path;
+    LineReader reader(path, kMaxLineBytes);
+    if (!reader.open_error().empty()) {
+      ++rejected_;
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), reader.open_error().c_str());
+      if (!o_.skip_errors) aborted_ = true;
+      return o_.skip_errors;
+    }
+    const bool csv = o_.format == "csv" || (o_.format.empty() && path.size() > 4 &&
+                                            path.compare(path.size() - 4, 4, ".csv") == 0);
+    std::optional<CsvEventParser> csv_parser;
+    std::string_view line;
+    uint64_t line_no = 0;
+    bool too_long = false;
+    FlowEvent event;
+    while (reader.Next(&line, &line_no, &too_long)) {
+      if (write_failed_) return false;
+      if (too_long) {
+        if (!Reject(name, line_no, {}, "line longer than " + std::to_string(kMaxLineBytes) + " bytes", false)) {
+          return false;
+        }
+        continue;
+      }
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
+      if (std::memchr(line.data(), '\0', line.size())) {
+        if (!Reject(name, line_no, line, "line contains a NUL byte", true)) return false;
+        continue;
+      }
+      Status s;
+      if (csv && !csv_parser) {
+        csv_parser.emplace();
+        s = csv_parser->SetHeader(line);
+        if (!s.ok()) {
+          ++rejected_;
+          aborted_ = true;
+          std::fprintf(stderr, "%s:%llu: %s\n", name.c_str(), static_cast<unsigned long long>(line_no),
+                       s.message().c_str());
+          return false;
+        }
+        continue;
+      }
+      s = csv ? csv_parser->Parse(line, &event) : ParseEventJson(line, &event);
+      if (!s.ok()) {
+        if (!Reject(name, line_no, line, s.message(), true)) return false;
+        continue;
+      }
+      batch_.push_back(std::move(event));
+      ++parsed_;
+      if (batch_.size() >= o_.batch_events) {
+        queue_.Push(std::move(batch_));
+        batch_ = {};
+        batch_.reserve(o_.batch_events);
+        ShowProgress(reader);
+      }
+    }
+    if (!reader.read_error().empty()) {
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), reader.read_error().c_str());
+      aborted_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  void ShowProgress(const LineReader& reader) {
+    if (!show_progress_) return;
+    const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (secs - last_progress_ < 0.5) return;
+    last_progress_ = secs;
+    const double mb = static_cast<double>(reader.bytes_read()) / 1e6;
+    std::fprintf(stderr, "\r\033[K%llu events, %.0f events/s, %.1f MB/s",
+                 static_cast<unsigned long long>(parsed_), static_cast<double>(parsed_) / secs, mb / secs);
+    if (reader.size() > 0) {
+      const double done = static_cast<double>(reader.bytes_read()) / static_cast<double>(reader.size());
+      std::fprintf(stderr, ", %.0f%%, ETA %.0f s", done * 100, done > 0 ? secs * (1 - done) / done : 0.0);
+    }
+    std::fflush(stderr);
+  }
+
+  void PrintSummary() {
+    const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    std::fprintf(stderr,
+                 "imported %llu events (%llu duplicates within batches), %llu rejected, %.2f s, %.0f events/s\n",
+                 static_cast<unsigned long long>(written_.load()),
+                 static_cast<unsigned long long>(duplicates_.load()), static_cast<unsigned long long>(rejected_),
+                 secs, secs > 0 ? static_cast<double>(written_.load()) / secs : 0.0);
+  }
+
+  const ImportOptions& o_;
+  Clock::time_point start_;
+  bool show_progress_ = false;
+  double last_progress_ = 0;
+  std::unique_ptr<Store> store_;
+  std::FILE* rejects_ = nullptr;
+  BatchQueue queue_;
+  std::vector<FlowEvent> batch_;
+  uint64_t parsed_ = 0, rejected_ = 0;
+  bool aborted_ = false;
+  std::atomic<uint64_t> written_{0}, duplicates_{0};
+  std::atomic<bool> write_failed_{false};
+  std::mutex status_mu_;
+  Status write_status_;
+};
+
+}  // namespace
+
+int RunImport(const ImportOptions& options) { return Importer(options).Run(); }
+
+}  // namespace flowstat::tools

@@ -1,0 +1,22 @@
+// `flowstat import`: streams JSON Lines or CSV files into a store (SPEC §2, §4, §6).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace flowstat::tools {
+
+struct ImportOptions {
+  std::string db;
+  std::string format;            // "jsonl", "csv", or "" (by file extension)
+  bool skip_errors = false;      // --on-error skip
+  std::string rejects_path;      // --rejects
+  std::vector<std::string> inputs;
+  size_t batch_events = 32768;
+  bool progress = true;          // shown only when stderr is a terminal
+};
+
+// Exit codes of SPEC §4: 0 success, 1 aborted (bad input or I/O), 3 completed with skipped lines.
+int RunImport(const ImportOptions& options);
+
+}  // namespace flowstat::tools

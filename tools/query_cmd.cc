@@ -1,0 +1,161 @@
+#include "tools/query_cmd.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "flowstat/store.h"
+#include "tools/line_reader.h"
+#include "tools/output.h"
+
+namespace flowstat::tools {
+namespace {
+
+constexpr size_t kMaxBatchLine = 1 << 20;
+
+// Registers a flag whose text goes to the API parameter `param` (repeatable when `multi`).
+void AddParam(CLI::App* cmd, QueryFlags* flags, const std::string& flag, const std::string& param,
+              const std::string& help, bool multi = false) {
+  auto* opt = cmd->add_option_function<std::vector<std::string>>(
+      flag,
+      [flags, param](const std::vector<std::string>& values) {
+        for (const auto& v : values) flags->params.emplace_back(param, v);
+      },
+      help);
+  opt->allow_extra_args(false);
+  if (multi) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  else opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+Status BuildQuery(const QueryFlags& flags, Query* q) {
+  Status s = SetQueryParameter(q, "namespace", flags.namespace_);
+  if (s.ok() && flags.no_recursive) s = SetQueryParameter(q, "recursive", "false");
+  for (const auto& [name, value] : flags.params) {
+    if (!s.ok()) break;
+    s = SetQueryParameter(q, name, value);
+  }
+  if (s.ok() && flags.limit_set) q->limit = flags.limit;
+  if (s.ok()) s = ValidateQuery(q);
+  return s;
+}
+
+Result<std::unique_ptr<Store>> OpenForReading(const std::string& db) {
+  OpenOptions o;
+  o.read_only = true;
+  return Store::Open(db, o);
+}
+
+int RunBatch(Store& store, const std::string& path) {
+  LineReader reader(path, kMaxBatchLine);
+  if (!reader.open_error().empty()) {
+    std::fprintf(stderr, "flowstat query: %s: %s\n", path.c_str(), reader.open_error().c_str());
+    return 1;
+  }
+  std::string_view line;
+  uint64_t number;
+  bool too_long;
+  std::string out;
+  while (reader.Next(&line, &number, &too_long)) {
+    if (!too_long && line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    Query q;
+    Status s = too_long ? Status::InvalidArgument("line too long") : ParseQueryJson(line, &q);
+    Result<std::vector<FlowStatistic>> result = s.ok() ? store.Query(q) : Result<std::vector<FlowStatistic>>(s);
+    out = result.ok() ? FormatStatisticsJson(*result) : ErrorJson(result.status().message());
+    out.push_back('\n');
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
+  cmd->add_option("--db", f->db, "store directory")->required();
+  auto* ns = cmd->add_option("--namespace", f->namespace_, "namespace to query, e.g. /acme/prod");
+  cmd->add_flag("--no-recursive", f->no_recursive, "only the namespace itself, not those below it");
+  AddParam(cmd, f, "--start", "startAbsolute", "window start, RFC 3339 or epoch ms (inclusive)");
+  AddParam(cmd, f, "--end", "endAbsolute", "window end, RFC 3339 or epoch ms (exclusive)");
+  AddParam(cmd, f, "--start-relative", "startRelative", "start = end - D (e.g. 1h, 7d)");
+  AddParam(cmd, f, "--end-relative", "endRelative", "end = now - D");
+  AddParam(cmd, f, "--flow-offset", "flowOffset", "duration added to both bounds, may be negative [0]");
+  AddParam(cmd, f, "--source-tag", "sourceTags", "K=V the source must carry (repeatable)", true);
+  AddParam(cmd, f, "--destination-tag", "destinationTags", "K=V the destination must carry (repeatable)", true);
+  AddParam(cmd, f, "--source-id", "sourceID", "only these source IDs (repeatable)", true);
+  AddParam(cmd, f, "--destination-id", "destinationID", "only these destination IDs (repeatable)", true);
+  AddParam(cmd, f, "--action", "action", "accept|reject|any [any]");
+  AddParam(cmd, f, "--flow-mode", "flowMode", "applied|observed|all [applied]");
+  AddParam(cmd, f, "--now", "now", "the clock for relative windows (RFC 3339 or epoch ms) [system clock]");
+  cmd->add_option("--limit", f->limit, for_query ? "Repartition: keep the first N entries [all]"
+                                                 : "print at most N events [all]")
+      ->each([f](const std::string&) { f->limit_set = true; });
+  if (for_query) {
+    AddParam(cmd, f, "--interval", "averageInterval", "Serie bucket width, whole seconds [1h]");
+    AddParam(cmd, f, "--metric", "metric", "Flows|Ports [Flows]");
+    AddParam(cmd, f, "--type", "type", "Serie|Repartition [Serie]");
+    AddParam(cmd, f, "--user-identifier", "userIdentifier", "echoed in every returned object [\"\"]");
+    cmd->add_option("--format", f->format, "json|table|csv [json]")
+        ->check(CLI::IsMember({"json", "table", "csv"}));
+    auto* batch = cmd->add_option("--batch", f->batch,
+                                  "FILE|-: one JSON parameter object per line in, one FlowStatisticsList per line out");
+    batch->excludes(ns);
+    cmd->callback([f, cmd] {
+      if (f->batch.empty() && f->namespace_.empty()) throw CLI::RequiredError("--namespace");
+      (void)cmd;
+    });
+  } else {
+    ns->required();
+  }
+}
+
+int RunQuery(const QueryFlags& flags) {
+  Query q;
+  if (flags.batch.empty()) {
+    Status s = BuildQuery(flags, &q);
+    if (!s.ok()) {
+      std::fprintf(stderr, "flowstat query: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  auto store = OpenForReading(flags.db);
+  if (!store.ok()) {
+    std::fprintf(stderr, "flowstat query: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  if (!flags.batch.empty()) return RunBatch(**store, flags.batch);
+  auto result = (*store)->Query(q);
+  if (!result.ok()) {
+    std::fprintf(stderr, "flowstat query: %s\n", result.status().message().c_str());
+    return result.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  std::string out = FormatStatistics(*result, flags.format);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int RunDump(const QueryFlags& flags) {
+  Query q;
+  Status s = BuildQuery(flags, &q);
+  if (!s.ok()) {
+    std::fprintf(stderr, "flowstat dump: %s\n", s.message().c_str());
+    return 2;
+  }
+  auto store = OpenForReading(flags.db);
+  if (!store.ok()) {
+    std::fprintf(stderr, "flowstat dump: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  std::string line;
+  s = (*store)->ScanEvents(q, flags.limit_set ? flags.limit : 0, [&](const FlowEvent& e) {
+    line = FormatEventJson(e);
+    line.push_back('\n');
+    return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
+  });
+  std::fflush(stdout);
+  if (!s.ok()) {
+    std::fprintf(stderr, "flowstat dump: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace flowstat::tools

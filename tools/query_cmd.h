@@ -1,0 +1,30 @@
+// `flowstat query` and `flowstat dump`: thin layers over Store::Query and Store::ScanEvents.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flowstat::tools {
+
+// The flags shared by query and dump, kept as (API parameter name, text) pairs.
+struct QueryFlags {
+  std::string db;
+  std::string namespace_;
+  bool no_recursive = false;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string format = "json";
+  std::string batch;
+  unsigned long long limit = 0;
+  bool limit_set = false;
+};
+
+// Declares the flags of `query` (with_output) or `dump` on `cmd`.
+void AddQueryFlags(CLI::App* cmd, QueryFlags* flags, bool for_query);
+
+int RunQuery(const QueryFlags& flags);
+int RunDump(const QueryFlags& flags);
+
+}  // namespace flowstat::tools
