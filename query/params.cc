@@ -88,21 +88,25 @@ Status SetFromJson(Query* q, std::string_view name, simdjson::dom::element v) {
     case element_type::UINT64: return SetQueryParameter(q, name, std::to_string(v.get_uint64().value_unsafe()));
     case element_type::BOOL: return SetQueryParameter(q, name, v.get_bool().value_unsafe() ? "true" : "false");
     case element_type::NULL_VALUE: return Status::Ok();
-    case element_type::ARRAY:
-      for (simdjson::dom::element item : v.get_array().value_unsafe()) {
+    case element_type::ARRAY: {
+      simdjson::dom::array array = v.get_array().value_unsafe();
+      for (simdjson::dom::element item : array) {
         if (item.is_array() || item.is_object()) return ParamError(name, "must hold strings");
         Status s = SetFromJson(q, name, item);
         if (!s.ok()) return s;
       }
       return Status::Ok();
-    case element_type::OBJECT:  // selectors may also be written {"key": "value"}
-      for (auto [key, value] : v.get_object().value_unsafe()) {
+    }
+    case element_type::OBJECT: {  // selectors may also be written {"key": "value"}
+      simdjson::dom::object object = v.get_object().value_unsafe();
+      for (auto [key, value] : object) {
         std::string_view text;
         if (value.get(text) != simdjson::SUCCESS) return ParamError(name, "selector values must be strings");
         Status s = SetQueryParameter(q, name, std::string(key) + "=" + std::string(text));
         if (!s.ok()) return s;
       }
       return Status::Ok();
+    }
     default: return ParamError(name, "has the wrong type");
   }
 }

@@ -1,0 +1,234 @@
+// Hand-written cases for every edge SPEC names; expected values worked out by hand.
+#include <catch2/catch.hpp>
+
+#include "tests/test_support.h"
+
+namespace flowstat::testing {
+namespace {
+
+constexpr int64_t kH = 3600000;
+const int64_t k13 = *ParseTime("2025-11-19T13:00:00Z");
+
+std::vector<FlowStatistic> Run(Store& store, Query q) {
+  auto r = store.Query(q);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+Query Window(const std::string& ns, int64_t start, int64_t end) {
+  Query q;
+  q.namespace_ = ns;
+  q.start_absolute = start;
+  q.end_absolute = end;
+  return q;
+}
+
+Count Total(const FlowStatistic& s) {
+  Count t = 0;
+  for (const auto& p : s.data_points) t += p.value;
+  return t;
+}
+
+TEST_CASE("namespace queries are recursive and never match prefix siblings", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->AppendBatch(std::vector<FlowEvent>{
+                                 MakeEvent(k13, "/acme/prod", "s", "d", Action::kAccept, 1),
+                                 MakeEvent(k13, "/acme/prod/web", "s", "d", Action::kAccept, 10),
+                                 MakeEvent(k13, "/acme/prod-eu", "s", "d", Action::kAccept, 100),
+                                 MakeEvent(k13, "/acme/prodx", "s", "d", Action::kAccept, 1000),
+                                 MakeEvent(k13, "/acme", "s", "d", Action::kAccept, 10000),
+                             })
+              .ok());
+  Query q = Window("/acme/prod", k13, k13 + kH);
+  q.action = ActionFilter::kAccept;
+  CHECK(Total(Run(*store, q)[0]) == 11);
+  q.recursive = false;
+  CHECK(Total(Run(*store, q)[0]) == 1);
+  q.recursive = true;
+  q.namespace_ = "/acme/prod/";  // a trailing slash names the same namespace
+  CHECK(Total(Run(*store, q)[0]) == 11);
+  q.namespace_ = "/";
+  CHECK(Total(Run(*store, q)[0]) == 11111);
+  q.namespace_ = "/acm";
+  CHECK(Total(Run(*store, q)[0]) == 0);
+}
+
+TEST_CASE("windows are half-open and buckets aligned to the epoch", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const int64_t start = k13 - kH / 2;  // 12:30
+  const int64_t end = k13 + kH + kH / 2;  // 14:30
+  REQUIRE(store->AppendBatch(std::vector<FlowEvent>{
+                                 MakeEvent(start - 1, "/n", "s", "d", Action::kAccept, 1),     // before
+                                 MakeEvent(start, "/n", "s", "d", Action::kAccept, 2),         // 12:00 bucket
+                                 MakeEvent(k13 - 1, "/n", "s", "d", Action::kAccept, 4),       // 12:00 bucket
+                                 MakeEvent(k13, "/n", "s", "d", Action::kAccept, 8),           // 13:00 bucket
+                                 MakeEvent(end - 1, "/n", "s", "d", Action::kAccept, 16),      // 14:00 bucket
+                                 MakeEvent(end, "/n", "s", "d", Action::kAccept, 32),          // excluded
+                             })
+              .ok());
+  Query q = Window("/n", start, end);
+  q.action = ActionFilter::kAccept;
+  auto s = Run(*store, q);
+  REQUIRE(s.size() == 1);
+  REQUIRE(s[0].data_points.size() == 3);
+  CHECK(s[0].data_points[0].timestamp_ms == k13 - kH);
+  CHECK(s[0].data_points[0].value == 6);
+  CHECK(s[0].data_points[1].timestamp_ms == k13);
+  CHECK(s[0].data_points[1].value == 8);
+  CHECK(s[0].data_points[2].timestamp_ms == k13 + kH);
+  CHECK(s[0].data_points[2].value == 16);
+  q.average_interval_ms = 90 * 60000;  // 90 minute buckets from the epoch: 12:00, 13:30
+  s = Run(*store, q);
+  REQUIRE(s[0].data_points.size() == 2);
+  CHECK(s[0].data_points[0].timestamp_ms == k13 - kH);
+  CHECK(s[0].data_points[0].value == 14);
+  CHECK(s[0].data_points[1].value == 16);
+}
+
+TEST_CASE("empty results have every attribute", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  Query q = Window("/nothing", k13, k13 + 2 * kH);
+  q.user_identifier = "me";
+  q.source_tags = {"app=web"};
+  const std::string serie = FormatStatisticsJson(Run(*store, q));
+  CHECK(serie.find(R"("dataPoints":[{"timestamp":"2025-11-19T13:00:00Z","value":0},{"timestamp":"2025-11-19T14:00:00Z","value":0}],"destinationIDs":[],"destinationTags":{},"metric":"Flows","mode":"Accepted","sourceIDs":[],"sourceTags":{"app":"web"},"type":"Serie","userIdentifier":"me"})") != std::string::npos);
+  CHECK(serie.find(R"("mode":"Rejected")") != std::string::npos);
+  q.type = StatisticType::kRepartition;
+  q.action = ActionFilter::kReject;
+  auto r = Run(*store, q);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].mode == Mode::kRejected);
+  CHECK(r[0].data_points.empty());
+}
+
+TEST_CASE("repartition ties are ordered by key", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<FlowEvent> events = {
+      MakeEvent(k13, "/n", "b", "x", Action::kAccept, 5), MakeEvent(k13, "/n", "a", "y", Action::kAccept, 5),
+      MakeEvent(k13, "/n", "a", "x", Action::kAccept, 5), MakeEvent(k13, "/n", "B", "x", Action::kAccept, 5),
+      MakeEvent(k13, "/n", "c", "c", Action::kAccept, 7)};
+  events[0].destination_port = 443;
+  events[1].destination_port = 80;
+  events[2].destination_port = 8080;
+  events[3].destination_port = 1000;
+  events[4].destination_port = 22;
+  REQUIRE(store->AppendBatch(events).ok());
+  Query q = Window("/n", k13, k13 + kH);
+  q.type = StatisticType::kRepartition;
+  q.action = ActionFilter::kAccept;
+  auto s = Run(*store, q)[0];
+  REQUIRE(s.data_points.size() == 5);
+  std::vector<std::string> order;
+  for (auto& p : s.data_points) order.push_back(p.source_id + ">" + p.destination_id);
+  CHECK(order == std::vector<std::string>{"c>c", "B>x", "a>x", "a>y", "b>x"});  // 'B' (0x42) < 'a'
+  q.limit = 2;
+  CHECK(Run(*store, q)[0].data_points.size() == 2);
+  q.limit.reset();
+  q.metric = Metric::kPorts;
+  s = Run(*store, q)[0];
+  std::vector<uint32_t> ports;
+  for (auto& p : s.data_points) ports.push_back(p.port);
+  CHECK(ports == std::vector<uint32_t>{22, 80, 443, 1000, 8080});  // numeric, not textual
+}
+
+TEST_CASE("equal events are one event, whatever their spelling", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  FlowEvent a, b, c;
+  REQUIRE(ParseEventJson(R"({"timestamp":1763557200123,"namespace":"/n","sourceID":"s","destinationID":"d","action":"Accept","value":3})", &a).ok());
+  REQUIRE(ParseEventJson(R"({"timestamp":"2025-11-19T14:00:00.123+01:00","namespace":"/n/","sourceID":"s","destinationID":"d","action":"accept","value":3,"observed":false})", &b).ok());
+  REQUIRE(ParseEventJson(R"({"timestamp":1763557200123,"namespace":"/n","sourceID":"s","destinationID":"d","action":"Accept","value":4})", &c).ok());
+  CHECK(a == b);
+  REQUIRE(store->Append(a).ok());
+  REQUIRE(store->AppendBatch(std::vector<FlowEvent>{b, b, c}).ok());
+  Query q = Window("/n", k13, k13 + kH);
+  q.action = ActionFilter::kAccept;
+  CHECK(Total(Run(*store, q)[0]) == 7);
+}
+
+TEST_CASE("Unicode and '=' inside tag values", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  FlowEvent e = MakeEvent(k13, "/ünï/名前", "sü", "d=1");
+  e.source_tags = {"owner=ops=team a/b", "名=前"};
+  REQUIRE(store->Append(e).ok());
+  Query q = Window("/ünï", k13, k13 + kH);
+  q.action = ActionFilter::kAccept;
+  q.source_tags = {"owner=ops=team a/b", "名=前"};
+  auto s = Run(*store, q);
+  CHECK(Total(s[0]) == 1);
+  CHECK(s[0].source_ids == std::vector<std::string>{"sü"});
+  CHECK(FormatStatisticsJson(s).find(R"("sourceTags":{"owner":"ops=team a/b","名":"前"})") != std::string::npos);
+  q.source_tags = {"owner=ops"};  // a prefix of a tag is not the tag
+  CHECK(Total(Run(*store, q)[0]) == 0);
+}
+
+TEST_CASE("huge values sum exactly beyond 64 bits", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<FlowEvent> events;
+  for (int i = 0; i < 4096; ++i) events.push_back(MakeEvent(k13 + i, "/n", "s", "d", Action::kAccept, kMaxEventValue));
+  REQUIRE(store->AppendBatch(events).ok());
+  Query q = Window("/n", k13, k13 + kH);
+  q.action = ActionFilter::kAccept;
+  const std::string json = FormatStatisticsJson(Run(*store, q));
+  // 4096 * (2^53 - 1) = 2^65 - 4096
+  CHECK(json.find(R"("value":36893488147419099136)") != std::string::npos);
+}
+
+TEST_CASE("flowMode classifies by action, observedAction or both", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  FlowEvent both_accept = MakeEvent(k13, "/n", "s1", "d", Action::kAccept, 1);
+  both_accept.observed = true;
+  both_accept.observed_action = ObservedAction::kAccept;
+  FlowEvent would_reject = MakeEvent(k13, "/n", "s2", "d", Action::kAccept, 10);
+  would_reject.observed = true;
+  would_reject.observed_action = ObservedAction::kReject;
+  FlowEvent not_applicable = MakeEvent(k13, "/n", "s3", "d", Action::kReject, 100);
+  not_applicable.observed = true;  // observed, but NotApplicable: skipped by observed mode
+  FlowEvent unobserved = MakeEvent(k13, "/n", "s4", "d", Action::kAccept, 1000);
+  unobserved.observed_action = ObservedAction::kReject;  // not observed: ignored by observed mode
+  REQUIRE(store->AppendBatch(std::vector<FlowEvent>{both_accept, would_reject, not_applicable, unobserved}).ok());
+  Query q = Window("/n", k13, k13 + kH);
+  auto applied = Run(*store, q);
+  CHECK(Total(applied[0]) == 1011);
+  CHECK(Total(applied[1]) == 100);
+  q.flow_mode = FlowMode::kObserved;
+  auto observed = Run(*store, q);
+  CHECK(Total(observed[0]) == 1);
+  CHECK(Total(observed[1]) == 10);
+  CHECK(observed[1].source_ids == std::vector<std::string>{"s2"});
+  q.flow_mode = FlowMode::kAll;
+  auto all = Run(*store, q);
+  CHECK(Total(all[0]) == 1012);
+  CHECK(Total(all[1]) == 110);
+}
+
+TEST_CASE("Ports counts distinct destination ports, ignoring events without one", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<FlowEvent> events;
+  for (uint16_t port : {80, 80, 443, 0}) {
+    events.push_back(MakeEvent(k13 + port, "/n", "s", "d"));
+    events.back().destination_port = port;
+  }
+  events.push_back(MakeEvent(k13 + 5, "/n", "s", "no-port"));
+  events.back().destination_port.reset();
+  REQUIRE(store->AppendBatch(events).ok());
+  Query q = Window("/n", k13, k13 + kH);
+  q.metric = Metric::kPorts;
+  q.action = ActionFilter::kAccept;
+  auto s = Run(*store, q)[0];
+  REQUIRE(s.data_points.size() == 1);
+  CHECK(s.data_points[0].value == 3);
+  CHECK(s.destination_ids == std::vector<std::string>{"d"});
+}
+
+}  // namespace
+}  // namespace flowstat::testing

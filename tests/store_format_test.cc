@@ -1,0 +1,130 @@
+// Store-level promises: the planner reads what a query needs, foreign and damaged stores are
+// refused, reopening keeps everything.
+#include <catch2/catch.hpp>
+
+#include <rocksdb/db.h>
+
+#include <fstream>
+
+#include "tests/test_support.h"
+
+namespace flowstat::testing {
+namespace {
+
+constexpr int64_t kWeekStart = 1762992000000;  // 2025-11-13T00:00:00Z
+constexpr int64_t kWeek = 7 * 86400000LL;
+
+TEST_CASE("a single-source query over 7 days of 1M events reads well under 1% of them", "[planner]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const size_t kEvents = 1'000'000;
+  std::vector<FlowEvent> batch;
+  uint64_t needle_events = 0;
+  for (size_t i = 0; i < kEvents; ++i) {
+    const int64_t t = kWeekStart + static_cast<int64_t>(i * (kWeek / kEvents));
+    const bool needle = i % 10008 == 0;  // always in /ns0
+    needle_events += needle;
+    FlowEvent e = MakeEvent(t, "/ns" + std::to_string(i % 4), needle ? "needle" : "src" + std::to_string(i % 500),
+                            "dst" + std::to_string(i % 97));
+    e.source_tags = {"app=a" + std::to_string(i % 50), "tier=t" + std::to_string(i % 3)};
+    batch.push_back(std::move(e));
+    if (batch.size() == 50000) {
+      REQUIRE(store->AppendBatch(batch).ok());
+      batch.clear();
+    }
+  }
+  Query q;
+  q.namespace_ = "/";
+  q.start_absolute = kWeekStart;
+  q.end_absolute = kWeekStart + kWeek;
+  q.action = ActionFilter::kAccept;
+  QueryStats full;
+  auto all = store->Query(q, &full);
+  REQUIRE(all.ok());
+  CHECK(full.events_examined == kEvents);
+
+  q.source_ids = {"needle"};
+  QueryStats selective;
+  auto one = store->Query(q, &selective);
+  REQUIRE(one.ok());
+  Count total = 0;
+  for (const auto& p : (*one)[0].data_points) total += p.value;
+  CHECK(total == needle_events);
+  CHECK(selective.events_examined == needle_events);
+  CHECK(selective.events_examined * 100 < kEvents);
+  CHECK(selective.chunks_read < full.chunks_read);  // only the namespace the needle lives in
+
+  q.source_ids.clear();
+  q.source_tags = {"app=a7", "tier=t1"};  // i % 50 == 7 and i % 3 == 1: one event in 150
+  QueryStats tagged;
+  auto t = store->Query(q, &tagged);
+  REQUIRE(t.ok());
+  CHECK(tagged.events_matched < kEvents / 100);
+}
+
+TEST_CASE("reopen keeps every event", "[format]") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    REQUIRE(store->Append(MakeEvent(kWeekStart, "/n", "s", "d", Action::kAccept, 5)).ok());
+    REQUIRE(store->Flush().ok());
+  }
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto store = OpenStore(dir.path(), read_only);
+  Query q;
+  q.namespace_ = "/n";
+  q.start_absolute = kWeekStart;
+  q.end_absolute = kWeekStart + 1;
+  q.action = ActionFilter::kAccept;
+  auto r = store->Query(q);
+  REQUIRE(r.ok());
+  CHECK((*r)[0].data_points.at(0).value == 5);
+  CHECK_FALSE(store->Append(MakeEvent(kWeekStart, "/n", "s", "d")).ok());
+}
+
+TEST_CASE("foreign, other-version and missing stores are refused", "[format]") {
+  TempDir dir;
+  SECTION("missing, read-only") {
+    OpenOptions o;
+    o.read_only = true;
+    auto s = Store::Open(dir.Sub("none"), o);
+    CHECK(s.status().code() == Status::Code::kNotFound);
+  }
+  SECTION("a directory holding other files") {
+    std::ofstream(dir.Sub("notes.txt")) << "hello";
+    auto s = Store::Open(dir.path(), {});
+    CHECK(s.status().code() == Status::Code::kIncompatible);
+    CHECK(s.status().message().find("not a flowstat store") != std::string::npos);
+  }
+  SECTION("a RocksDB database that is not a flowstat store") {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db;
+    REQUIRE(rocksdb::DB::Open(o, dir.Sub("other"), &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "key", "value").ok());
+    delete db;
+    auto s = Store::Open(dir.Sub("other"), {});
+    CHECK(s.status().code() == Status::Code::kIncompatible);
+  }
+  SECTION("a store of another format version") {
+    { OpenStore(dir.Sub("old")); }
+    rocksdb::Options o;
+    rocksdb::DB* db;
+    REQUIRE(rocksdb::DB::Open(o, dir.Sub("old"), &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "Mformat", "flowstat-store 2; something else").ok());
+    delete db;
+    auto s = Store::Open(dir.Sub("old"), {});
+    CHECK(s.status().code() == Status::Code::kIncompatible);
+    CHECK(s.status().message().find("flowstat-store 2") != std::string::npos);
+  }
+  SECTION("a second writer") {
+    auto first = OpenStore(dir.Sub("locked"));
+    auto second = Store::Open(dir.Sub("locked"), {});
+    CHECK(second.status().code() == Status::Code::kBusy);
+    CHECK(second.status().message().find("locked") != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace flowstat::testing

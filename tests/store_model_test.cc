@@ -1,0 +1,105 @@
+// The store against the brute-force model on randomized data (fixed seeds).
+#include <catch2/catch.hpp>
+
+#include "tests/model.h"
+#include "tests/test_support.h"
+
+namespace flowstat::testing {
+namespace {
+
+// Appends `events` in random batch sizes (so chunks are merged from many operands).
+void AppendInRandomBatches(Store& store, Model& model, std::mt19937_64& rng, std::vector<FlowEvent> events) {
+  std::shuffle(events.begin(), events.end(), rng);
+  size_t i = 0;
+  while (i < events.size()) {
+    size_t n = std::min<size_t>(events.size() - i, 1 + rng() % 400);
+    std::vector<FlowEvent> batch(events.begin() + i, events.begin() + i + n);
+    REQUIRE(store.AppendBatch(batch).ok());
+    for (const auto& e : batch) model.Add(e);
+    i += n;
+  }
+}
+
+void CheckQueries(Store& store, const Model& model, std::mt19937_64& rng, int queries) {
+  for (int k = 0; k < queries; ++k) {
+    Query q = RandomQuery(rng);
+    auto got = store.Query(q);
+    INFO("query " << k << " ns=" << q.namespace_ << " type=" << int(q.type) << " metric=" << int(q.metric)
+                  << " action=" << int(q.action) << " mode=" << int(q.flow_mode));
+    REQUIRE(got.ok());
+    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+  }
+}
+
+TEST_CASE("random queries match the reference model", "[model]") {
+  for (uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8}) {
+    DYNAMIC_SECTION("seed " << seed) {
+      std::mt19937_64 rng(seed);
+      TempDir dir;
+      Model model;
+      auto store = OpenStore(dir.path());
+      AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 3000));
+      CheckQueries(*store, model, rng, 150);
+    }
+  }
+}
+
+TEST_CASE("answers survive reopen, compaction and re-import", "[model]") {
+  std::mt19937_64 rng(42);
+  TempDir dir;
+  Model model;
+  auto events = RandomEvents(rng, 4000);
+  {
+    auto store = OpenStore(dir.path());
+    AppendInRandomBatches(*store, model, rng, events);
+    REQUIRE(store->Flush().ok());
+  }
+  auto store = OpenStore(dir.path());
+  CheckQueries(*store, model, rng, 60);
+  AppendInRandomBatches(*store, model, rng, events);  // everything again: nothing changes
+  REQUIRE(model.events().size() < events.size());      // the data really holds duplicates
+  CheckQueries(*store, model, rng, 60);
+  REQUIRE(store->Compact().ok());
+  CheckQueries(*store, model, rng, 60);
+}
+
+TEST_CASE("every type x metric x action x flowMode combination", "[model]") {
+  std::mt19937_64 rng(99);
+  TempDir dir;
+  Model model;
+  auto store = OpenStore(dir.path());
+  AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 2000));
+  for (auto type : {StatisticType::kSerie, StatisticType::kRepartition}) {
+    for (auto metric : {Metric::kFlows, Metric::kPorts}) {
+      for (auto action : {ActionFilter::kAny, ActionFilter::kAccept, ActionFilter::kReject}) {
+        for (auto mode : {FlowMode::kApplied, FlowMode::kObserved, FlowMode::kAll}) {
+          Query q;
+          q.namespace_ = "/a";
+          q.start_absolute = kBaseMs + 1234567;
+          q.end_absolute = kBaseMs + 2 * 86400000LL - 7654321;
+          q.type = type;
+          q.metric = metric;
+          q.action = action;
+          q.flow_mode = mode;
+          auto got = store->Query(q);
+          REQUIRE(got.ok());
+          REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("exact answers when every namespace hashes alike", "[model][collision]") {
+  std::mt19937_64 rng(7);
+  TempDir dir;
+  Model model;
+  OpenOptions options;
+  options.namespace_hash = [](std::string_view) -> uint64_t { return 42; };  // every key collides
+  auto store = OpenStore(dir.path(), options);
+  AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 2000));
+  CheckQueries(*store, model, rng, 120);
+}
+
+}  // namespace
+}  // namespace flowstat::testing

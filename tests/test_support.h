@@ -1,0 +1,41 @@
+// Helpers shared by the tests: temporary stores, random events and queries with traps.
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "flowstat/store.h"
+
+namespace flowstat::testing {
+
+// A directory removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Opens (creating) a store or fails the test.
+std::unique_ptr<Store> OpenStore(const std::string& dir, OpenOptions options = {});
+
+// Events over [kBaseMs, kBaseMs + 3 days) drawn from small pools full of traps: namespaces that
+// share prefixes, Unicode, '=' inside tag values, edges of hours, huge values, duplicates.
+inline constexpr int64_t kBaseMs = 1763164800000;  // 2025-11-15T00:00:00Z
+std::vector<FlowEvent> RandomEvents(std::mt19937_64& rng, size_t n);
+Query RandomQuery(std::mt19937_64& rng);
+
+// Both lists as JSON with the statistic IDs blanked (checked non-empty in the store's list).
+std::string Comparable(std::vector<FlowStatistic> list, bool require_ids);
+
+// A minimal event with every required field.
+FlowEvent MakeEvent(int64_t t, const std::string& ns, const std::string& src, const std::string& dst,
+                    Action action = Action::kAccept, uint64_t value = 1);
+
+}  // namespace flowstat::testing
