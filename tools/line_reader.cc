@@ -55,9 +55,9 @@ bool LineReader::Fill() {
 bool LineReader::Next(std::string_view* line, uint64_t* number, bool* too_long) {
   if (!file_) return false;
   *too_long = false;
-  size_t scanned = begin_;
+  size_t scanned = 0;  // bytes after begin_ known to hold no newline (Fill moves begin_)
   while (true) {
-    const void* nl = std::memchr(buf_.data() + scanned, '\n', end_ - scanned);
+    const void* nl = std::memchr(buf_.data() + begin_ + scanned, '\n', end_ - begin_ - scanned);
     if (nl) {
       size_t pos = static_cast<const char*>(nl) - buf_.data();
       *line = std::string_view(buf_.data() + begin_, pos - begin_);
@@ -66,8 +66,8 @@ bool LineReader::Next(std::string_view* line, uint64_t* number, bool* too_long) 
       if (line->size() > max_line_) *too_long = true, *line = {};
       return true;
     }
-    scanned = end_;
-    if (end_ - begin_ > max_line_) {  // too long: drop what we hold, skip to the next newline
+    scanned = end_ - begin_;
+    if (scanned > max_line_) {  // too long: drop what we hold, skip to the next newline
       *too_long = true;
       while (true) {
         begin_ = end_ = 0;

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages flowstat builds with (skips apt when all are present).
+set -euo pipefail
+PACKAGES="build-essential cmake pkg-config librocksdb-dev libflatbuffers-dev flatbuffers-compiler
+  libxxhash-dev catch2 libbenchmark-dev libsimdjson-dev libcli11-dev python3"
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null | grep -vc "install ok installed" || true)
+listed=$(dpkg-query -W -f='${Package}\n' $PACKAGES 2>/dev/null | wc -l || true)
+if [ "$missing" != "0" ] || [ "$listed" -lt "$(echo $PACKAGES | wc -w)" ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+fi
