@@ -82,26 +82,3 @@ Status NormalizeNamespace(std::string_view field, std::string* ns) {
 
 }  // namespace flowstat::schema
 
-namespace flowstat {
-
-Status ValidateEvent(FlowEvent* e) {
-  using schema::FieldError;
-  if (e->timestamp_ms < 0 || e->timestamp_ms > kMaxTimestampMs) return FieldError("timestamp", "out of range");
-  Status s = schema::NormalizeNamespace("namespace", &e->namespace_);
-  if (!s.ok()) return s;
-  if (e->source_id.empty()) return FieldError("sourceID", "must not be empty");
-  if (e->destination_id.empty()) return FieldError("destinationID", "must not be empty");
-  if (e->value < 1 || e->value > kMaxEventValue) return FieldError("value", "out of range (1 .. 2^53-1)");
-  for (const auto* tags : {&e->source_tags, &e->destination_tags}) {
-    for (const auto& tag : *tags) {
-      size_t eq = tag.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return FieldError(tags == &e->source_tags ? "sourceTags" : "destinationTags",
-                          "tag '" + tag.substr(0, 64) + "' is not key=value");
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace flowstat

@@ -6,6 +6,7 @@
 
 #include "flowstat/event.h"
 #include "schema/event_fields.h"
+#include "schema/event_view.h"
 #include "schema/json_text.h"
 
 namespace flowstat {
@@ -18,15 +19,17 @@ Status TypeError(std::string_view field, const char* expected) {
   return FieldError(field, std::string("must be ") + expected);
 }
 
-Status GetString(element v, std::string_view field, std::string* out) {
-  std::string_view s;
-  if (v.get(s) != simdjson::SUCCESS) return TypeError(field, "a string");
-  if (s.size() > schema::kMaxStringBytes) return FieldError(field, "longer than " + std::to_string(schema::kMaxStringBytes) + " bytes");
-  out->assign(s);
+using schema::EventView;
+
+Status GetString(element v, std::string_view field, std::string_view* out) {
+  if (v.get(*out) != simdjson::SUCCESS) return TypeError(field, "a string");
+  if (out->size() > schema::kMaxStringBytes) {
+    return FieldError(field, "longer than " + std::to_string(schema::kMaxStringBytes) + " bytes");
+  }
   return Status::Ok();
 }
 
-Status GetOptionalString(element v, std::string_view field, std::optional<std::string>* out) {
+Status GetOptionalString(element v, std::string_view field, std::optional<std::string_view>* out) {
   out->emplace();
   return GetString(v, field, &**out);
 }
@@ -49,7 +52,7 @@ Status GetUnsigned(element v, std::string_view field, uint64_t max, uint64_t* ou
   return Status::Ok();
 }
 
-Status GetTags(element v, std::string_view field, std::vector<std::string>* out) {
+Status GetTags(element v, std::string_view field, std::vector<std::string_view>* out) {
   simdjson::dom::array array;
   if (v.get(array) != simdjson::SUCCESS) return TypeError(field, "an array of \"key=value\" strings");
   out->clear();
@@ -87,57 +90,57 @@ Status GetEnum(element v, std::string_view field, Enum* out) {
   return schema::ParseEnumField(field, s, out);
 }
 
-using Handler = Status (*)(element, FlowEvent*);
+using Handler = Status (*)(element, EventView*);
 
 const std::unordered_map<std::string_view, Handler>& Handlers() {
   static const std::unordered_map<std::string_view, Handler> kHandlers = {
-      {"timestamp", [](element v, FlowEvent* e) { return GetTimestamp(v, &e->timestamp_ms); }},
-      {"namespace", [](element v, FlowEvent* e) { return GetString(v, "namespace", &e->namespace_); }},
-      {"sourceID", [](element v, FlowEvent* e) { return GetString(v, "sourceID", &e->source_id); }},
-      {"destinationID", [](element v, FlowEvent* e) { return GetString(v, "destinationID", &e->destination_id); }},
-      {"action", [](element v, FlowEvent* e) { return GetEnum(v, "action", &e->action); }},
-      {"value", [](element v, FlowEvent* e) { return GetUnsigned(v, "value", kMaxEventValue, &e->value); }},
-      {"sourceType", [](element v, FlowEvent* e) { return GetEnum(v, "sourceType", &e->source_type); }},
-      {"destinationType", [](element v, FlowEvent* e) { return GetEnum(v, "destinationType", &e->destination_type); }},
-      {"sourceTags", [](element v, FlowEvent* e) { return GetTags(v, "sourceTags", &e->source_tags); }},
-      {"destinationTags", [](element v, FlowEvent* e) { return GetTags(v, "destinationTags", &e->destination_tags); }},
-      {"sourceIP", [](element v, FlowEvent* e) { return GetOptionalString(v, "sourceIP", &e->source_ip); }},
-      {"destinationIP", [](element v, FlowEvent* e) { return GetOptionalString(v, "destinationIP", &e->destination_ip); }},
-      {"destinationPort", [](element v, FlowEvent* e) {
+      {"timestamp", [](element v, EventView* e) { return GetTimestamp(v, &e->timestamp_ms); }},
+      {"namespace", [](element v, EventView* e) { return GetString(v, "namespace", &e->namespace_); }},
+      {"sourceID", [](element v, EventView* e) { return GetString(v, "sourceID", &e->source_id); }},
+      {"destinationID", [](element v, EventView* e) { return GetString(v, "destinationID", &e->destination_id); }},
+      {"action", [](element v, EventView* e) { return GetEnum(v, "action", &e->action); }},
+      {"value", [](element v, EventView* e) { return GetUnsigned(v, "value", kMaxEventValue, &e->value); }},
+      {"sourceType", [](element v, EventView* e) { return GetEnum(v, "sourceType", &e->source_type); }},
+      {"destinationType", [](element v, EventView* e) { return GetEnum(v, "destinationType", &e->destination_type); }},
+      {"sourceTags", [](element v, EventView* e) { return GetTags(v, "sourceTags", &e->source_tags); }},
+      {"destinationTags", [](element v, EventView* e) { return GetTags(v, "destinationTags", &e->destination_tags); }},
+      {"sourceIP", [](element v, EventView* e) { return GetOptionalString(v, "sourceIP", &e->source_ip); }},
+      {"destinationIP", [](element v, EventView* e) { return GetOptionalString(v, "destinationIP", &e->destination_ip); }},
+      {"destinationPort", [](element v, EventView* e) {
          uint64_t p;
          Status s = GetUnsigned(v, "destinationPort", 65535, &p);
          if (s.ok()) e->destination_port = static_cast<uint16_t>(p);
          return s;
        }},
-      {"protocol", [](element v, FlowEvent* e) {
+      {"protocol", [](element v, EventView* e) {
          uint64_t p;
          Status s = GetUnsigned(v, "protocol", 255, &p);
          if (s.ok()) e->protocol = static_cast<uint8_t>(p);
          return s;
        }},
-      {"observed", [](element v, FlowEvent* e) { return GetBool(v, "observed", &e->observed); }},
-      {"observedAction", [](element v, FlowEvent* e) { return GetEnum(v, "observedAction", &e->observed_action); }},
-      {"encrypted", [](element v, FlowEvent* e) {
+      {"observed", [](element v, EventView* e) { return GetBool(v, "observed", &e->observed); }},
+      {"observedAction", [](element v, EventView* e) { return GetEnum(v, "observedAction", &e->observed_action); }},
+      {"encrypted", [](element v, EventView* e) {
          bool b;
          Status s = GetBool(v, "encrypted", &b);
          if (s.ok()) e->encrypted = b;
          return s;
        }},
-      {"observedEncrypted", [](element v, FlowEvent* e) {
+      {"observedEncrypted", [](element v, EventView* e) {
          bool b;
          Status s = GetBool(v, "observedEncrypted", &b);
          if (s.ok()) e->observed_encrypted = b;
          return s;
        }},
-      {"dropReason", [](element v, FlowEvent* e) { return GetOptionalString(v, "dropReason", &e->drop_reason); }},
-      {"observedDropReason", [](element v, FlowEvent* e) { return GetOptionalString(v, "observedDropReason", &e->observed_drop_reason); }},
-      {"policyID", [](element v, FlowEvent* e) { return GetOptionalString(v, "policyID", &e->policy_id); }},
-      {"policyNamespace", [](element v, FlowEvent* e) { return GetOptionalString(v, "policyNamespace", &e->policy_namespace); }},
-      {"observedPolicyID", [](element v, FlowEvent* e) { return GetOptionalString(v, "observedPolicyID", &e->observed_policy_id); }},
-      {"observedPolicyNamespace", [](element v, FlowEvent* e) { return GetOptionalString(v, "observedPolicyNamespace", &e->observed_policy_namespace); }},
-      {"serviceType", [](element v, FlowEvent* e) { return GetOptionalString(v, "serviceType", &e->service_type); }},
-      {"serviceID", [](element v, FlowEvent* e) { return GetOptionalString(v, "serviceID", &e->service_id); }},
-      {"serviceURL", [](element v, FlowEvent* e) { return GetOptionalString(v, "serviceURL", &e->service_url); }},
+      {"dropReason", [](element v, EventView* e) { return GetOptionalString(v, "dropReason", &e->details[0]); }},
+      {"observedDropReason", [](element v, EventView* e) { return GetOptionalString(v, "observedDropReason", &e->details[1]); }},
+      {"policyID", [](element v, EventView* e) { return GetOptionalString(v, "policyID", &e->details[2]); }},
+      {"policyNamespace", [](element v, EventView* e) { return GetOptionalString(v, "policyNamespace", &e->details[3]); }},
+      {"observedPolicyID", [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyID", &e->details[4]); }},
+      {"observedPolicyNamespace", [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyNamespace", &e->details[5]); }},
+      {"serviceType", [](element v, EventView* e) { return GetOptionalString(v, "serviceType", &e->details[6]); }},
+      {"serviceID", [](element v, EventView* e) { return GetOptionalString(v, "serviceID", &e->details[7]); }},
+      {"serviceURL", [](element v, EventView* e) { return GetOptionalString(v, "serviceURL", &e->details[8]); }},
   };
   return kHandlers;
 }
@@ -175,8 +178,10 @@ void AppendTags(std::string* out, const char* name, const std::vector<std::strin
 
 }  // namespace
 
-Status ParseEventJson(std::string_view line, FlowEvent* event) {
-  *event = FlowEvent();
+namespace schema {
+
+Status ParseEventJsonView(std::string_view line, EventView* event) {
+  event->Clear();
   simdjson::dom::element root;
   auto error = ThreadParser().parse(line.data(), line.size(), true).get(root);
   if (error) return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(error));
@@ -193,7 +198,16 @@ Status ParseEventJson(std::string_view line, FlowEvent* event) {
   }
   Status s = schema::CheckRequired(seen);
   if (!s.ok()) return s;
-  return ValidateEvent(event);
+  return ValidateView(event);
+}
+
+}  // namespace schema
+
+Status ParseEventJson(std::string_view line, FlowEvent* event) {
+  thread_local EventView view;
+  Status s = schema::ParseEventJsonView(line, &view);
+  *event = s.ok() ? schema::ToFlowEvent(view) : FlowEvent();
+  return s;
 }
 
 std::string FormatEventJson(const FlowEvent& e) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 #include <tuple>
+#include <xxhash.h>
 
 namespace flowstat::schema {
 namespace {
@@ -12,40 +13,7 @@ void AppendU32(std::string* out, uint32_t v) {
   out->append(b, 4);
 }
 
-uint32_t InternOptional(Interner& in, EntryKind kind, const std::optional<std::string>& s) {
-  return s ? in.Intern(kind, *s) : 0;
-}
-
-uint32_t InternTags(Interner& in, const std::vector<std::string>& tags) {
-  if (tags.empty()) return 0;
-  std::string ids;
-  ids.reserve(tags.size() * 4);
-  for (const auto& tag : tags) AppendU32(&ids, in.Intern(EntryKind::kTag, tag));
-  return in.Intern(EntryKind::kTagList, ids);
-}
-
-uint32_t InternDetails(Interner& in, const FlowEvent& e) {
-  const std::optional<std::string>* fields[] = {
-      &e.drop_reason, &e.observed_drop_reason, &e.policy_id, &e.policy_namespace,
-      &e.observed_policy_id, &e.observed_policy_namespace, &e.service_type, &e.service_id,
-      &e.service_url};
-  bool any = false;
-  for (auto* f : fields) any = any || f->has_value();
-  if (!any) return 0;
-  flatbuffers::FlatBufferBuilder b(256);
-  auto str = [&](const std::optional<std::string>& s) {
-    return s ? b.CreateString(*s) : flatbuffers::Offset<flatbuffers::String>();
-  };
-  auto d = fb::CreateEventDetails(b, str(e.drop_reason), str(e.observed_drop_reason), str(e.policy_id),
-                                  str(e.policy_namespace), str(e.observed_policy_id),
-                                  str(e.observed_policy_namespace), str(e.service_type),
-                                  str(e.service_id), str(e.service_url));
-  b.Finish(d);
-  return in.Intern(EntryKind::kDetails,
-                   std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
-}
-
-uint16_t EncodeFlags(const FlowEvent& e) {
+uint16_t EncodeFlags(const EventView& e) {
   uint16_t f = 0;
   if (e.action == Action::kReject) f |= kFlagReject;
   if (e.observed) f |= kFlagObserved;
@@ -123,16 +91,56 @@ auto Fields(const EventRecord& r) {
 
 }  // namespace
 
-EventRecord EncodeEvent(const FlowEvent& e, Interner& in) {
-  uint8_t types = static_cast<uint8_t>(static_cast<uint8_t>(e.source_type) |
-                                       (static_cast<uint8_t>(e.destination_type) << 2));
-  return EventRecord(in.Intern(EntryKind::kEntityId, e.source_id),
-                     in.Intern(EntryKind::kEntityId, e.destination_id), e.timestamp_ms, e.value,
-                     in.Intern(EntryKind::kNamespace, e.namespace_), InternTags(in, e.source_tags),
-                     InternTags(in, e.destination_tags),
-                     InternOptional(in, EntryKind::kAddress, e.source_ip),
-                     InternOptional(in, EntryKind::kAddress, e.destination_ip), InternDetails(in, e),
-                     e.destination_port.value_or(0), EncodeFlags(e), e.protocol.value_or(0), types, 0);
+size_t RecordEncoder::Hash::operator()(std::string_view s) const { return XXH3_64bits(s.data(), s.size()); }
+
+uint32_t RecordEncoder::TagList(const std::vector<std::string_view>& tags) {
+  if (tags.empty()) return 0;
+  key_.clear();
+  for (std::string_view tag : tags) AppendU32(&key_, static_cast<uint32_t>(tag.size())), key_.append(tag);
+  if (auto it = tag_lists_.find(key_); it != tag_lists_.end()) return it->second;
+  std::string ids;
+  ids.reserve(tags.size() * 4);
+  for (std::string_view tag : tags) AppendU32(&ids, interner_.Intern(EntryKind::kTag, tag));
+  const uint32_t id = interner_.Intern(EntryKind::kTagList, ids);
+  if (tag_lists_.size() >= kMaxCached) tag_lists_.clear();
+  tag_lists_.emplace(key_, id);
+  return id;
+}
+
+uint32_t RecordEncoder::Details(const EventView& e) {
+  key_.clear();
+  bool any = false;
+  for (const auto& d : e.details) {
+    // Length-prefixed parts: no two different detail sets share a key, whatever bytes they hold.
+    if (d) AppendU32(&key_, static_cast<uint32_t>(d->size())), key_.append(*d);
+    else AppendU32(&key_, 0xffffffffu);
+    any = any || d.has_value();
+  }
+  if (!any) return 0;
+  if (auto it = details_.find(key_); it != details_.end()) return it->second;
+  flatbuffers::FlatBufferBuilder b(256);
+  auto str = [&](const std::optional<std::string_view>& s) {
+    return s ? b.CreateString(s->data(), s->size()) : flatbuffers::Offset<flatbuffers::String>();
+  };
+  const auto& d = e.details;
+  b.Finish(fb::CreateEventDetails(b, str(d[0]), str(d[1]), str(d[2]), str(d[3]), str(d[4]), str(d[5]), str(d[6]),
+                                  str(d[7]), str(d[8])));
+  const uint32_t id = interner_.Intern(
+      EntryKind::kDetails, std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
+  if (details_.size() >= kMaxCached) details_.clear();
+  details_.emplace(key_, id);
+  return id;
+}
+
+EventRecord RecordEncoder::Encode(const EventView& e) {
+  const uint8_t types = static_cast<uint8_t>(static_cast<uint8_t>(e.source_type) |
+                                             (static_cast<uint8_t>(e.destination_type) << 2));
+  return EventRecord(interner_.Intern(EntryKind::kEntityId, e.source_id),
+                     interner_.Intern(EntryKind::kEntityId, e.destination_id), e.timestamp_ms, e.value,
+                     interner_.Intern(EntryKind::kNamespace, e.namespace_), TagList(e.source_tags),
+                     TagList(e.destination_tags), Optional(EntryKind::kAddress, e.source_ip),
+                     Optional(EntryKind::kAddress, e.destination_ip), Details(e), e.destination_port.value_or(0),
+                     EncodeFlags(e), e.protocol.value_or(0), types, 0);
 }
 
 Status DecodeEvent(const EventRecord& r, const EntryLookup& lookup, FlowEvent* e) {

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "flow_event_generated.h"
 #include "flowstat/event.h"
+#include "schema/event_view.h"
 
 namespace flowstat::schema {
 
@@ -54,8 +57,32 @@ inline ObservedAction ObservedActionOf(const EventRecord& r) {
 inline bool IsReject(const EventRecord& r) { return (r.flags() & kFlagReject) != 0; }
 inline bool HasPort(const EventRecord& r) { return (r.flags() & kFlagHasPort) != 0; }
 
-// Encodes a validated event. Strings are interned through `interner`.
-EventRecord EncodeEvent(const FlowEvent& event, Interner& interner);
+// Encodes validated events, interning their strings. Remembers the tag lists and detail sets it
+// has seen, so an event costs a handful of hash lookups. One writer thread.
+class RecordEncoder {
+ public:
+  explicit RecordEncoder(Interner& interner) : interner_(interner) {}
+  EventRecord Encode(const EventView& event);
+
+ private:
+  // Composite text (the parts joined with a separator) -> dictionary id, a cache only.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const;
+  };
+  using Cache = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
+  static constexpr size_t kMaxCached = 1 << 20;  // beyond, a cache starts over: bounded memory
+
+  uint32_t TagList(const std::vector<std::string_view>& tags);
+  uint32_t Details(const EventView& event);
+  uint32_t Optional(EntryKind kind, const std::optional<std::string_view>& s) {
+    return s ? interner_.Intern(kind, *s) : 0;
+  }
+
+  Interner& interner_;
+  Cache tag_lists_, details_;
+  std::string key_;
+};
 
 // Decodes a record; Corruption if it references an unknown dictionary entry.
 Status DecodeEvent(const EventRecord& record, const EntryLookup& lookup, FlowEvent* event);

@@ -5,6 +5,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
+#include <cstring>
 #include <map>
 #include <xxhash.h>
 
@@ -70,7 +71,8 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
 }
 
 size_t EventStore::PresenceHash::operator()(const PresenceEntry& p) const {
-  return XXH3_64bits(&p, sizeof p);
+  const uint64_t parts[3] = {p.ns, uint64_t{p.id} << 32 | p.day, p.kind};  // not the padding bytes
+  return XXH3_64bits(parts, sizeof parts);
 }
 
 Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, const OpenOptions& options) {
@@ -141,46 +143,81 @@ Status EventStore::LoadDictionary() {
   return FromRocks(it->status(), "loading dictionary");
 }
 
-void EventStore::AddPresence(rocksdb::WriteBatch* batch, uint8_t kind, std::string_view item, uint32_t day,
-                             uint64_t ns) {
-  PresenceEntry e{HashString(item), ns, day, kind};
-  if (!presence_written_.insert(e).second) return;
-  batch->Put(PresenceKey(kind, e.item, day, ns), rocksdb::Slice());
+void EventStore::AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch* batch, uint8_t kind,
+                             uint32_t id, uint32_t day, uint64_t ns) {
+  if (id == 0 || !presence_written_.insert(PresenceEntry{ns, id, day, kind}).second) return;
+  auto put = [&](uint8_t k, std::string_view item) { batch->Put(PresenceKey(k, HashString(item), day, ns), {}); };
+  if (kind == kPresenceSourceId || kind == kPresenceDestinationId) {
+    put(kind, *dict.Payload(id, schema::EntryKind::kEntityId));
+    return;
+  }
+  std::string_view list = *dict.Payload(id, schema::EntryKind::kTagList);  // one key per tag
+  for (size_t i = 0; i + 4 <= list.size(); i += 4) {
+    uint32_t tag;
+    std::memcpy(&tag, list.data() + i, 4);
+    put(kind, *dict.Payload(tag, schema::EntryKind::kTag));
+  }
 }
 
-Status EventStore::Write(std::span<const FlowEvent> events, AppendStats* stats) {
+void EventStore::Encode(const schema::EventView& event, RecordBatch* batch) {
+  const schema::EventRecord r = encoder_.Encode(event);
+  if (r.namespace_id() >= namespace_hashes_.size()) namespace_hashes_.resize(r.namespace_id() + 1024, 0);
+  uint64_t& ns = namespace_hashes_[r.namespace_id()];
+  if (ns == 0) ns = namespace_hash_(event.namespace_);  // once per namespace (a hash of 0 is recomputed)
+  batch->chunks[{ns, HourOf(r.time_ms())}].push_back(r);
+  batch->events++;
+}
+
+void EventStore::Seal(RecordBatch* batch) {
+  auto pending = dictionary_.TakePending();
+  batch->dictionary.insert(batch->dictionary.end(), pending.begin(), pending.end());
+}
+
+Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
   if (read_only_) return Status::InvalidArgument("store is open read-only");
   if (!write_error_.ok()) return write_error_;
   if (presence_written_.size() > kMaxRememberedPresence) presence_written_.clear();
-  std::map<std::pair<uint64_t, uint32_t>, std::vector<schema::EventRecord>> chunks;
-  rocksdb::WriteBatch batch;
-  for (const FlowEvent& e : events) {
-    const uint64_t ns = namespace_hash_(e.namespace_);
-    const uint32_t hour = HourOf(e.timestamp_ms);
-    const uint32_t day = DayOf(e.timestamp_ms);
-    chunks[{ns, hour}].push_back(schema::EncodeEvent(e, dictionary_));
-    AddPresence(&batch, kPresenceSourceId, e.source_id, day, ns);
-    AddPresence(&batch, kPresenceDestinationId, e.destination_id, day, ns);
-    for (const auto& tag : e.source_tags) AddPresence(&batch, kPresenceSourceTag, tag, day, ns);
-    for (const auto& tag : e.destination_tags) AddPresence(&batch, kPresenceDestinationTag, tag, day, ns);
-  }
-  for (const auto& [id, entry] : dictionary_.TakePending()) batch.Put(DictionaryKey(id), entry);
+  rocksdb::WriteBatch wb;
+  for (const auto& [id, entry] : batch.dictionary) wb.Put(DictionaryKey(id), entry);
   uint64_t duplicates = 0;
-  for (auto& [key, records] : chunks) {
-    duplicates += schema::SortUnique(&records);
-    batch.Merge(ChunkKey(key.first, key.second), schema::BuildChunk(records));
+  {
+    Dictionary::Reader dict(dictionary_);
+    for (auto& [key, records] : batch.chunks) {
+      duplicates += schema::SortUnique(&records);
+      const auto [ns, hour] = key;
+      const uint32_t day = hour / 24;
+      for (const auto& r : records) {
+        AddPresence(dict, &wb, kPresenceSourceId, r.source_id(), day, ns);
+        AddPresence(dict, &wb, kPresenceDestinationId, r.destination_id(), day, ns);
+        AddPresence(dict, &wb, kPresenceSourceTag, r.source_tags(), day, ns);
+        AddPresence(dict, &wb, kPresenceDestinationTag, r.destination_tags(), day, ns);
+      }
+      wb.Merge(ChunkKey(ns, hour), schema::BuildChunk(records));
+    }
   }
-  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "writing events");
+  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing events");
   if (!s.ok()) {
     write_error_ = s;
     presence_written_.clear();
     return s;
   }
   if (stats) {
-    stats->accepted += events.size();
+    stats->accepted += batch.events;
     stats->duplicates += duplicates;
   }
   return Status::Ok();
+}
+
+Status EventStore::Write(std::span<const FlowEvent> events, AppendStats* stats) {
+  if (read_only_) return Status::InvalidArgument("store is open read-only");
+  RecordBatch batch;
+  schema::EventView view;
+  for (const FlowEvent& e : events) {
+    schema::ViewOf(e, &view);
+    Encode(view, &batch);
+  }
+  Seal(&batch);
+  return WriteRecords(std::move(batch), stats);
 }
 
 Status EventStore::Sync() {

@@ -9,6 +9,7 @@
 #include <rocksdb/db.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -21,14 +22,28 @@
 
 namespace flowstat::storage {
 
+// Encoded events grouped by chunk key, with the dictionary entries they introduced: one atomic
+// RocksDB WriteBatch once written.
+struct RecordBatch {
+  std::map<std::pair<uint64_t, uint32_t>, std::vector<schema::EventRecord>> chunks;  // (ns hash, hour)
+  std::vector<std::pair<uint32_t, std::string_view>> dictionary;
+  uint64_t events = 0;
+};
+
 class EventStore {
  public:
   static Result<std::unique_ptr<EventStore>> Open(const std::string& path, const OpenOptions& options);
   ~EventStore();
 
-  // Encodes, deduplicates and writes `events` atomically. After a failed write the store
-  // refuses further writes (its in-memory dictionary may be ahead of the disk).
+  // Encodes, deduplicates and writes `events` atomically: Encode each, Seal, WriteRecords.
   Status Write(std::span<const FlowEvent> events, AppendStats* stats);
+
+  // The write path in two steps, so that encoding (one thread) and writing (another) overlap.
+  // Encode and Seal run on the encoding thread; WriteRecords takes sealed batches in order.
+  // After a failed write the store refuses further writes (its dictionary may be ahead of disk).
+  void Encode(const schema::EventView& event, RecordBatch* batch);
+  void Seal(RecordBatch* batch);  // attaches the dictionary entries interned since the last Seal
+  Status WriteRecords(RecordBatch batch, AppendStats* stats);
   Status Sync();
   Status Compact();
 
@@ -60,12 +75,15 @@ class EventStore {
   EventStore() = default;
   Status LoadDictionary();
   Status CheckFormat(bool fresh);
-  void AddPresence(rocksdb::WriteBatch* batch, uint8_t kind, std::string_view item, uint32_t day, uint64_t ns);
+  void AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch* batch, uint8_t kind, uint32_t id,
+                   uint32_t day, uint64_t ns);
 
-  struct PresenceEntry {
-    uint64_t item, ns;
+  struct PresenceEntry {  // (kind, dictionary id of an ID or tag list, day, namespace hash)
+    uint64_t ns;
+    uint32_t id;
     uint32_t day;
     uint8_t kind;
+    // (fields only: see PresenceHash)
     bool operator==(const PresenceEntry&) const = default;
   };
   struct PresenceHash {
@@ -76,6 +94,8 @@ class EventStore {
   bool read_only_ = false;
   Status write_error_;
   Dictionary dictionary_;
+  schema::RecordEncoder encoder_{dictionary_};
+  std::vector<uint64_t> namespace_hashes_;  // by namespace dictionary id; 0 = not computed yet
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
   // Presence keys already written by this process: skips rewriting them (bounded, see .cc).
   std::unordered_set<PresenceEntry, PresenceHash> presence_written_;
