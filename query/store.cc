@@ -5,6 +5,7 @@
 
 #include "flowstat/store.h"
 #include "query/engine.h"
+#include "storage/bulk_loader.h"
 #include "storage/event_store.h"
 
 namespace flowstat {
@@ -31,6 +32,13 @@ class StoreImpl final : public Store {
     return Guard([&] {
       std::lock_guard lock(writer_);
       return store_->Write(events, stats);
+    });
+  }
+
+  Result<std::unique_ptr<Loader>> NewLoader() override {
+    return Guard([&]() -> Result<std::unique_ptr<Loader>> {
+      std::unique_lock lock(writer_);
+      return std::unique_ptr<Loader>(new storage::BulkLoader(*store_, std::move(lock)));
     });
   }
 

@@ -3,14 +3,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "flowstat/store.h"
 #include "tools/line_reader.h"
@@ -20,38 +16,6 @@ namespace {
 
 constexpr size_t kMaxLineBytes = 1 << 20;
 using Clock = std::chrono::steady_clock;
-
-// A bounded hand-off of event batches from the parsing thread to the writing thread.
-class BatchQueue {
- public:
-  void Push(std::vector<FlowEvent> batch) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return queue_.size() < 2 || closed_; });
-    queue_.push_back(std::move(batch));
-    not_empty_.notify_one();
-  }
-  std::optional<std::vector<FlowEvent>> Pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
-    if (queue_.empty()) return std::nullopt;
-    auto batch = std::move(queue_.front());
-    queue_.pop_front();
-    not_full_.notify_one();
-    return batch;
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<std::vector<FlowEvent>> queue_;
-  bool closed_ = false;
-};
 
 class Importer {
  public:
@@ -63,19 +27,22 @@ class Importer {
     auto store = Store::Open(o_.db, OpenOptions{});
     if (!store.ok()) return Fail("flowstat import: " + store.status().message());
     store_ = std::move(*store);
+    auto loader = store_->NewLoader();
+    if (!loader.ok()) return Fail("flowstat import: " + loader.status().message());
+    loader_ = std::move(*loader);
     if (!o_.rejects_path.empty()) {
       rejects_ = std::fopen(o_.rejects_path.c_str(), "wb");
       if (!rejects_) return Fail("flowstat import: " + o_.rejects_path + ": cannot open for writing");
     }
-    std::thread writer([&] { WriteBatches(); });
     for (const auto& input : o_.inputs) {
       if (!ImportFile(input)) break;
     }
-    if (!batch_.empty()) queue_.Push(std::move(batch_));
-    queue_.Close();
-    writer.join();
-    if (rejects_) std::fclose(rejects_);
-    Status s = write_status_.ok() ? store_->Flush() : write_status_;
+    AppendStats totals;
+    Status s = write_status_.ok() ? loader_->Finish(&totals) : write_status_;
+    written_ = totals.accepted;
+    duplicates_ = totals.duplicates;
+    loader_.reset();
+    if (rejects_ && std::fclose(rejects_) != 0 && s.ok()) s = Status::IOError(o_.rejects_path + ": write failed");
     if (show_progress_) std::fputs("\r\033[K", stderr);
     if (!s.ok()) {
       std::fprintf(stderr, "flowstat import: %s\n", s.message().c_str());
@@ -90,22 +57,6 @@ class Importer {
   int Fail(const std::string& message) {
     std::fprintf(stderr, "%s\n", message.c_str());
     return 1;
-  }
-
-  void WriteBatches() {
-    while (auto batch = queue_.Pop()) {
-      if (!write_status_.ok()) continue;  // drain; the parser stops at its next check
-      AppendStats stats;
-      Status s = store_->AppendBatch(*batch, &stats);
-      if (!s.ok()) {
-        std::lock_guard lock(status_mu_);
-        write_status_ = s;
-        write_failed_ = true;
-        continue;
-      }
-      duplicates_ += stats.duplicates;
-      written_ += stats.accepted;
-    }
   }
 
   // Reports a bad line; false when the import must stop (abort mode).
@@ -145,7 +96,6 @@ class Importer {
     bool too_long = false;
     FlowEvent event;
     while (reader.Next(&line, &line_no, &too_long)) {
-      if (write_failed_) return false;
       if (too_long) {
         if (!Reject(name, line_no, {}, "line longer than " + std::to_string(kMaxLineBytes) + " bytes", false)) {
           return false;
@@ -170,17 +120,20 @@ class Importer {
         }
         continue;
       }
-      s = csv ? csv_parser->Parse(line, &event) : ParseEventJson(line, &event);
+      if (csv) {
+        s = csv_parser->Parse(line, &event);
+        if (s.ok()) s = loader_->Add(event);
+      } else {
+        s = loader_->AddJson(line);
+      }
       if (!s.ok()) {
         if (!Reject(name, line_no, line, s.message(), true)) return false;
         continue;
       }
-      batch_.push_back(std::move(event));
       ++parsed_;
-      if (batch_.size() >= o_.batch_events) {
-        queue_.Push(std::move(batch_));
-        batch_ = {};
-        batch_.reserve(o_.batch_events);
+      if (loader_->pending() >= o_.batch_events) {
+        write_status_ = loader_->Commit();
+        if (!write_status_.ok()) return false;
         ShowProgress(reader);
       }
     }
@@ -211,9 +164,9 @@ class Importer {
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
     std::fprintf(stderr,
                  "imported %llu events (%llu duplicates within batches), %llu rejected, %.2f s, %.0f events/s\n",
-                 static_cast<unsigned long long>(written_.load()),
-                 static_cast<unsigned long long>(duplicates_.load()), static_cast<unsigned long long>(rejected_),
-                 secs, secs > 0 ? static_cast<double>(written_.load()) / secs : 0.0);
+                 static_cast<unsigned long long>(written_),
+                 static_cast<unsigned long long>(duplicates_), static_cast<unsigned long long>(rejected_),
+                 secs, secs > 0 ? static_cast<double>(written_) / secs : 0.0);
   }
 
   const ImportOptions& o_;
@@ -221,14 +174,10 @@ class Importer {
   bool show_progress_ = false;
   double last_progress_ = 0;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Loader> loader_;
   std::FILE* rejects_ = nullptr;
-  BatchQueue queue_;
-  std::vector<FlowEvent> batch_;
-  uint64_t parsed_ = 0, rejected_ = 0;
+  uint64_t parsed_ = 0, rejected_ = 0, written_ = 0, duplicates_ = 0;
   bool aborted_ = false;
-  std::atomic<uint64_t> written_{0}, duplicates_{0};
-  std::atomic<bool> write_failed_{false};
-  std::mutex status_mu_;
   Status write_status_;
 };
 

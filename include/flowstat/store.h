@@ -40,6 +40,28 @@ struct AppendStats {
   uint64_t duplicates = 0;  // of which were equal to another event of the same batch
 };
 
+// Bulk loading: events are parsed and encoded on the calling thread while a background thread
+// writes the previous batch, so parsing and writing overlap. Obtained from Store::NewLoader.
+// Thread safety: use a Loader from one thread. While it lives, it is the store's writer: other
+// Append/AppendBatch/Flush calls wait until it is destroyed.
+class Loader {
+ public:
+  virtual ~Loader() = default;
+  // Parses one JSON line of SPEC §2 into the current batch. On InvalidArgument (the reason,
+  // without file or line) the batch is unchanged.
+  virtual Status AddJson(std::string_view line) = 0;
+  // Adds a validated event to the current batch.
+  virtual Status Add(const FlowEvent& event) = 0;
+  // Events added since the last Commit.
+  virtual uint64_t pending() const = 0;
+  // Hands the current batch to the writer thread (each batch is atomic; batches are written in
+  // order). Returns the error of an earlier batch's write, if any.
+  virtual Status Commit() = 0;
+  // Commits, waits until every batch is written and makes them durable (as Store::Flush).
+  // `stats` (optional) receives the totals of all batches.
+  virtual Status Finish(AppendStats* stats) = 0;
+};
+
 class Store {
  public:
   // Opens (and, unless read_only, creates) the store in directory `path`. Refuses a directory
@@ -54,6 +76,9 @@ class Store {
   // Flush. REQUIRES: not read_only; events pass ValidateEvent.
   virtual Status Append(const FlowEvent& event) = 0;
   virtual Status AppendBatch(std::span<const FlowEvent> events, AppendStats* stats = nullptr) = 0;
+
+  // A bulk loader (see Loader). REQUIRES: not read_only; the Loader is destroyed before the Store.
+  virtual Result<std::unique_ptr<Loader>> NewLoader() = 0;
 
   // Makes every appended event durable (survives a crash or power loss).
   virtual Status Flush() = 0;

@@ -1,0 +1,82 @@
+#include "storage/bulk_loader.h"
+
+namespace flowstat::storage {
+namespace {
+
+constexpr size_t kMaxQueuedBatches = 2;
+
+}  // namespace
+
+BulkLoader::BulkLoader(EventStore& store, std::unique_lock<std::mutex> writer_lock)
+    : store_(store), writer_lock_(std::move(writer_lock)), writer_([this] { WriteLoop(); }) {}
+
+BulkLoader::~BulkLoader() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  changed_.notify_all();
+  writer_.join();
+}
+
+Status BulkLoader::AddJson(std::string_view line) {
+  Status s = schema::ParseEventJsonView(line, &view_);
+  if (s.ok()) store_.Encode(view_, &batch_);
+  return s;
+}
+
+Status BulkLoader::Add(const FlowEvent& event) {
+  schema::ViewOf(event, &view_);
+  Status s = schema::ValidateView(&view_);
+  if (s.ok()) store_.Encode(view_, &batch_);
+  return s;
+}
+
+Status BulkLoader::WriteStatus() {
+  std::lock_guard lock(mu_);
+  return write_status_;
+}
+
+Status BulkLoader::Commit() {
+  if (batch_.events == 0) return WriteStatus();
+  store_.Seal(&batch_);
+  std::unique_lock lock(mu_);
+  changed_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches; });
+  queue_.push_back(std::move(batch_));
+  batch_ = RecordBatch();
+  changed_.notify_all();
+  return write_status_;
+}
+
+Status BulkLoader::Finish(AppendStats* stats) {
+  Status s = Commit();
+  {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return queue_.empty() && !writing_; });
+    s = write_status_;
+    if (stats) *stats = totals_;
+  }
+  return s.ok() ? store_.Sync() : s;
+}
+
+void BulkLoader::WriteLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    changed_.wait(lock, [&] { return !queue_.empty() || closing_; });
+    if (queue_.empty()) return;
+    RecordBatch batch = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    lock.unlock();
+    AppendStats stats;
+    Status s = write_status_.ok() ? store_.WriteRecords(std::move(batch), &stats) : Status::Ok();
+    lock.lock();
+    writing_ = false;
+    if (!s.ok() && write_status_.ok()) write_status_ = s;
+    totals_.accepted += stats.accepted;
+    totals_.duplicates += stats.duplicates;
+    changed_.notify_all();
+  }
+}
+
+}  // namespace flowstat::storage

@@ -1,0 +1,47 @@
+// The pipelined bulk write path behind flowstat::Loader: parse + encode on the caller's thread,
+// sort + write on a background thread, with at most two batches in flight (bounded memory).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "flowstat/store.h"
+#include "schema/event_view.h"
+#include "storage/event_store.h"
+
+namespace flowstat::storage {
+
+class BulkLoader final : public Loader {
+ public:
+  // `writer_lock` is held for the loader's lifetime: it makes this loader the only writer.
+  BulkLoader(EventStore& store, std::unique_lock<std::mutex> writer_lock);
+  ~BulkLoader() override;
+
+  Status AddJson(std::string_view line) override;
+  Status Add(const FlowEvent& event) override;
+  uint64_t pending() const override { return batch_.events; }
+  Status Commit() override;
+  Status Finish(AppendStats* stats) override;
+
+ private:
+  void WriteLoop();
+  Status WriteStatus();
+
+  EventStore& store_;
+  std::unique_lock<std::mutex> writer_lock_;
+  RecordBatch batch_;
+  schema::EventView view_;
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<RecordBatch> queue_;
+  bool closing_ = false;
+  bool writing_ = false;  // a batch taken from queue_ is being written
+  Status write_status_;
+  AppendStats totals_;
+  std::thread writer_;  // last: starts after the members it uses
+};
+
+}  // namespace flowstat::storage
