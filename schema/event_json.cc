@@ -2,7 +2,7 @@
 #include <simdjson.h>
 
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "flowstat/event.h"
 #include "schema/event_fields.h"
@@ -92,19 +92,21 @@ Status GetEnum(element v, std::string_view field, Enum* out) {
 
 using Handler = Status (*)(element, EventView*);
 
-const std::unordered_map<std::string_view, Handler>& Handlers() {
-  static const std::unordered_map<std::string_view, Handler> kHandlers = {
+struct NamedHandler {
+  std::string_view name;
+  Handler handler;
+};
+
+const std::vector<NamedHandler>& Handlers() {
+  static const std::vector<NamedHandler> kHandlers = {
       {"timestamp", [](element v, EventView* e) { return GetTimestamp(v, &e->timestamp_ms); }},
       {"namespace", [](element v, EventView* e) { return GetString(v, "namespace", &e->namespace_); }},
       {"sourceID", [](element v, EventView* e) { return GetString(v, "sourceID", &e->source_id); }},
-      {"destinationID", [](element v, EventView* e) { return GetString(v, "destinationID", &e->destination_id); }},
-      {"action", [](element v, EventView* e) { return GetEnum(v, "action", &e->action); }},
-      {"value", [](element v, EventView* e) { return GetUnsigned(v, "value", kMaxEventValue, &e->value); }},
       {"sourceType", [](element v, EventView* e) { return GetEnum(v, "sourceType", &e->source_type); }},
-      {"destinationType", [](element v, EventView* e) { return GetEnum(v, "destinationType", &e->destination_type); }},
-      {"sourceTags", [](element v, EventView* e) { return GetTags(v, "sourceTags", &e->source_tags); }},
-      {"destinationTags", [](element v, EventView* e) { return GetTags(v, "destinationTags", &e->destination_tags); }},
       {"sourceIP", [](element v, EventView* e) { return GetOptionalString(v, "sourceIP", &e->source_ip); }},
+      {"sourceTags", [](element v, EventView* e) { return GetTags(v, "sourceTags", &e->source_tags); }},
+      {"destinationID", [](element v, EventView* e) { return GetString(v, "destinationID", &e->destination_id); }},
+      {"destinationType", [](element v, EventView* e) { return GetEnum(v, "destinationType", &e->destination_type); }},
       {"destinationIP", [](element v, EventView* e) { return GetOptionalString(v, "destinationIP", &e->destination_ip); }},
       {"destinationPort", [](element v, EventView* e) {
          uint64_t p;
@@ -112,14 +114,16 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
          if (s.ok()) e->destination_port = static_cast<uint16_t>(p);
          return s;
        }},
+      {"destinationTags", [](element v, EventView* e) { return GetTags(v, "destinationTags", &e->destination_tags); }},
       {"protocol", [](element v, EventView* e) {
          uint64_t p;
          Status s = GetUnsigned(v, "protocol", 255, &p);
          if (s.ok()) e->protocol = static_cast<uint8_t>(p);
          return s;
        }},
-      {"observed", [](element v, EventView* e) { return GetBool(v, "observed", &e->observed); }},
+      {"action", [](element v, EventView* e) { return GetEnum(v, "action", &e->action); }},
       {"observedAction", [](element v, EventView* e) { return GetEnum(v, "observedAction", &e->observed_action); }},
+      {"observed", [](element v, EventView* e) { return GetBool(v, "observed", &e->observed); }},
       {"encrypted", [](element v, EventView* e) {
          bool b;
          Status s = GetBool(v, "encrypted", &b);
@@ -132,10 +136,11 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
          if (s.ok()) e->observed_encrypted = b;
          return s;
        }},
-      {"dropReason", [](element v, EventView* e) { return GetOptionalString(v, "dropReason", &e->details[0]); }},
-      {"observedDropReason", [](element v, EventView* e) { return GetOptionalString(v, "observedDropReason", &e->details[1]); }},
       {"policyID", [](element v, EventView* e) { return GetOptionalString(v, "policyID", &e->details[2]); }},
       {"policyNamespace", [](element v, EventView* e) { return GetOptionalString(v, "policyNamespace", &e->details[3]); }},
+      {"value", [](element v, EventView* e) { return GetUnsigned(v, "value", kMaxEventValue, &e->value); }},
+      {"dropReason", [](element v, EventView* e) { return GetOptionalString(v, "dropReason", &e->details[0]); }},
+      {"observedDropReason", [](element v, EventView* e) { return GetOptionalString(v, "observedDropReason", &e->details[1]); }},
       {"observedPolicyID", [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyID", &e->details[4]); }},
       {"observedPolicyNamespace", [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyNamespace", &e->details[5]); }},
       {"serviceType", [](element v, EventView* e) { return GetOptionalString(v, "serviceType", &e->details[6]); }},
@@ -143,6 +148,21 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"serviceURL", [](element v, EventView* e) { return GetOptionalString(v, "serviceURL", &e->details[8]); }},
   };
   return kHandlers;
+}
+
+// Reporters write fields in the same order line after line: try the field after the previous
+// match first, then scan the table.
+Handler FindHandler(std::string_view key) {
+  const auto& table = Handlers();
+  thread_local size_t guess = 0;
+  if (guess < table.size() && table[guess].name == key) return table[guess++].handler;
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (table[i].name == key) {
+      guess = i + 1;
+      return table[i].handler;
+    }
+  }
+  return nullptr;
 }
 
 simdjson::dom::parser& ThreadParser() {
@@ -187,12 +207,11 @@ Status ParseEventJsonView(std::string_view line, EventView* event) {
   if (error) return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(error));
   simdjson::dom::object object;
   if (root.get(object) != simdjson::SUCCESS) return Status::InvalidArgument("not a JSON object");
-  const auto& handlers = Handlers();
   uint32_t seen = 0;
   for (auto field : object) {
-    auto it = handlers.find(field.key);
-    if (it == handlers.end() || field.value.is_null()) continue;
-    Status s = it->second(field.value, event);
+    const Handler handler = FindHandler(field.key);
+    if (!handler || field.value.is_null()) continue;
+    Status s = handler(field.value, event);
     if (!s.ok()) return s;
     seen |= schema::RequiredFieldBit(field.key);
   }

@@ -91,19 +91,33 @@ auto Fields(const EventRecord& r) {
 
 }  // namespace
 
-size_t RecordEncoder::Hash::operator()(std::string_view s) const { return XXH3_64bits(s.data(), s.size()); }
+uint32_t RecordEncoder::Cache::Find(std::string_view key, uint64_t hash) const {
+  const uint32_t ref = index_.Find(hash, [&](uint32_t r) { return keys_[r - 1] == key; });
+  return ref ? ids_[ref - 1] : 0;
+}
+
+void RecordEncoder::Cache::Insert(std::string_view key, uint64_t hash, uint32_t id) {
+  if (keys_.size() >= kMaxCached) {
+    index_.Clear();
+    keys_.clear();
+    ids_.clear();
+  }
+  keys_.emplace_back(key);
+  ids_.push_back(id);
+  index_.Insert(hash, static_cast<uint32_t>(keys_.size()));
+}
 
 uint32_t RecordEncoder::TagList(const std::vector<std::string_view>& tags) {
   if (tags.empty()) return 0;
   key_.clear();
   for (std::string_view tag : tags) AppendU32(&key_, static_cast<uint32_t>(tag.size())), key_.append(tag);
-  if (auto it = tag_lists_.find(key_); it != tag_lists_.end()) return it->second;
+  const uint64_t hash = XXH3_64bits(key_.data(), key_.size());
+  if (uint32_t id = tag_lists_.Find(key_, hash)) return id;
   std::string ids;
   ids.reserve(tags.size() * 4);
   for (std::string_view tag : tags) AppendU32(&ids, interner_.Intern(EntryKind::kTag, tag));
   const uint32_t id = interner_.Intern(EntryKind::kTagList, ids);
-  if (tag_lists_.size() >= kMaxCached) tag_lists_.clear();
-  tag_lists_.emplace(key_, id);
+  tag_lists_.Insert(key_, hash, id);
   return id;
 }
 
@@ -117,7 +131,8 @@ uint32_t RecordEncoder::Details(const EventView& e) {
     any = any || d.has_value();
   }
   if (!any) return 0;
-  if (auto it = details_.find(key_); it != details_.end()) return it->second;
+  const uint64_t hash = XXH3_64bits(key_.data(), key_.size());
+  if (uint32_t id = details_.Find(key_, hash)) return id;
   flatbuffers::FlatBufferBuilder b(256);
   auto str = [&](const std::optional<std::string_view>& s) {
     return s ? b.CreateString(s->data(), s->size()) : flatbuffers::Offset<flatbuffers::String>();
@@ -127,8 +142,7 @@ uint32_t RecordEncoder::Details(const EventView& e) {
                                   str(d[7]), str(d[8])));
   const uint32_t id = interner_.Intern(
       EntryKind::kDetails, std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
-  if (details_.size() >= kMaxCached) details_.clear();
-  details_.emplace(key_, id);
+  details_.Insert(key_, hash, id);
   return id;
 }
 

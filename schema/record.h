@@ -5,11 +5,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "flow_event_generated.h"
 #include "flowstat/event.h"
 #include "schema/event_view.h"
+#include "schema/hash_index.h"
 
 namespace flowstat::schema {
 
@@ -65,13 +66,18 @@ class RecordEncoder {
   EventRecord Encode(const EventView& event);
 
  private:
-  // Composite text (the parts joined with a separator) -> dictionary id, a cache only.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const;
+  // Composite text (the length-prefixed parts) -> dictionary id; a cache, not persisted.
+  class Cache {
+   public:
+    uint32_t Find(std::string_view key, uint64_t hash) const;  // 0 when absent
+    void Insert(std::string_view key, uint64_t hash, uint32_t id);
+
+   private:
+    static constexpr size_t kMaxCached = 1 << 20;  // beyond, the cache starts over: bounded memory
+    HashIndex index_;
+    std::vector<std::string> keys_;  // reference r is keys_[r - 1]
+    std::vector<uint32_t> ids_;
   };
-  using Cache = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
-  static constexpr size_t kMaxCached = 1 << 20;  // beyond, a cache starts over: bounded memory
 
   uint32_t TagList(const std::vector<std::string_view>& tags);
   uint32_t Details(const EventView& event);

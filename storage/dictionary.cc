@@ -5,7 +5,21 @@
 
 namespace flowstat::storage {
 
-size_t Dictionary::Hash::operator()(std::string_view s) const { return XXH3_64bits(s.data(), s.size()); }
+uint64_t Dictionary::HashOf(schema::EntryKind kind, std::string_view payload) {
+  return XXH3_64bits_withSeed(payload.data(), payload.size(), static_cast<uint8_t>(kind));
+}
+
+uint32_t Dictionary::FindLocked(schema::EntryKind kind, std::string_view payload, uint64_t hash) const {
+  return index_.Find(hash, [&](uint32_t id) {
+    std::string_view e = entries_[id - 1];
+    return e[0] == static_cast<char>(kind) && e.substr(1) == payload;
+  });
+}
+
+void Dictionary::Add(std::string entry, uint64_t hash) {
+  entries_.push_back(std::move(entry));
+  index_.Insert(hash, static_cast<uint32_t>(entries_.size()));
+}
 
 Status Dictionary::Load(uint32_t id, std::string_view entry) {
   std::unique_lock lock(mu_);
@@ -13,29 +27,27 @@ Status Dictionary::Load(uint32_t id, std::string_view entry) {
     return Status::Corruption("dictionary id " + std::to_string(id) + " out of sequence");
   }
   if (entry.empty()) return Status::Corruption("empty dictionary entry " + std::to_string(id));
-  entries_.emplace_back(entry);
-  if (!index_.emplace(entries_.back(), id).second) {
+  const auto kind = static_cast<schema::EntryKind>(entry[0]);
+  const uint64_t hash = HashOf(kind, entry.substr(1));
+  if (FindLocked(kind, entry.substr(1), hash) != 0) {
     return Status::Corruption("duplicate dictionary entry " + std::to_string(id));
   }
+  Add(std::string(entry), hash);
   persisted_ = id;
   return Status::Ok();
 }
 
-uint32_t Dictionary::FindLocked(std::string_view entry) const {
-  auto it = index_.find(entry);
-  return it == index_.end() ? 0 : it->second;
-}
-
 uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
-  scratch_.assign(1, static_cast<char>(kind));
-  scratch_.append(payload);
+  const uint64_t hash = HashOf(kind, payload);
   // Only this (writer) thread mutates: looking up without the lock is safe.
-  if (uint32_t id = FindLocked(scratch_)) return id;
+  if (uint32_t id = FindLocked(kind, payload, hash)) return id;
+  std::string entry;
+  entry.reserve(payload.size() + 1);
+  entry.push_back(static_cast<char>(kind));
+  entry.append(payload);
   std::unique_lock lock(mu_);
-  entries_.push_back(scratch_);
-  const auto id = static_cast<uint32_t>(entries_.size());
-  index_.emplace(entries_.back(), id);
-  return id;
+  Add(std::move(entry), hash);
+  return static_cast<uint32_t>(entries_.size());
 }
 
 std::vector<std::pair<uint32_t, std::string_view>> Dictionary::TakePending() {
@@ -53,9 +65,7 @@ std::optional<std::string_view> Dictionary::Reader::Payload(uint32_t id, schema:
 }
 
 uint32_t Dictionary::Reader::Find(schema::EntryKind kind, std::string_view payload) const {
-  std::string entry(1, static_cast<char>(kind));
-  entry.append(payload);
-  return dict_.FindLocked(entry);
+  return dict_.FindLocked(kind, payload, HashOf(kind, payload));
 }
 
 }  // namespace flowstat::storage

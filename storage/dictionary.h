@@ -12,9 +12,9 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "schema/hash_index.h"
 #include "schema/record.h"
 
 namespace flowstat::storage {
@@ -47,16 +47,14 @@ class Dictionary final : public schema::Interner {
   };
 
  private:
-  struct Hash {
-    size_t operator()(std::string_view s) const;
-  };
-  uint32_t FindLocked(std::string_view entry) const;
+  static uint64_t HashOf(schema::EntryKind kind, std::string_view payload);
+  uint32_t FindLocked(schema::EntryKind kind, std::string_view payload, uint64_t hash) const;
+  void Add(std::string entry, uint64_t hash);
 
   mutable std::shared_mutex mu_;
   std::deque<std::string> entries_;  // entry id i is entries_[i - 1]; a deque keeps views stable
-  std::unordered_map<std::string_view, uint32_t, Hash> index_;
+  schema::HashIndex index_;          // hash of (kind, payload) -> id
   uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store
-  std::string scratch_;
 };
 
 }  // namespace flowstat::storage

@@ -151,11 +151,16 @@ void EventStore::AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch
     put(kind, *dict.Payload(id, schema::EntryKind::kEntityId));
     return;
   }
-  std::string_view list = *dict.Payload(id, schema::EntryKind::kTagList);  // one key per tag
+  // A new tag list in this (day, namespace): one key per tag not yet written there. Tag entries
+  // are remembered under the tag kind's upper-case twin so lists sharing tags write them once.
+  std::string_view list = *dict.Payload(id, schema::EntryKind::kTagList);
+  const uint8_t tag_kind = static_cast<uint8_t>(kind | 0x80);
   for (size_t i = 0; i + 4 <= list.size(); i += 4) {
     uint32_t tag;
     std::memcpy(&tag, list.data() + i, 4);
-    put(kind, *dict.Payload(tag, schema::EntryKind::kTag));
+    if (presence_written_.insert(PresenceEntry{ns, tag, day, tag_kind}).second) {
+      put(kind, *dict.Payload(tag, schema::EntryKind::kTag));
+    }
   }
 }
 

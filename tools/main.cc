@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
   auto* dump = app.add_subcommand("dump", "print the matching raw events as JSON Lines, in time order");
   AddQueryFlags(dump, &df, false);
 
+  std::string compact_db;
+  auto* compact = app.add_subcommand("compact", "rewrite a store compactly (faster queries, less disk)");
+  compact->add_option("--db", compact_db, "store directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -76,5 +80,6 @@ int main(int argc, char** argv) {
     return RunImport(imp);
   }
   if (query->parsed()) return RunQuery(qf);
+  if (compact->parsed()) return RunCompact(compact_db);
   return RunDump(df);
 }

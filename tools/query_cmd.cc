@@ -158,4 +158,16 @@ int RunDump(const QueryFlags& flags) {
   return 0;
 }
 
+int RunCompact(const std::string& db) {
+  OpenOptions o;
+  o.create_if_missing = false;
+  auto store = Store::Open(db, o);
+  Status s = store.ok() ? (*store)->Compact() : store.status();
+  if (!s.ok()) {
+    std::fprintf(stderr, "flowstat compact: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace flowstat::tools

@@ -26,5 +26,6 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* flags, bool for_query);
 
 int RunQuery(const QueryFlags& flags);
 int RunDump(const QueryFlags& flags);
+int RunCompact(const std::string& db);
 
 }  // namespace flowstat::tools

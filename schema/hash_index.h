@@ -1,0 +1,64 @@
+// HashIndex: an open-addressing table from 64-bit hashes to non-zero 32-bit references, for
+// string -> id maps whose strings the caller stores. Faster and smaller than a node-based map on
+// the write path's millions of lookups; the caller decides what a reference's key is.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace flowstat::schema {
+
+class HashIndex {
+ public:
+  // The first reference whose slot has `hash` and for which matches(ref) is true, else 0.
+  template <typename Matches>
+  uint32_t Find(uint64_t hash, Matches&& matches) const {
+    if (slots_.empty()) return 0;
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.ref == 0) return 0;
+      if (s.hash == hash && matches(s.ref)) return s.ref;
+    }
+  }
+
+  // REQUIRES: ref != 0 and no equal key inserted before.
+  void Insert(uint64_t hash, uint32_t ref) {
+    if ((count_ + 1) * 2 > slots_.size()) Grow();
+    Place(hash, ref);
+    ++count_;
+  }
+
+  size_t size() const { return count_; }
+  void Clear() {
+    slots_.clear();
+    count_ = 0;
+    mask_ = 0;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t ref = 0;
+  };
+
+  void Place(uint64_t hash, uint32_t ref) {
+    size_t i = hash & mask_;
+    while (slots_[i].ref != 0) i = (i + 1) & mask_;
+    slots_[i] = Slot{hash, ref};
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.ref != 0) Place(s.hash, s.ref);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t count_ = 0;
+};
+
+}  // namespace flowstat::schema
