@@ -1,0 +1,245 @@
+// End to end: the built `flowstat` binary, checked against the reference model.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "tests/model.h"
+#include "tests/test_support.h"
+
+namespace flowstat::testing {
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+};
+
+// Runs a shell command line; stdout captured, stderr appended to stdout when `merge_stderr`.
+Run Shell(const std::string& command, bool merge_stderr = false) {
+  std::FILE* p = ::popen((command + (merge_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kBin = FLOWSTAT_BIN;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+std::string WithoutIds(const std::string& json) {
+  return std::regex_replace(json, std::regex(R"("ID":"[0-9a-f]{16}")"), R"("ID":"")");
+}
+
+Model ModelOf(const std::string& jsonl) {
+  Model model;
+  std::istringstream in(jsonl);
+  std::string line;
+  while (std::getline(in, line)) {
+    FlowEvent e;
+    if (ParseEventJson(line, &e).ok()) model.Add(e);
+  }
+  return model;
+}
+
+// A --batch line for `q` (absolute windows only).
+std::string BatchLine(const Query& q) {
+  std::string s = "{\"namespace\":\"" + q.namespace_ + "\",\"recursive\":" + (q.recursive ? "true" : "false") +
+                  ",\"startAbsolute\":" + std::to_string(*q.start_absolute) +
+                  ",\"endAbsolute\":" + std::to_string(*q.end_absolute) +
+                  ",\"averageInterval\":\"" + std::to_string(q.average_interval_ms / 1000) + "s\"" +
+                  ",\"metric\":\"" + (q.metric == Metric::kFlows ? "Flows" : "Ports") + "\"" +
+                  ",\"type\":\"" + (q.type == StatisticType::kSerie ? "Serie" : "Repartition") + "\"" +
+                  ",\"action\":\"" + (q.action == ActionFilter::kAny ? "any" : q.action == ActionFilter::kAccept ? "accept" : "reject") + "\"" +
+                  ",\"flowMode\":\"" + (q.flow_mode == FlowMode::kApplied ? "applied" : q.flow_mode == FlowMode::kObserved ? "observed" : "all") + "\"";
+  auto list = [&](const char* name, const std::vector<std::string>& items) {
+    if (items.empty()) return;
+    s += std::string(",\"") + name + "\":[";
+    for (size_t i = 0; i < items.size(); ++i) s += (i ? ",\"" : "\"") + items[i] + "\"";
+    s += "]";
+  };
+  list("sourceTags", q.source_tags);
+  list("destinationTags", q.destination_tags);
+  list("sourceID", q.source_ids);
+  list("destinationID", q.destination_ids);
+  if (q.limit) s += ",\"limit\":" + std::to_string(*q.limit);
+  return s + "}";
+}
+
+Query TrafficQuery(const std::string& ns) {
+  Query q;
+  q.namespace_ = ns;
+  q.start_absolute = 1763596800000 - 2 * 86400000LL;
+  q.end_absolute = 1763596800000;
+  return q;
+}
+
+TEST_CASE("generate, import and query agree with the model", "[cli]") {
+  TempDir dir;
+  const std::string flows = dir.Sub("flows.jsonl"), db = dir.Sub("db");
+  REQUIRE(Shell(kBin + " generate --events 20000 --seed 3 --days 2 > " + flows).code == 0);
+  const std::string jsonl = Slurp(flows);
+  const Model model = ModelOf(jsonl);
+  Run imported = Shell(kBin + " import --db " + db + " " + flows, true);
+  INFO(imported.out);
+  REQUIRE(imported.code == 0);
+  CHECK(imported.out.find("imported 20000 events") != std::string::npos);
+
+  std::mt19937_64 rng(11);
+  std::string batch, expected;
+  const std::vector<std::string> namespaces = {"/", "/acme", "/acme/prod", "/globex", "/ünïcode", "/acme/prodx"};
+  for (int i = 0; i < 40; ++i) {
+    Query q = TrafficQuery(namespaces[i % namespaces.size()]);
+    q.type = i % 2 ? StatisticType::kSerie : StatisticType::kRepartition;
+    q.metric = i % 4 < 2 ? Metric::kFlows : Metric::kPorts;
+    q.action = static_cast<ActionFilter>(i % 3);
+    q.flow_mode = static_cast<FlowMode>(i / 3 % 3);
+    q.average_interval_ms = (1 + i % 5) * 1800000;
+    q.start_absolute = *q.start_absolute + static_cast<int64_t>(rng() % 3600000);
+    if (i % 5 == 0) q.source_tags = {"tier=frontend"};
+    if (i % 7 == 0) q.destination_tags = {"app=postgres"};
+    if (i % 4 == 3) q.limit = 10;
+    batch += BatchLine(q) + "\n";
+    expected += WithoutIds(FormatStatisticsJson(model.Answer(q))) + "\n";
+  }
+  batch += "{\"namespace\":\"/\",\"metric\":\"Bytes\"}\n";
+  expected += "{\"error\":\"metric: must be one of Flows|Ports, got 'Bytes'\"}\n";
+  Write(dir.Sub("q.jsonl"), batch);
+  Run answered = Shell(kBin + " query --db " + db + " --batch " + dir.Sub("q.jsonl"));
+  REQUIRE(answered.code == 0);
+  CHECK(WithoutIds(answered.out) == expected);
+
+  // The same query through flags.
+  Query q = TrafficQuery("/acme/prod");
+  q.type = StatisticType::kRepartition;
+  q.source_tags = {"tier=frontend"};
+  q.action = ActionFilter::kReject;
+  Run flags = Shell(kBin + " query --db " + db + " --namespace /acme/prod --start " + std::to_string(*q.start_absolute) +
+                    " --end 2025-11-20T00:00:00Z --type Repartition --source-tag tier=frontend --action reject");
+  REQUIRE(flags.code == 0);
+  CHECK(WithoutIds(flags.out) == WithoutIds(FormatStatisticsJson(model.Answer(q))) + "\n");
+
+  SECTION("re-import changes nothing") {
+    REQUIRE(Shell(kBin + " import --db " + db + " - < " + flows).code == 0);
+    CHECK(WithoutIds(Shell(kBin + " query --db " + db + " --batch " + dir.Sub("q.jsonl")).out) == expected);
+  }
+  SECTION("a dump re-imported gives the same answers") {
+    REQUIRE(Shell(kBin + " dump --db " + db + " --namespace / --start 0 --end 2025-11-21T00:00:00Z > " + dir.Sub("dump.jsonl")).code == 0);
+    REQUIRE(Shell(kBin + " import --db " + dir.Sub("db2") + " " + dir.Sub("dump.jsonl")).code == 0);
+    CHECK(WithoutIds(Shell(kBin + " query --db " + dir.Sub("db2") + " --batch " + dir.Sub("q.jsonl")).out) == expected);
+    CHECK(ModelOf(Slurp(dir.Sub("dump.jsonl"))).events().size() == model.events().size());
+  }
+  SECTION("table and csv formats") {
+    Run table = Shell(kBin + " query --db " + db + " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format table");
+    CHECK(table.out.rfind("mode      timestamp", 0) == 0);
+    CHECK(table.out.find("Accepted  2025-11-19 01:00:00") != std::string::npos);
+    Run csv = Shell(kBin + " query --db " + db + " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format csv");
+    CHECK(csv.out.rfind("mode,timestamp,flows\nAccepted,2025-11-19T00:00:00Z,", 0) == 0);
+  }
+}
+
+TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
+  TempDir dir;
+  const std::string good = R"({"timestamp":1763557200000,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept","value":2})";
+  const std::string bad = R"({"timestamp":1763557200000,"namespace":"a","sourceID":"s","destinationID":"d","action":"Accept"})";
+  const std::string good2 = R"({"timestamp":1763557200001,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept","value":5})";
+  Write(dir.Sub("in.jsonl"), good + "\n" + bad + "\n{not json\n" + good2 + "\n");
+  const std::string count = " query --db %DB% --namespace /a --start 1763557200000 --end 1763557300000 --action accept";
+  auto total = [&](const std::string& db) {
+    std::string cmd = count;
+    cmd.replace(cmd.find("%DB%"), 4, db);
+    Run r = Shell(kBin + cmd);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.out, m, std::regex(R"("value":(\d+))")));
+    return std::stoi(m[1]);
+  };
+  SECTION("abort keeps what came before and says where it stopped") {
+    Run r = Shell(kBin + " import --db " + dir.Sub("db") + " " + dir.Sub("in.jsonl"), true);
+    CHECK(r.code == 1);
+    CHECK(r.out.find(dir.Sub("in.jsonl") + ":2: namespace: namespace must start with '/'") != std::string::npos);
+    CHECK(r.out.find("stopped at " + dir.Sub("in.jsonl") + ":2") != std::string::npos);
+    CHECK(total(dir.Sub("db")) == 2);
+  }
+  SECTION("skip imports the rest and writes the bad lines verbatim") {
+    Run r = Shell(kBin + " import --db " + dir.Sub("db") + " --on-error skip --rejects " + dir.Sub("rej") + " " +
+                  dir.Sub("in.jsonl"), true);
+    CHECK(r.code == 3);
+    CHECK(r.out.find(":3: invalid JSON") != std::string::npos);
+    CHECK(Slurp(dir.Sub("rej")) == bad + "\n{not json\n");
+    CHECK(total(dir.Sub("db")) == 7);
+  }
+  SECTION("usage errors name the flag and exit 2") {
+    Run r = Shell(kBin + " import " + dir.Sub("in.jsonl"), true);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("--db") != std::string::npos);
+    r = Shell(kBin + " query --db " + dir.Sub("db") + " --namespace /a --metric Bytes", true);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("metric") != std::string::npos);
+    r = Shell(kBin + " query --db " + dir.Sub("db") + " --namespace /a --start 2025-11-19T00:00:00Z", true);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("startAbsolute needs endAbsolute or endRelative") != std::string::npos);
+    r = Shell(kBin + " query --db " + dir.Sub("db") + " --namespace /a --start-relative 1x", true);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("bad duration unit") != std::string::npos);
+  }
+  SECTION("missing store, missing file, directory as input") {
+    Run r = Shell(kBin + " query --db " + dir.Sub("nowhere") + " --namespace /a", true);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("no flowstat store") != std::string::npos);
+    r = Shell(kBin + " import --db " + dir.Sub("db") + " " + dir.Sub("absent.jsonl"), true);
+    CHECK(r.code == 1);
+    CHECK(r.out.find(dir.Sub("absent.jsonl") + ": cannot open") != std::string::npos);
+    r = Shell(kBin + " import --db " + dir.Sub("db") + " " + dir.path(), true);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("is a directory") != std::string::npos);
+  }
+  SECTION("an over-long line is refused without holding it") {
+    Write(dir.Sub("long.jsonl"), good + "\n" + std::string(3 << 20, 'x') + "\n" + good2 + "\n");
+    Run r = Shell(kBin + " import --db " + dir.Sub("db") + " --on-error skip " + dir.Sub("long.jsonl"), true);
+    CHECK(r.code == 3);
+    CHECK(r.out.find(":2: line longer than") != std::string::npos);
+    CHECK(total(dir.Sub("db")) == 7);
+  }
+}
+
+TEST_CASE("CSV input", "[cli]") {
+  TempDir dir;
+  Write(dir.Sub("in.csv"),
+        "timestamp,namespace,sourceID,destinationID,action,destinationPort,value,sourceTags\n"
+        "2025-11-19T13:00:00Z,/a,s,d,Accept,443,3,app=web;tier=frontend\n"
+        "1763557200500,/a/b,s,d,reject,80,4,\n");
+  REQUIRE(Shell(kBin + " import --db " + dir.Sub("db") + " " + dir.Sub("in.csv")).code == 0);
+  Run r = Shell(kBin + " query --db " + dir.Sub("db") + " --namespace /a --start 2025-11-19T13:00:00Z --end 2025-11-19T14:00:00Z --type Repartition --metric Ports --source-tag app=web");
+  CHECK(r.out.find(R"("dataPoints":[{"port":443,"value":3}])") != std::string::npos);
+}
+
+TEST_CASE("help lists every flag", "[cli]") {
+  Run r = Shell(kBin + " query --help");
+  CHECK(r.code == 0);
+  for (const char* flag : {"--db", "--namespace", "--no-recursive", "--start", "--end", "--start-relative", "--end-relative",
+                           "--flow-offset", "--interval", "--metric", "--type", "--action", "--flow-mode", "--source-tag",
+                           "--destination-tag", "--source-id", "--destination-id", "--user-identifier", "--limit",
+                           "--format", "--batch"}) {
+    INFO(flag);
+    CHECK(r.out.find(flag) != std::string::npos);
+  }
+  CHECK(Shell(kBin + " --version").out.find("flowstat") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace flowstat::testing
