@@ -86,7 +86,7 @@ BENCHMARK(BM_BuildChunk)->Arg(1000)->Arg(10000);
 void BM_ChunkKey(benchmark::State& state) {
   uint32_t hour = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(flowstat::storage::ChunkKey(flowstat::storage::HashString("/acme/prod/web"), hour++));
+    benchmark::DoNotOptimize(flowstat::storage::ChunkKey(flowstat::storage::HashString("/acme/prod/web"), 3, hour++));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }

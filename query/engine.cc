@@ -169,7 +169,11 @@ Status ScanDays(const storage::EventStore::ReadView& view, Plan& plan, uint64_t 
   const uint32_t hour_lo = std::max(day_first * 24, storage::HourOf(std::max<int64_t>(w.start_ms, 0)));
   const uint32_t hour_hi = std::min(day_last * 24 + 23, storage::HourOf(std::min(w.end_ms - 1, kMaxTimestampMs)));
   if (hour_lo > hour_hi) return Status::Ok();
-  return view.ForEachChunk(ns, hour_lo, hour_hi, stats, on_chunk);
+  for (uint8_t shard : plan.shards()) {
+    Status s = view.ForEachChunk(ns, shard, hour_lo, hour_hi, stats, on_chunk);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 }  // namespace

@@ -68,6 +68,12 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   }
   p.impossible_ |= !ResolveAll(d, EntryKind::kTag, q.source_tags, &p.source_tag_ids_);
   p.impossible_ |= !ResolveAll(d, EntryKind::kTag, q.destination_tags, &p.destination_tag_ids_);
+  for (int shard = 0; shard < storage::kSourceShards && q.source_ids.empty(); ++shard) {
+    p.shards_.push_back(static_cast<uint8_t>(shard));
+  }
+  for (const auto& id : q.source_ids) p.shards_.push_back(storage::SourceShard(storage::HashString(id)));
+  std::sort(p.shards_.begin(), p.shards_.end());
+  p.shards_.erase(std::unique(p.shards_.begin(), p.shards_.end()), p.shards_.end());
   p.source_memo_.assign(d.size() + 1, -1);
   p.destination_memo_.assign(d.size() + 1, -1);
   if (p.impossible_) return p;

@@ -27,6 +27,8 @@ class Plan {
   const Window& window() const { return window_; }
   // Namespace hash -> days (sorted) whose chunks may hold matching events.
   const std::map<uint64_t, std::vector<uint32_t>>& candidates() const { return candidates_; }
+  // The source shards that can hold matching events: all, or those of the wanted sources.
+  const std::vector<uint8_t>& shards() const { return shards_; }
 
   // The records of a chunk that can match: all, or the runs of the wanted sources.
   template <typename Fn>
@@ -58,6 +60,7 @@ class Plan {
   std::vector<uint32_t> source_tag_ids_, destination_tag_ids_;
   std::vector<int8_t> source_memo_, destination_memo_;  // tag list id -> -1 unknown, 0/1
   std::map<uint64_t, std::vector<uint32_t>> candidates_;
+  std::vector<uint8_t> shards_;
 };
 
 template <typename Fn>

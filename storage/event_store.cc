@@ -169,7 +169,10 @@ void EventStore::Encode(const schema::EventView& event, RecordBatch* batch) {
   if (r.namespace_id() >= namespace_hashes_.size()) namespace_hashes_.resize(r.namespace_id() + 1024, 0);
   uint64_t& ns = namespace_hashes_[r.namespace_id()];
   if (ns == 0) ns = namespace_hash_(event.namespace_);  // once per namespace (a hash of 0 is recomputed)
-  batch->chunks[{ns, HourOf(r.time_ms())}].push_back(r);
+  if (r.source_id() >= source_shards_.size()) source_shards_.resize(r.source_id() + 4096, 0xff);
+  uint8_t& shard = source_shards_[r.source_id()];
+  if (shard == 0xff) shard = SourceShard(HashString(event.source_id));
+  batch->chunks[{ns, shard, HourOf(r.time_ms())}].push_back(r);
   batch->events++;
 }
 
@@ -189,7 +192,7 @@ Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
     Dictionary::Reader dict(dictionary_);
     for (auto& [key, records] : batch.chunks) {
       duplicates += schema::SortUnique(&records);
-      const auto [ns, hour] = key;
+      const auto [ns, shard, hour] = key;
       const uint32_t day = hour / 24;
       for (const auto& r : records) {
         AddPresence(dict, &wb, kPresenceSourceId, r.source_id(), day, ns);
@@ -197,7 +200,7 @@ Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
         AddPresence(dict, &wb, kPresenceSourceTag, r.source_tags(), day, ns);
         AddPresence(dict, &wb, kPresenceDestinationTag, r.destination_tags(), day, ns);
       }
-      wb.Merge(ChunkKey(ns, hour), schema::BuildChunk(records));
+      wb.Merge(ChunkKey(ns, shard, hour), schema::BuildChunk(records));
     }
   }
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing events");
@@ -242,10 +245,10 @@ EventStore::ReadView::ReadView(const EventStore& store)
 
 EventStore::ReadView::~ReadView() { store_.db_->ReleaseSnapshot(snapshot_); }
 
-Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint32_t hour_lo, uint32_t hour_hi,
-                                          QueryStats* stats, const ChunkVisitor& visit) const {
-  const std::string lo = ChunkKey(namespace_hash, hour_lo);
-  const std::string hi = ChunkKey(namespace_hash, hour_hi + 1);
+Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo,
+                                          uint32_t hour_hi, QueryStats* stats, const ChunkVisitor& visit) const {
+  const std::string lo = ChunkKey(namespace_hash, shard, hour_lo);
+  const std::string hi = ChunkKey(namespace_hash, shard, hour_hi + 1);
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
@@ -254,8 +257,9 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint32_t hour
   std::vector<uint64_t> scratch;
   for (it->Seek(lo); it->Valid(); it->Next()) {
     uint64_t ns;
+    uint8_t key_shard;
     uint32_t hour;
-    if (!ParseChunkKey(std::string_view(it->key().data(), it->key().size()), &ns, &hour)) {
+    if (!ParseChunkKey(std::string_view(it->key().data(), it->key().size()), &ns, &key_shard, &hour)) {
       return Status::Corruption("malformed chunk key");
     }
     std::span<const schema::EventRecord> records;

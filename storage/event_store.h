@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,7 +26,8 @@ namespace flowstat::storage {
 // Encoded events grouped by chunk key, with the dictionary entries they introduced: one atomic
 // RocksDB WriteBatch once written.
 struct RecordBatch {
-  std::map<std::pair<uint64_t, uint32_t>, std::vector<schema::EventRecord>> chunks;  // (ns hash, hour)
+  using ChunkId = std::tuple<uint64_t, uint8_t, uint32_t>;  // (namespace hash, source shard, hour)
+  std::map<ChunkId, std::vector<schema::EventRecord>> chunks;
   std::vector<std::pair<uint32_t, std::string_view>> dictionary;
   uint64_t events = 0;
 };
@@ -57,9 +59,9 @@ class EventStore {
     const Dictionary::Reader& dictionary() const { return dict_; }
 
     using ChunkVisitor = std::function<Status(uint32_t hour, std::span<const schema::EventRecord>)>;
-    // Visits the chunks of `namespace_hash` with hour in [hour_lo, hour_hi], in hour order.
-    Status ForEachChunk(uint64_t namespace_hash, uint32_t hour_lo, uint32_t hour_hi, QueryStats* stats,
-                        const ChunkVisitor& visit) const;
+    // Visits the chunks of (`namespace_hash`, `shard`) with hour in [hour_lo, hour_hi], in order.
+    Status ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
+                        QueryStats* stats, const ChunkVisitor& visit) const;
     // The (day, namespace hash) pairs where an item of `kind` hashing to `item_hash` occurs,
     // for days in [day_lo, day_hi]. May over-report (hash collisions), never under-reports.
     Status Presence(uint8_t kind, uint64_t item_hash, uint32_t day_lo, uint32_t day_hi,
@@ -96,6 +98,7 @@ class EventStore {
   Dictionary dictionary_;
   schema::RecordEncoder encoder_{dictionary_};
   std::vector<uint64_t> namespace_hashes_;  // by namespace dictionary id; 0 = not computed yet
+  std::vector<uint8_t> source_shards_;      // by source dictionary id; 0xff = not computed yet
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
   // Presence keys already written by this process: skips rewriting them (bounded, see .cc).
   std::unordered_set<PresenceEntry, PresenceHash> presence_written_;

@@ -12,13 +12,13 @@ inline constexpr uint32_t kFormatVersion = 1;
 // First byte of every RocksDB key: the key's kind.
 inline constexpr char kMetaPrefix = 'M';        // 'M' "format"       -> kFormatDescription
 inline constexpr char kDictionaryPrefix = 'D';  // 'D' id:u32 BE      -> kind byte + payload
-inline constexpr char kChunkPrefix = 'C';       // 'C' ns:u64 BE hour:u32 BE -> fb::Chunk
+inline constexpr char kChunkPrefix = 'C';       // 'C' ns:u64 BE shard:u8 hour:u32 BE -> fb::Chunk
 inline constexpr char kPresencePrefix = 'P';    // 'P' kind:u8 item:u64 BE day:u32 BE ns:u64 BE -> ""
 
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
-    "flowstat-store 1; hash=XXH64 seed=0; chunk=3600000ms; presence=86400000ms; record=56";
+    "flowstat-store 1; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56";
 
 inline constexpr uint64_t kHashSeed = 0;
 inline constexpr int64_t kChunkMs = 3600000;       // a chunk holds one hour of one namespace
@@ -30,7 +30,12 @@ inline constexpr uint8_t kPresenceDestinationId = 'd';
 inline constexpr uint8_t kPresenceSourceTag = 'S';
 inline constexpr uint8_t kPresenceDestinationTag = 'D';
 
-inline constexpr size_t kChunkKeySize = 13;
+inline constexpr size_t kChunkKeySize = 14;
+
+// Chunks are split by source: shard = the top 4 bits of XXH64(sourceID), so a query for a few
+// sources reads 1/16 of a namespace's bytes per source.
+inline constexpr int kSourceShards = 16;
+inline uint8_t SourceShard(uint64_t source_hash) { return static_cast<uint8_t>(source_hash >> 60); }
 inline constexpr size_t kPresenceKeySize = 22;
 
 }  // namespace flowstat::storage

@@ -19,20 +19,22 @@ uint64_t GetBE(std::string_view s, size_t pos, int bytes) {
 
 uint64_t HashString(std::string_view s) { return XXH64(s.data(), s.size(), kHashSeed); }
 
-std::string ChunkKey(uint64_t namespace_hash, uint32_t hour) {
+std::string ChunkKey(uint64_t namespace_hash, uint8_t shard, uint32_t hour) {
   std::string k;
   k.reserve(kChunkKeySize);
   k.push_back(kChunkPrefix);
   PutBE(&k, namespace_hash, 8);
+  PutBE(&k, shard, 1);
   PutBE(&k, hour, 4);
   return k;
 }
 
-bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint32_t* hour) {
+bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint8_t* shard, uint32_t* hour) {
   if (key.size() != kChunkKeySize || key[0] != kChunkPrefix) return false;
   *namespace_hash = GetBE(key, 1, 8);
-  *hour = static_cast<uint32_t>(GetBE(key, 9, 4));
-  return true;
+  *shard = static_cast<uint8_t>(GetBE(key, 9, 1));
+  *hour = static_cast<uint32_t>(GetBE(key, 10, 4));
+  return *shard < kSourceShards;
 }
 
 std::string DictionaryKey(uint32_t id) {

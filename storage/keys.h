@@ -13,9 +13,9 @@ namespace flowstat::storage {
 // XXH64 with kHashSeed: the fixed-width key part of a string.
 uint64_t HashString(std::string_view s);
 
-std::string ChunkKey(uint64_t namespace_hash, uint32_t hour);
+std::string ChunkKey(uint64_t namespace_hash, uint8_t shard, uint32_t hour);
 // False if `key` is not a well-formed chunk key.
-bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint32_t* hour);
+bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint8_t* shard, uint32_t* hour);
 
 std::string DictionaryKey(uint32_t id);
 bool ParseDictionaryKey(std::string_view key, uint32_t* id);
