@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include "query/plan.h"
+#include "storage/format.h"
 #include "storage/keys.h"
 
 namespace flowstat::query {
@@ -23,7 +24,7 @@ struct ModeTotals {
 
 class Reducer {
  public:
-  Reducer(const Query& q, const Window& w, uint32_t dictionary_size) : q_(q) {
+  Reducer(const Query& q, const Window& w, uint32_t dictionary_size) : q_(q), window_(w) {
     const int64_t step = q.average_interval_ms;
     first_bucket_ = FloorDiv(w.start_ms, step) * step;
     buckets_ = static_cast<uint64_t>((FloorDiv(w.end_ms - 1, step) * step - first_bucket_) / step + 1);
@@ -36,6 +37,17 @@ class Reducer {
   }
 
   uint64_t buckets() const { return buckets_; }
+
+  // True when hour `hour` lies inside the window and inside one bucket: a rollup can stand for it.
+  bool Covers(uint32_t hour) const {
+    const int64_t start = int64_t{hour} * storage::kChunkMs, end = start + storage::kChunkMs;
+    if (start < window_.start_ms || end > window_.end_ms) return false;
+    return q_.type != StatisticType::kSerie ||
+           FloorDiv(start, q_.average_interval_ms) == FloorDiv(end - 1, q_.average_interval_ms);
+  }
+
+  // Adds an hour's rollups. REQUIRES: Covers(hour); `pairs` for Repartition Flows.
+  void AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary& summary, const fb::RollupPairs* pairs);
 
   void Add(const EventRecord& r, Contribution c) {
     if (c.accepted) Add(r, c.accepted, &totals_[0]);
@@ -67,10 +79,45 @@ class Reducer {
   std::string StatisticId(Mode mode) const;
 
   const Query& q_;
+  const Window window_;
   int64_t first_bucket_ = 0;
   uint64_t buckets_ = 0;
   ModeTotals totals_[2];  // Accepted, Rejected
 };
+
+void Mark(const flatbuffers::Vector<uint32_t>* ids, std::vector<uint8_t>* seen) {
+  if (!ids) return;
+  for (uint32_t id : *ids) {
+    if (id < seen->size()) (*seen)[id] = 1;
+  }
+}
+
+void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary& summary,
+                        const fb::RollupPairs* pairs) {
+  const uint64_t bucket =
+      static_cast<uint64_t>((int64_t{hour} * storage::kChunkMs - first_bucket_) / q_.average_interval_ms);
+  const bool ports = q_.metric == Metric::kPorts;
+  for (const fb::RollupGroup* g : *summary.groups()) {
+    const int mode = plan.ModeOfRollupClass(g->class_());
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+    ModeTotals& t = totals_[mode];
+    Mark(ports && g->port_sources() ? g->port_sources() : g->sources(), &t.sources);
+    Mark(ports && g->port_destinations() ? g->port_destinations() : g->destinations(), &t.destinations);
+    if (q_.type == StatisticType::kSerie && !ports) t.serie[bucket] += g->flows();
+    if (!g->ports()) continue;
+    for (const fb::PortSum* p : *g->ports()) {
+      if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.push_back(bucket << 16 | p->port());
+      if (q_.type == StatisticType::kRepartition && ports) t.port_sums[p->port()] += p->sum();
+    }
+  }
+  if (q_.type != StatisticType::kRepartition || ports || !pairs) return;
+  for (const fb::PairGroup* g : *pairs->groups()) {
+    const int mode = plan.ModeOfRollupClass(g->class_());
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+    ModeTotals& t = totals_[mode];
+    for (const fb::PairSum* p : *g->pairs()) t.pairs[uint64_t{p->source_id()} << 32 | p->destination_id()] += p->sum();
+  }
+}
 
 std::vector<std::string> IdStrings(const std::vector<uint8_t>& seen, const storage::Dictionary::Reader& d) {
   std::vector<std::string> ids;
@@ -96,31 +143,45 @@ void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
 }
 
 void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
-  auto& points = out->data_points;
+  // Entries are ordered on ids and views first; strings are made for the kept ones only.
+  struct Entry {
+    Count value;
+    std::string_view source, destination;
+    uint32_t port;
+  };
+  std::vector<Entry> entries;
+  auto id = [&](uint32_t i) { return *d.Payload(i, schema::EntryKind::kEntityId); };
   if (q_.metric == Metric::kFlows) {
+    entries.reserve(t.pairs.size());
     for (const auto& [key, value] : t.pairs) {
-      DataPoint p;
-      p.source_id = *d.Payload(static_cast<uint32_t>(key >> 32), schema::EntryKind::kEntityId);
-      p.destination_id = *d.Payload(static_cast<uint32_t>(key), schema::EntryKind::kEntityId);
-      p.value = value;
-      points.push_back(std::move(p));
+      entries.push_back({value, id(static_cast<uint32_t>(key >> 32)), id(static_cast<uint32_t>(key)), 0});
     }
   } else {
     for (uint32_t port = 0; port < t.port_sums.size(); ++port) {
-      if (t.port_sums[port] == 0) continue;
-      DataPoint p;
-      p.port = port;
-      p.value = t.port_sums[port];
-      points.push_back(std::move(p));
+      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
     }
   }
-  std::sort(points.begin(), points.end(), [](const DataPoint& a, const DataPoint& b) {
+  auto before = [](const Entry& a, const Entry& b) {
     if (a.value != b.value) return a.value > b.value;
-    if (a.source_id != b.source_id) return a.source_id < b.source_id;
-    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
+    if (a.source != b.source) return a.source < b.source;
+    if (a.destination != b.destination) return a.destination < b.destination;
     return a.port < b.port;
-  });
-  if (q_.limit && points.size() > *q_.limit) points.resize(*q_.limit);
+  };
+  size_t keep = entries.size();
+  if (q_.limit && *q_.limit < keep) {
+    keep = static_cast<size_t>(*q_.limit);
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(keep), entries.end(), before);
+  } else {
+    std::sort(entries.begin(), entries.end(), before);
+  }
+  out->data_points.resize(keep);
+  for (size_t i = 0; i < keep; ++i) {
+    DataPoint& p = out->data_points[i];
+    p.value = entries[i].value;
+    p.source_id = entries[i].source;
+    p.destination_id = entries[i].destination;
+    p.port = entries[i].port;
+  }
 }
 
 std::string Reducer::StatisticId(Mode mode) const {
@@ -199,12 +260,38 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
     });
     return Status::Ok();
   };
+  const bool with_pairs = q.type == StatisticType::kRepartition && q.metric == Metric::kFlows;
+  std::vector<uint32_t> raw_hours;
+  auto on_hour = [&](uint32_t hour, const fb::RollupSummary* summary, const fb::RollupPairs* pairs) {
+    if (summary && (pairs || !with_pairs) && reducer.Covers(hour)) {
+      reducer.AddRollup(*plan, hour, *summary, pairs);
+    } else {
+      raw_hours.push_back(hour);
+    }
+    return Status::Ok();
+  };
   for (const auto& [ns, days] : plan->candidates()) {
     // Consecutive days form one range: one iterator per run of days.
     for (size_t i = 0; i < days.size();) {
       size_t j = i;
       while (j + 1 < days.size() && days[j + 1] == days[j] + 1) ++j;
-      Status s = ScanDays(view, *plan, ns, days[i], days[j], stats, on_chunk);
+      if (!plan->rollups_usable()) {
+        Status s = ScanDays(view, *plan, ns, days[i], days[j], stats, on_chunk);
+        if (!s.ok()) return s;
+        i = j + 1;
+        continue;
+      }
+      raw_hours.clear();
+      const Window& w = plan->window();
+      const uint32_t lo = std::max(days[i] * 24, storage::HourOf(std::max<int64_t>(w.start_ms, 0)));
+      const uint32_t hi = std::min(days[j] * 24 + 23, storage::HourOf(std::min(w.end_ms - 1, kMaxTimestampMs)));
+      Status s = lo <= hi ? view.ForEachHour(ns, lo, hi, with_pairs, stats, on_hour) : Status::Ok();
+      for (size_t k = 0; s.ok() && k < raw_hours.size(); ++k) {
+        for (uint8_t shard : plan->shards()) {
+          s = view.ForEachChunk(ns, shard, raw_hours[k], raw_hours[k], stats, on_chunk);
+          if (!s.ok()) break;
+        }
+      }
       if (!s.ok()) return s;
       i = j + 1;
     }

@@ -43,12 +43,11 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   p.flow_mode_ = q.flow_mode;
   p.action_ = q.action;
   p.ports_only_ = q.metric == Metric::kPorts;
+  p.rollups_usable_ = q.source_tags.empty() && q.destination_tags.empty() && q.source_ids.empty() &&
+                      q.destination_ids.empty();
   p.namespace_allowed_.assign(d.size() + 1, 0);
-  for (uint32_t id = 1; id <= d.size(); ++id) {
-    std::string_view e = d.Entry(id);
-    if (e[0] == static_cast<char>(EntryKind::kNamespace) && InNamespace(e.substr(1), q.namespace_, q.recursive)) {
-      p.namespace_allowed_[id] = 1;
-    }
+  for (uint32_t id : d.NamespaceIds()) {
+    if (InNamespace(d.Entry(id).substr(1), q.namespace_, q.recursive)) p.namespace_allowed_[id] = 1;
   }
   if (!q.source_ids.empty()) {
     for (const auto& id : q.source_ids) {
@@ -85,7 +84,7 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
 Status Plan::PlanCandidates(const storage::EventStore& store, const storage::EventStore::ReadView& view,
                             const Query& q) {
   std::set<uint64_t> namespaces;
-  for (uint32_t id = 1; id < namespace_allowed_.size(); ++id) {
+  for (uint32_t id : view.dictionary().NamespaceIds()) {
     if (namespace_allowed_[id]) namespaces.insert(store.NamespaceHash(view.dictionary().Entry(id).substr(1)));
   }
   const uint32_t day_lo = storage::DayOf(window_.start_ms < 0 ? 0 : window_.start_ms);
@@ -154,6 +153,16 @@ bool Plan::TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std:
     }
   }
   return known == 1;
+}
+
+int Plan::ModeOfRollupClass(uint8_t rollup_class) const {
+  const bool observed = rollup_class >= 2;
+  if (observed && flow_mode_ == FlowMode::kApplied) return -1;
+  if (!observed && flow_mode_ == FlowMode::kObserved) return -1;
+  const int mode = rollup_class % 2;  // 0 Accept -> Accepted, 1 Reject -> Rejected
+  if (mode == 0 && action_ == ActionFilter::kReject) return -1;
+  if (mode == 1 && action_ == ActionFilter::kAccept) return -1;
+  return mode;
 }
 
 Contribution Plan::Match(const EventRecord& r) {

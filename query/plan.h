@@ -37,6 +37,12 @@ class Plan {
   // The contribution of a record to each mode, after every filter; zero when it does not match.
   Contribution Match(const EventRecord& r);
 
+  // Rollups (storage/rollup.h) may stand for raw events: only without tag or ID filters.
+  bool rollups_usable() const { return rollups_usable_; }
+  bool NamespaceAllowed(uint32_t id) const { return id < namespace_allowed_.size() && namespace_allowed_[id]; }
+  // The mode (0 Accepted, 1 Rejected) a rollup class counts toward, or -1 when it does not.
+  int ModeOfRollupClass(uint8_t rollup_class) const;
+
   // Corruption if a record seen by Match referenced an id the dictionary does not have.
   Status status() const {
     return corrupt_ ? Status::Corruption("a stored event references an unknown dictionary id") : Status::Ok();
@@ -54,6 +60,7 @@ class Plan {
   bool ports_only_ = false;     // metric Ports: events without a destination port never match
   bool impossible_ = false;     // a wanted ID or tag is unknown to the store
   bool corrupt_ = false;
+  bool rollups_usable_ = false;
   std::vector<uint8_t> namespace_allowed_;  // by dictionary id
   std::vector<uint32_t> source_ids_;        // sorted; empty: any
   std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any

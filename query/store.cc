@@ -45,7 +45,8 @@ class StoreImpl final : public Store {
   Status Flush() override {
     return Guard([&] {
       std::lock_guard lock(writer_);
-      return store_->Sync();
+      Status s = store_->RefreshRollups();
+      return s.ok() ? store_->Sync() : s;
     });
   }
 

@@ -56,6 +56,7 @@ Status BulkLoader::Finish(AppendStats* stats) {
     s = write_status_;
     if (stats) *stats = totals_;
   }
+  if (s.ok()) s = store_.RefreshRollups();
   return s.ok() ? store_.Sync() : s;
 }
 

@@ -1,8 +1,10 @@
 #include "storage/chunk_merge.h"
 
+#include <cstring>
 #include <vector>
 
 #include "schema/chunk.h"
+#include "storage/format.h"
 
 namespace flowstat::storage {
 namespace {
@@ -34,14 +36,40 @@ bool Union(const rocksdb::Slice* existing, const Operands& operands, std::string
   }
 }
 
+template <typename Operands>
+bool Sum(const rocksdb::Slice* existing, const Operands& operands, std::string* result) noexcept {
+  uint64_t total = 0;
+  auto add = [&](const rocksdb::Slice& s) {
+    if (s.size() != 8) return false;
+    uint64_t v;
+    std::memcpy(&v, s.data(), 8);
+    total += v;
+    return true;
+  };
+  if (existing && !add(*existing)) return false;
+  for (const rocksdb::Slice& op : operands) {
+    if (!add(op)) return false;
+  }
+  try {
+    result->assign(reinterpret_cast<const char*>(&total), 8);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+bool IsGenerationKey(const rocksdb::Slice& key) { return !key.empty() && key[0] == kGenerationPrefix; }
+
 }  // namespace
 
 bool ChunkMergeOperator::FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const {
+  if (IsGenerationKey(in.key)) return Sum(in.existing_value, in.operand_list, &out->new_value);
   return Union(in.existing_value, in.operand_list, &out->new_value);
 }
 
-bool ChunkMergeOperator::PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+bool ChunkMergeOperator::PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
                                            std::string* new_value, rocksdb::Logger*) const {
+  if (IsGenerationKey(key)) return Sum(nullptr, operands, new_value);
   return Union(nullptr, operands, new_value);
 }
 

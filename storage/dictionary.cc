@@ -17,8 +17,11 @@ uint32_t Dictionary::FindLocked(schema::EntryKind kind, std::string_view payload
 }
 
 void Dictionary::Add(std::string entry, uint64_t hash) {
+  const bool is_namespace = entry[0] == static_cast<char>(schema::EntryKind::kNamespace);
   entries_.push_back(std::move(entry));
-  index_.Insert(hash, static_cast<uint32_t>(entries_.size()));
+  const auto id = static_cast<uint32_t>(entries_.size());
+  index_.Insert(hash, id);
+  if (is_namespace) namespace_ids_.push_back(id);
 }
 
 Status Dictionary::Load(uint32_t id, std::string_view entry) {

@@ -40,6 +40,8 @@ class Dictionary final : public schema::Interner {
     uint32_t size() const { return static_cast<uint32_t>(dict_.entries_.size()); }
     // The kind byte and payload of entry `id` (1 <= id <= size()).
     std::string_view Entry(uint32_t id) const { return dict_.entries_[id - 1]; }
+    // The ids of every namespace entry, in id order.
+    const std::vector<uint32_t>& NamespaceIds() const { return dict_.namespace_ids_; }
 
    private:
     const Dictionary& dict_;
@@ -54,6 +56,7 @@ class Dictionary final : public schema::Interner {
   mutable std::shared_mutex mu_;
   std::deque<std::string> entries_;  // entry id i is entries_[i - 1]; a deque keeps views stable
   schema::HashIndex index_;          // hash of (kind, payload) -> id
+  std::vector<uint32_t> namespace_ids_;
   uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store
 };
 

@@ -12,6 +12,7 @@
 #include "schema/chunk.h"
 #include "storage/chunk_merge.h"
 #include "storage/keys.h"
+#include "storage/rollup.h"
 
 namespace flowstat::storage {
 namespace {
@@ -186,6 +187,7 @@ Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
   if (!write_error_.ok()) return write_error_;
   if (presence_written_.size() > kMaxRememberedPresence) presence_written_.clear();
   rocksdb::WriteBatch wb;
+  std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
   for (const auto& [id, entry] : batch.dictionary) wb.Put(DictionaryKey(id), entry);
   uint64_t duplicates = 0;
   {
@@ -201,7 +203,13 @@ Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
         AddPresence(dict, &wb, kPresenceDestinationTag, r.destination_tags(), day, ns);
       }
       wb.Merge(ChunkKey(ns, shard, hour), schema::BuildChunk(records));
+      dirty_hours_.insert({ns, hour});
+      hours_in_batch.insert({ns, hour});
     }
+  }
+  static const uint64_t kOne = 1;
+  for (const auto& [ns, hour] : hours_in_batch) {
+    wb.Merge(HourKey(kGenerationPrefix, ns, hour), rocksdb::Slice(reinterpret_cast<const char*>(&kOne), 8));
   }
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing events");
   if (!s.ok()) {
@@ -233,8 +241,77 @@ Status EventStore::Sync() {
   return FromRocks(db_->SyncWAL(), "syncing write-ahead log");
 }
 
+Status EventStore::RefreshRollups() {
+  if (read_only_ || dirty_hours_.empty()) return Status::Ok();
+  if (!write_error_.ok()) return write_error_;
+  ReadView view(*this);
+  rocksdb::WriteBatch wb;
+  std::vector<schema::EventRecord> records;
+  for (const auto& [ns, hour] : dirty_hours_) {
+    std::string generation;
+    rocksdb::ReadOptions ro;
+    ro.snapshot = view.snapshot_;
+    rocksdb::Status rs = db_->Get(ro, HourKey(kGenerationPrefix, ns, hour), &generation);
+    if (!rs.ok() || generation.size() != 8) return FromRocks(rs.ok() ? rocksdb::Status::Corruption("generation") : rs, "reading generation");
+    uint64_t gen;
+    std::memcpy(&gen, generation.data(), 8);
+    records.clear();
+    for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
+      Status s = view.ForEachChunk(ns, shard, hour, hour, nullptr, [&](uint32_t, std::span<const schema::EventRecord> r) {
+        records.insert(records.end(), r.begin(), r.end());
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+    }
+    RollupValues rollup;
+    if (BuildRollups(records, gen, &rollup)) {
+      wb.Put(HourKey(kSummaryPrefix, ns, hour), rollup.summary);
+      wb.Put(HourKey(kPairsPrefix, ns, hour), rollup.pairs);
+    } else {
+      wb.Delete(HourKey(kSummaryPrefix, ns, hour));
+      wb.Delete(HourKey(kPairsPrefix, ns, hour));
+    }
+    if (wb.GetDataSize() > (8 << 20)) {
+      Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+      if (!s.ok()) return s;
+      wb.Clear();
+    }
+  }
+  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+  if (s.ok()) dirty_hours_.clear();
+  return s;
+}
+
+Status EventStore::RefreshStaleRollups() {
+  if (read_only_) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::string first(1, kGenerationPrefix);
+  for (it->Seek(first); it->Valid() && it->key()[0] == kGenerationPrefix; it->Next()) {
+    uint64_t ns;
+    uint32_t hour;
+    if (!ParseHourKey(std::string_view(it->key().data(), it->key().size()), kGenerationPrefix, &ns, &hour) ||
+        it->value().size() != 8) {
+      return Status::Corruption("malformed generation key");
+    }
+    uint64_t gen;
+    std::memcpy(&gen, it->value().data(), 8);
+    std::string summary;
+    rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), HourKey(kSummaryPrefix, ns, hour), &summary);
+    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading rollup");
+    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(summary.data()), summary.size());
+    if (!rs.ok() || !v.VerifyBuffer<fb::RollupSummary>(nullptr) ||
+        flatbuffers::GetRoot<fb::RollupSummary>(summary.data())->generation() != gen) {
+      dirty_hours_.insert({ns, hour});
+    }
+  }
+  Status s = FromRocks(it->status(), "scanning generations");
+  return s.ok() ? RefreshRollups() : s;
+}
+
 Status EventStore::Compact() {
   if (read_only_) return Status::InvalidArgument("store is open read-only");
+  Status s = RefreshStaleRollups();
+  if (!s.ok()) return s;
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   return FromRocks(db_->CompactRange(o, nullptr, nullptr), "compacting");
@@ -273,6 +350,73 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
     if (!s.ok()) return s;
   }
   return FromRocks(it->status(), "reading chunks");
+}
+
+Status EventStore::ReadView::ForEachHour(uint64_t ns, uint32_t hour_lo, uint32_t hour_hi, bool with_pairs,
+                                         QueryStats* stats, const HourVisitor& visit) const {
+  // Three aligned ranges: generations (which hours hold events), summaries, pairs.
+  struct Range {
+    std::string hi;
+    rocksdb::Slice upper;
+    std::unique_ptr<rocksdb::Iterator> it;
+    std::vector<uint64_t> aligned;  // FlatBuffers are read in place: 8-byte aligned copies
+  };
+  auto open = [&](char prefix, Range* r) {
+    r->hi = HourKey(prefix, ns, hour_hi + 1);
+    r->upper = rocksdb::Slice(r->hi);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    ro.iterate_upper_bound = &r->upper;
+    r->it.reset(store_.db_->NewIterator(ro));
+    r->it->Seek(HourKey(prefix, ns, hour_lo));
+  };
+  Range gens, sums, pairs;
+  open(kGenerationPrefix, &gens);
+  open(kSummaryPrefix, &sums);
+  if (with_pairs) open(kPairsPrefix, &pairs);
+  // Positions `r` at `hour`; returns its value when present and of generation `gen`.
+  auto current = [&](Range& r, char prefix, uint32_t hour, uint64_t gen, auto* tag) -> decltype(tag) {
+    using Root = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
+    uint64_t key_ns;
+    uint32_t key_hour = 0;
+    while (r.it->Valid() && ParseHourKey(std::string_view(r.it->key().data(), r.it->key().size()), prefix, &key_ns,
+                                         &key_hour) && key_hour < hour) {
+      r.it->Next();
+    }
+    if (!r.it->Valid() || key_hour != hour) return nullptr;
+    const rocksdb::Slice value = r.it->value();
+    const auto* data = reinterpret_cast<const uint8_t*>(value.data());
+    if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
+      r.aligned.resize(value.size() / 8 + 1);
+      std::memcpy(r.aligned.data(), value.data(), value.size());
+      data = reinterpret_cast<const uint8_t*>(r.aligned.data());
+    }
+    flatbuffers::Verifier v(data, value.size());
+    if (!v.VerifyBuffer<Root>(nullptr)) return nullptr;  // unreadable: the raw chunks decide
+    const Root* root = flatbuffers::GetRoot<Root>(data);
+    if (stats) stats->bytes_read += r.it->value().size();
+    return root->generation() == gen ? root : nullptr;
+  };
+  for (; gens.it->Valid(); gens.it->Next()) {
+    uint64_t key_ns;
+    uint32_t hour;
+    if (!ParseHourKey(std::string_view(gens.it->key().data(), gens.it->key().size()), kGenerationPrefix, &key_ns,
+                      &hour) || gens.it->value().size() != 8) {
+      return Status::Corruption("malformed generation key");
+    }
+    uint64_t gen;
+    std::memcpy(&gen, gens.it->value().data(), 8);
+    const fb::RollupSummary* summary = current(sums, kSummaryPrefix, hour, gen, static_cast<const fb::RollupSummary*>(nullptr));
+    const fb::RollupPairs* pair_sums =
+        with_pairs ? current(pairs, kPairsPrefix, hour, gen, static_cast<const fb::RollupPairs*>(nullptr)) : nullptr;
+    if (stats && summary) stats->rollups_read++;
+    Status s = visit(hour, summary, pair_sums);
+    if (!s.ok()) return s;
+  }
+  Status s = FromRocks(gens.it->status(), "reading generations");
+  if (s.ok()) s = FromRocks(sums.it->status(), "reading rollups");
+  if (s.ok() && with_pairs) s = FromRocks(pairs.it->status(), "reading rollups");
+  return s;
 }
 
 Status EventStore::ReadView::Presence(uint8_t kind, uint64_t item_hash, uint32_t day_lo, uint32_t day_hi,

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <tuple>
 #include <memory>
 #include <span>
@@ -47,7 +48,13 @@ class EventStore {
   void Seal(RecordBatch* batch);  // attaches the dictionary entries interned since the last Seal
   Status WriteRecords(RecordBatch batch, AppendStats* stats);
   Status Sync();
+  // Rewrites the store compactly, after bringing every rollup up to date.
   Status Compact();
+
+  // Recomputes the rollups of the hours written since the last call (see storage/rollup.h).
+  Status RefreshRollups();
+  // Recomputes every rollup whose generation is not its hour's (after a crash, say).
+  Status RefreshStaleRollups();
 
   uint64_t NamespaceHash(std::string_view ns) const { return namespace_hash_(ns); }
 
@@ -62,12 +69,21 @@ class EventStore {
     // Visits the chunks of (`namespace_hash`, `shard`) with hour in [hour_lo, hour_hi], in order.
     Status ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
                         QueryStats* stats, const ChunkVisitor& visit) const;
+    // The hours in [hour_lo, hour_hi] of `namespace_hash` that hold events, in order, with their
+    // rollups when those are current (else nullptr: read the hour's chunks). `pairs` is looked
+    // up only when `with_pairs`.
+    using HourVisitor = std::function<Status(uint32_t hour, const fb::RollupSummary* summary,
+                                             const fb::RollupPairs* pairs)>;
+    Status ForEachHour(uint64_t namespace_hash, uint32_t hour_lo, uint32_t hour_hi, bool with_pairs,
+                       QueryStats* stats, const HourVisitor& visit) const;
+
     // The (day, namespace hash) pairs where an item of `kind` hashing to `item_hash` occurs,
     // for days in [day_lo, day_hi]. May over-report (hash collisions), never under-reports.
     Status Presence(uint8_t kind, uint64_t item_hash, uint32_t day_lo, uint32_t day_hi,
                     std::vector<std::pair<uint32_t, uint64_t>>* out) const;
 
    private:
+    friend class EventStore;
     const EventStore& store_;
     Dictionary::Reader dict_;
     const rocksdb::Snapshot* snapshot_;
@@ -99,6 +115,7 @@ class EventStore {
   schema::RecordEncoder encoder_{dictionary_};
   std::vector<uint64_t> namespace_hashes_;  // by namespace dictionary id; 0 = not computed yet
   std::vector<uint8_t> source_shards_;      // by source dictionary id; 0xff = not computed yet
+  std::set<std::pair<uint64_t, uint32_t>> dirty_hours_;  // (namespace hash, hour) with stale rollups
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
   // Presence keys already written by this process: skips rewriting them (bounded, see .cc).
   std::unordered_set<PresenceEntry, PresenceHash> presence_written_;

@@ -14,11 +14,14 @@ inline constexpr char kMetaPrefix = 'M';        // 'M' "format"       -> kFormat
 inline constexpr char kDictionaryPrefix = 'D';  // 'D' id:u32 BE      -> kind byte + payload
 inline constexpr char kChunkPrefix = 'C';       // 'C' ns:u64 BE shard:u8 hour:u32 BE -> fb::Chunk
 inline constexpr char kPresencePrefix = 'P';    // 'P' kind:u8 item:u64 BE day:u32 BE ns:u64 BE -> ""
+inline constexpr char kGenerationPrefix = 'G';  // 'G' ns:u64 BE hour:u32 BE -> u64 LE (merge: add)
+inline constexpr char kSummaryPrefix = 'R';     // 'R' ns:u64 BE hour:u32 BE -> fb::RollupSummary
+inline constexpr char kPairsPrefix = 'Q';       // 'Q' ns:u64 BE hour:u32 BE -> fb::RollupPairs
 
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
-    "flowstat-store 1; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56";
+    "flowstat-store 1; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; rollup=3600000ms";
 
 inline constexpr uint64_t kHashSeed = 0;
 inline constexpr int64_t kChunkMs = 3600000;       // a chunk holds one hour of one namespace
@@ -37,5 +40,6 @@ inline constexpr size_t kChunkKeySize = 14;
 inline constexpr int kSourceShards = 16;
 inline uint8_t SourceShard(uint64_t source_hash) { return static_cast<uint8_t>(source_hash >> 60); }
 inline constexpr size_t kPresenceKeySize = 22;
+inline constexpr size_t kHourKeySize = 13;  // 'G', 'R' and 'Q' keys
 
 }  // namespace flowstat::storage

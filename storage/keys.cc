@@ -37,6 +37,22 @@ bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint8_t* shar
   return *shard < kSourceShards;
 }
 
+std::string HourKey(char prefix, uint64_t namespace_hash, uint32_t hour) {
+  std::string k;
+  k.reserve(kHourKeySize);
+  k.push_back(prefix);
+  PutBE(&k, namespace_hash, 8);
+  PutBE(&k, hour, 4);
+  return k;
+}
+
+bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, uint32_t* hour) {
+  if (key.size() != kHourKeySize || key[0] != prefix) return false;
+  *namespace_hash = GetBE(key, 1, 8);
+  *hour = static_cast<uint32_t>(GetBE(key, 9, 4));
+  return true;
+}
+
 std::string DictionaryKey(uint32_t id) {
   std::string k(1, kDictionaryPrefix);
   PutBE(&k, id, 4);

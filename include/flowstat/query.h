@@ -90,7 +90,8 @@ struct FlowStatistic {
 
 // Per-query work counters, to show that the planner reads what the query needs.
 struct QueryStats {
-  uint64_t chunks_read = 0;       // RocksDB values (namespace × hour chunks) read
+  uint64_t chunks_read = 0;       // RocksDB values (namespace × source shard × hour chunks) read
+  uint64_t rollups_read = 0;      // current hour rollups used instead of chunks
   uint64_t bytes_read = 0;        // their size
   uint64_t events_examined = 0;   // events decoded and tested against the filters
   uint64_t events_matched = 0;    // events that contributed to a result
