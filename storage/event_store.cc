@@ -29,8 +29,9 @@ rocksdb::Options StoreOptions() {
   o.compression = rocksdb::kLZ4Compression;
   o.bottommost_compression = rocksdb::kZSTD;
   o.max_background_jobs = 2;
-  o.write_buffer_size = 64 << 20;
-  o.max_write_buffer_number = 3;
+  // Import memory: at most 2 x 32 MB memtables, so a bulk import stays within ~256 MB RSS.
+  o.write_buffer_size = 32 << 20;
+  o.max_write_buffer_number = 2;
   o.target_file_size_base = 64 << 20;
   o.max_bytes_for_level_base = 256 << 20;
   o.keep_log_file_num = 2;

@@ -12,7 +12,7 @@ struct ImportOptions {
   bool skip_errors = false;      // --on-error skip
   std::string rejects_path;      // --rejects
   std::vector<std::string> inputs;
-  size_t batch_events = 32768;
+  size_t batch_events = 131072;
   bool progress = true;          // shown only when stderr is a terminal
 };
 

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   import->add_option("--on-error", on_error, "abort: stop at the first bad line; skip: report it and go on [abort]")
       ->check(CLI::IsMember({"abort", "skip"}));
   import->add_option("--rejects", imp.rejects_path, "with --on-error skip, write bad lines verbatim to FILE");
-  import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [32768]")
+  import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [131072]")
       ->check(CLI::Range(1, 10000000));
   import->add_flag("!--no-progress", imp.progress, "no progress line, even on a terminal");
   import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
