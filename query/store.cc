@@ -54,6 +54,10 @@ class StoreImpl final : public Store {
     return Guard([&] { return store_->Compact(); });
   }
 
+  Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) override {
+    return Guard([&] { return store_->Verify(problems, keys_checked); });
+  }
+
   Result<std::vector<FlowStatistic>> Query(const flowstat::Query& query, QueryStats* stats) override {
     return Guard([&]() -> Result<std::vector<FlowStatistic>> {
       flowstat::Query q = query;

@@ -58,6 +58,9 @@ class EventStore {
 
   uint64_t NamespaceHash(std::string_view ns) const { return namespace_hash_(ns); }
 
+  // See Store::Verify.
+  Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) const;
+
   // A consistent view: a RocksDB snapshot and the dictionary as of that snapshot (or later).
   class ReadView {
    public:

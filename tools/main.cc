@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
   auto* compact = app.add_subcommand("compact", "rewrite a store compactly (faster queries, less disk)");
   compact->add_option("--db", compact_db, "store directory")->required();
 
+  std::string verify_db;
+  auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
+  verify->add_option("--db", verify_db, "store directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -81,5 +85,6 @@ int main(int argc, char** argv) {
   }
   if (query->parsed()) return RunQuery(qf);
   if (compact->parsed()) return RunCompact(compact_db);
+  if (verify->parsed()) return RunVerify(verify_db);
   return RunDump(df);
 }

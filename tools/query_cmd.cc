@@ -170,4 +170,19 @@ int RunCompact(const std::string& db) {
   return 0;
 }
 
+int RunVerify(const std::string& db) {
+  auto store = OpenForReading(db);
+  std::vector<std::string> problems;
+  uint64_t keys = 0;
+  Status s = store.ok() ? (*store)->Verify(&problems, &keys) : store.status();
+  if (!s.ok()) {
+    std::fprintf(stderr, "flowstat verify: %s\n", s.message().c_str());
+    return 1;
+  }
+  for (const auto& p : problems) std::fprintf(stderr, "flowstat verify: %s: %s\n", db.c_str(), p.c_str());
+  std::printf("%s: %llu keys checked, %zu problems\n", db.c_str(), static_cast<unsigned long long>(keys),
+              problems.size());
+  return problems.empty() ? 0 : 1;
+}
+
 }  // namespace flowstat::tools

@@ -27,5 +27,7 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* flags, bool for_query);
 int RunQuery(const QueryFlags& flags);
 int RunDump(const QueryFlags& flags);
 int RunCompact(const std::string& db);
+// Exit 0 when the store is sound, 1 when a problem was found or the check could not run.
+int RunVerify(const std::string& db);
 
 }  // namespace flowstat::tools

@@ -86,6 +86,12 @@ class Store {
   // Rewrites the store compactly; queries are faster afterwards. Not needed for correctness.
   virtual Status Compact() = 0;
 
+  // Checks the whole store: RocksDB block checksums, every key and value against
+  // doc/storage-format.md, every record's dictionary references, and every current rollup
+  // against the raw events it stands for. Appends one line per problem to `problems`; returns
+  // Ok when the check ran (problems may still have been found), else why it could not run.
+  virtual Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) = 0;
+
   // Evaluates `query` (SPEC §3). Returns one FlowStatistic per mode (Accepted first for `any`).
   virtual Result<std::vector<FlowStatistic>> Query(const flowstat::Query& query,
                                                    QueryStats* stats = nullptr) = 0;

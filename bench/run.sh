@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The canonical benchmark (../shared/workload, W2M): flowstat and DuckDB on the same data in one run.
+# Measures import events/s and peak RSS, bytes/event after compaction, Q1..Q6 warm medians
+# (in-process, >= 5 runs), the query process's peak RSS, then DuckDB's figures and the ratios.
+# usage: bench/run.sh [EVENTS]      (default 2000000 = W2M; 8000000 for the growth check)
+# Env: WORK (default /tmp/flowstat-w2m), RUNS (default 9), SKIP_DUCKDB=1.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED:-$ROOT/../shared}
+EVENTS=${1:-2000000}
+WORK=${WORK:-/tmp/flowstat-w2m}
+RUNS=${RUNS:-9}
+mkdir -p "$WORK"
+bash "$ROOT/.ci/deps.sh"
+cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$ROOT/build" -j2 --target flowstat_cli flowstat_query_bench >/dev/null
+FS=$ROOT/build/tools/flowstat
+QB=$ROOT/build/bench/flowstat_query_bench
+if [ "$EVENTS" = 2000000 ]; then DATA=$WORK/w2m.jsonl; else DATA=$WORK/w$EVENTS.jsonl; fi
+[ -s "$DATA" ] || python3 "$SHARED/workload/gen_flows.py" "$EVENTS" 7 > "$DATA"
+SRC=$(head -1 "$DATA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sourceID"])')
+sed "s/69a8ee81d40c72f7ad95cae8/$SRC/" "$SHARED/workload/queries-w2m.jsonl" > "$WORK/queries.jsonl"
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r); data: $EVENTS events, $(du -h "$DATA" | cut -f1)"
+DB=$WORK/flowstat-$EVENTS.db
+rm -rf "$DB"
+/usr/bin/time -f "%e %M" -o "$WORK/import.time" "$FS" import --db "$DB" "$DATA" 2> "$WORK/import.log"
+read -r SECS RSS < "$WORK/import.time"
+"$FS" compact --db "$DB"
+BYTES=$(du -sb "$DB" | cut -f1)
+FS_RATE=$(python3 -c "print(round($EVENTS/$SECS))")
+echo "flowstat import: $EVENTS events in $SECS s = $FS_RATE events/s, peak RSS $((RSS/1024)) MB"
+echo "flowstat on disk after compaction: $(python3 -c "print(round($BYTES/$EVENTS, 1))") bytes/event"
+/usr/bin/time -f "%M" -o "$WORK/query.time" "$QB" "$DB" "$WORK/queries.jsonl" "$RUNS" | tee "$WORK/flowstat-queries.txt"
+echo "flowstat query process peak RSS: $(( $(cat "$WORK/query.time") / 1024 )) MB"
+
+[ "${SKIP_DUCKDB:-0}" = 1 ] && exit 0
+WORK=$WORK bash "$SHARED/workload/duckdb_bench.sh" "$DATA" | tee "$WORK/duckdb.txt"
+python3 - "$WORK/flowstat-queries.txt" "$WORK/duckdb.txt" "$FS_RATE" <<'PY'
+import re, sys
+fs = {m[0]: float(m[1]) for m in re.findall(r"^(Q\d) median_ms=([\d.]+)", open(sys.argv[1]).read(), re.M)}
+duck_text = open(sys.argv[2]).read()
+duck = {m[0]: float(m[1]) for m in re.findall(r"duckdb (Q\d) median ([\d.]+) ms", duck_text)}
+load = re.search(r"= (\d+) events/s", duck_text)
+print("== ratios (DuckDB time / flowstat time; higher is better for flowstat)")
+if load:
+    print(f"import: flowstat {sys.argv[3]} events/s vs DuckDB {load.group(1)} events/s = {int(sys.argv[3])/int(load.group(1)):.2f}x")
+for q in sorted(fs):
+    if q in duck:
+        print(f"{q}: flowstat {fs[q]:.2f} ms, DuckDB {duck[q]:.2f} ms = {duck[q]/fs[q]:.1f}x")
+PY
