@@ -76,6 +76,9 @@ Status GetTimestamp(element v, int64_t* out) {
     *out = *t;
     return Status::Ok();
   }
+  if (!v.is_int64() && !v.is_uint64() && v.type() != simdjson::dom::element_type::DOUBLE) {
+    return TypeError("timestamp", "an integer (epoch ms) or an RFC 3339 string");
+  }
   uint64_t u;
   Status s = GetUnsigned(v, "timestamp", static_cast<uint64_t>(kMaxTimestampMs), &u);
   if (!s.ok()) return s;

@@ -57,10 +57,10 @@ bool Expect(std::string_view text, size_t* pos, char a, char b = 0) {
 }
 
 Result<int64_t> ParseEpochDigits(std::string_view text) {
-  if (text.size() > 15) return Status::InvalidArgument("timestamp out of range");
+  if (text.size() > 15) return Status::InvalidArgument("out of range (max 253402300799999)");
   int64_t v = 0;
   for (char c : text) v = v * 10 + (c - '0');
-  if (v > kMaxTimestampMs) return Status::InvalidArgument("timestamp out of range");
+  if (v > kMaxTimestampMs) return Status::InvalidArgument("out of range (max 253402300799999)");
   return v;
 }
 
@@ -117,7 +117,9 @@ Result<int64_t> ParseTime(std::string_view text) {
   const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
                           offset_minutes * 60;
   const int64_t ms = seconds * 1000 + millis;
-  if (ms < 0 || ms > kMaxTimestampMs) return Status::InvalidArgument("timestamp out of range");
+  if (ms < 0 || ms > kMaxTimestampMs) {
+    return Status::InvalidArgument("'" + std::string(text.substr(0, 64)) + "' out of range (1970 .. 9999)");
+  }
   return ms;
 }
 
