@@ -1,15 +1,44 @@
 #!/usr/bin/env bash
-# Sets up (Debian packages), builds and runs every test: Release, then AddressSanitizer+UBSan.
+# Sets up (Debian packages), builds and runs every test:
+#   1. Release: the whole CTest suite (unit, model, CLI end to end, hostile corpus, crash test);
+#   2. AddressSanitizer + UBSan: the whole suite again;
+#   3. ThreadSanitizer: the concurrency tests;
+#   4. libFuzzer (clang, ASan + UBSan): each target for FUZZ_SECONDS (default 60) from its seeds.
 # usage: tests/run.sh [--release-only]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 bash "$ROOT/.ci/deps.sh"
 cd "$ROOT"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFLOWSTAT_BUILD_BENCH=ON >/dev/null
+step() { echo; echo "==== $*"; }
+
+step "Release build and tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2
 (cd build && ctest -j2 --output-on-failure)
-if [ "${1:-}" != "--release-only" ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_SANITIZE=ON -DFLOWSTAT_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-asan -j2
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j2 --output-on-failure)
-fi
+[ "${1:-}" = "--release-only" ] && exit 0
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_SANITIZE=ON -DFLOWSTAT_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j2
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j2 --output-on-failure)
+
+step "ThreadSanitizer: concurrent readers and a writer"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_TSAN=ON -DFLOWSTAT_BUILD_BENCH=OFF \
+  -DFLOWSTAT_BUILD_TOOLS=OFF >/dev/null
+cmake --build build-tsan -j2 --target flowstat_tests
+TSAN_OPTIONS="halt_on_error=1 suppressions=$ROOT/tests/tsan.supp" build-tsan/tests/flowstat_tests "[concurrency]"
+
+step "libFuzzer: ${FUZZ_SECONDS}s per target"
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_FUZZ=ON \
+  -DFLOWSTAT_BUILD_TESTS=OFF -DFLOWSTAT_BUILD_BENCH=OFF -DFLOWSTAT_BUILD_TOOLS=OFF >/dev/null
+cmake --build build-fuzz -j2
+for target in event_json event_csv time query store_open; do
+  work=$(mktemp -d)
+  build-fuzz/tests/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=0 \
+    "$work" "tests/fuzz/corpus/$target" > "$work.log" 2>&1 || { tail -40 "$work.log"; exit 1; }
+  echo "fuzz_$target: $(grep -o 'Done [0-9]* runs' "$work.log"), no crash"
+  rm -rf "$work" "$work.log"
+done
+echo
+echo "all test stages passed"
