@@ -30,7 +30,7 @@ cmake --build build-tsan -j2 --target flowstat_tests
 TSAN_OPTIONS="halt_on_error=1 suppressions=$ROOT/tests/tsan.supp" build-tsan/tests/flowstat_tests "[concurrency]"
 
 step "libFuzzer: ${FUZZ_SECONDS}s per target"
-cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_FUZZ=ON \
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_FUZZ=ON \
   -DFLOWSTAT_BUILD_TESTS=OFF -DFLOWSTAT_BUILD_BENCH=OFF -DFLOWSTAT_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-fuzz -j2
 for target in event_json event_csv time query store_open; do
