@@ -74,7 +74,7 @@ Result<int64_t> ParseTime(std::string_view text) {
   if (text.empty()) return Status::InvalidArgument("empty time");
   if (text.find_first_not_of("0123456789") == std::string_view::npos) return ParseEpochDigits(text);
   size_t p = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!Digits(text, &p, 4, &year) || !Expect(text, &p, '-') || !Digits(text, &p, 2, &month) ||
       !Expect(text, &p, '-') || !Digits(text, &p, 2, &day) || !Expect(text, &p, 'T', 't') ||
       !Digits(text, &p, 2, &hour) || !Expect(text, &p, ':') || !Digits(text, &p, 2, &minute) ||

@@ -217,6 +217,60 @@ TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
   }
 }
 
+TEST_CASE("overlapping files and another order give the answers of each event once", "[cli]") {
+  TempDir dir;
+  const std::string flows = dir.Sub("flows.jsonl");
+  REQUIRE(Shell(kBin + " generate --events 30000 --seed 5 --days 2 > " + flows).code == 0);
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(Slurp(flows));
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  auto write_lines = [&](const std::string& path, size_t from, size_t to) {
+    std::string text;
+    for (size_t i = from; i < to; ++i) text += lines[i] + "\n";
+    Write(path, text);
+  };
+  write_lines(dir.Sub("a.jsonl"), 0, lines.size() * 6 / 10);
+  write_lines(dir.Sub("b.jsonl"), lines.size() * 4 / 10, lines.size());
+  std::mt19937_64 rng(8);
+  std::shuffle(lines.begin(), lines.end(), rng);
+  write_lines(dir.Sub("shuffled.jsonl"), 0, lines.size());
+  const std::string q = " query --db %s --namespace / --start 2025-11-18T00:00:00Z --end 2025-11-20T00:00:00Z "
+                        "--type Repartition --flow-mode all";
+  auto answer = [&](const std::string& db) {
+    std::string cmd = q;
+    cmd.replace(cmd.find("%s"), 2, db);
+    return Shell(kBin + cmd).out;
+  };
+  REQUIRE(Shell(kBin + " import --db " + dir.Sub("once") + " " + flows).code == 0);
+  REQUIRE(Shell(kBin + " import --db " + dir.Sub("overlap") + " " + dir.Sub("a.jsonl") + " " + dir.Sub("b.jsonl")).code == 0);
+  REQUIRE(Shell(kBin + " import --db " + dir.Sub("shuffled") + " " + dir.Sub("shuffled.jsonl")).code == 0);
+  const std::string expected = answer(dir.Sub("once"));
+  CHECK(expected.find("\"value\"") != std::string::npos);
+  CHECK(answer(dir.Sub("overlap")) == expected);
+  CHECK(answer(dir.Sub("shuffled")) == expected);
+}
+
+TEST_CASE("a second writer is refused while readers query during an import", "[cli]") {
+  TempDir dir;
+  const std::string flows = dir.Sub("flows.jsonl"), db = dir.Sub("db");
+  REQUIRE(Shell(kBin + " generate --events 20000 --seed 2 > " + flows).code == 0);
+  REQUIRE(Shell(kBin + " import --db " + db + " " + flows).code == 0);
+  REQUIRE(Shell("for i in $(seq 1 24); do cat " + flows + "; done > " + dir.Sub("big.jsonl")).code == 0);
+  // A long import holds the store; meanwhile a second import is refused and queries answer.
+  Run r = Shell("(" + kBin + " import --db " + db + " --no-progress " + dir.Sub("big.jsonl") +
+                    " >/dev/null 2>&1 & pid=$!; sleep 0.3; " + kBin + " import --db " + db + " " + flows +
+                    "; echo second=$?; " + kBin + " query --db " + db +
+                    " --namespace / --start-relative 30d --now 2025-11-20T00:00:00Z >/dev/null; echo query=$?; wait $pid; echo first=$?)",
+                true);
+  INFO(r.out);
+  CHECK(r.out.find("store is locked by another process") != std::string::npos);
+  CHECK(r.out.find("second=1") != std::string::npos);
+  CHECK(r.out.find("query=0") != std::string::npos);
+  CHECK(r.out.find("first=0") != std::string::npos);
+}
+
 TEST_CASE("CSV input", "[cli]") {
   TempDir dir;
   Write(dir.Sub("in.csv"),
