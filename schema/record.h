@@ -73,7 +73,7 @@ class RecordEncoder {
     void Insert(std::string_view key, uint64_t hash, uint32_t id);
 
    private:
-    static constexpr size_t kMaxCached = 1 << 20;  // beyond, the cache starts over: bounded memory
+    static constexpr size_t kMaxCached = 1 << 18;  // beyond, the cache starts over: bounded memory
     HashIndex index_;
     std::vector<std::string> keys_;  // reference r is keys_[r - 1]
     std::vector<uint32_t> ids_;

@@ -19,7 +19,7 @@ namespace {
 
 // Beyond this many remembered presence keys the cache is dropped: rewriting a presence key is
 // harmless (it is idempotent), so this bounds memory without changing any answer.
-constexpr size_t kMaxRememberedPresence = 2'000'000;
+constexpr size_t kMaxRememberedPresence = 1 << 19;
 
 uint64_t DefaultNamespaceHash(std::string_view ns) { return HashString(ns); }
 
@@ -245,7 +245,7 @@ Status EventStore::Sync() {
 Status EventStore::RefreshRollups() {
   if (read_only_ || dirty_hours_.empty()) return Status::Ok();
   if (!write_error_.ok()) return write_error_;
-  ReadView view(*this);
+  ReadView view(*this, /*fill_cache=*/false);
   rocksdb::WriteBatch wb;
   std::vector<schema::EventRecord> records;
   for (const auto& [ns, hour] : dirty_hours_) {
@@ -318,8 +318,8 @@ Status EventStore::Compact() {
   return FromRocks(db_->CompactRange(o, nullptr, nullptr), "compacting");
 }
 
-EventStore::ReadView::ReadView(const EventStore& store)
-    : store_(store), dict_(store.dictionary_), snapshot_(store.db_->GetSnapshot()) {}
+EventStore::ReadView::ReadView(const EventStore& store, bool fill_cache)
+    : store_(store), dict_(store.dictionary_), snapshot_(store.db_->GetSnapshot()), fill_cache_(fill_cache) {}
 
 EventStore::ReadView::~ReadView() { store_.db_->ReleaseSnapshot(snapshot_); }
 
@@ -330,6 +330,7 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
+  ro.fill_cache = fill_cache_;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
   std::vector<uint64_t> scratch;
@@ -367,6 +368,7 @@ Status EventStore::ReadView::ForEachHour(uint64_t ns, uint32_t hour_lo, uint32_t
     r->upper = rocksdb::Slice(r->hi);
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
+    ro.fill_cache = fill_cache_;
     ro.iterate_upper_bound = &r->upper;
     r->it.reset(store_.db_->NewIterator(ro));
     r->it->Seek(HourKey(prefix, ns, hour_lo));
@@ -427,6 +429,7 @@ Status EventStore::ReadView::Presence(uint8_t kind, uint64_t item_hash, uint32_t
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
+  ro.fill_cache = fill_cache_;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
   for (it->Seek(lo); it->Valid(); it->Next()) {

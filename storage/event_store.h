@@ -64,7 +64,9 @@ class EventStore {
   // A consistent view: a RocksDB snapshot and the dictionary as of that snapshot (or later).
   class ReadView {
    public:
-    explicit ReadView(const EventStore& store);
+    // `fill_cache` false for whole-store passes (rollup refresh, verify) that would only evict
+    // what queries keep in the block cache.
+    explicit ReadView(const EventStore& store, bool fill_cache = true);
     ~ReadView();
     const Dictionary::Reader& dictionary() const { return dict_; }
 
@@ -90,6 +92,7 @@ class EventStore {
     const EventStore& store_;
     Dictionary::Reader dict_;
     const rocksdb::Snapshot* snapshot_;
+    bool fill_cache_;
   };
 
  private:

@@ -42,11 +42,12 @@ void CheckRecords(std::span<const schema::EventRecord> records, const Dictionary
 Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_checked) const {
   rocksdb::Status rs = db_->VerifyChecksum();
   if (!rs.ok()) problems->push_back("checksums: " + rs.ToString());
-  ReadView view(*this);
+  ReadView view(*this, /*fill_cache=*/false);
   const Dictionary::Reader& d = view.dictionary();
   rocksdb::ReadOptions ro;
   ro.snapshot = view.snapshot_;
   ro.verify_checksums = true;
+  ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   std::map<std::pair<uint64_t, uint32_t>, std::vector<schema::EventRecord>> hours;  // of one namespace hash
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> generations;
