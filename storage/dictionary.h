@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 
 #include "schema/hash_index.h"
 #include "schema/record.h"
+#include "storage/rw_lock.h"
 
 namespace flowstat::storage {
 
@@ -45,7 +47,7 @@ class Dictionary final : public schema::Interner {
 
    private:
     const Dictionary& dict_;
-    std::shared_lock<std::shared_mutex> lock_;
+    std::shared_lock<RwLock> lock_;
   };
 
  private:
@@ -53,7 +55,7 @@ class Dictionary final : public schema::Interner {
   uint32_t FindLocked(schema::EntryKind kind, std::string_view payload, uint64_t hash) const;
   void Add(std::string entry, uint64_t hash);
 
-  mutable std::shared_mutex mu_;
+  mutable RwLock mu_;  // writers preferred: a stream of queries cannot starve an import
   std::deque<std::string> entries_;  // entry id i is entries_[i - 1]; a deque keeps views stable
   schema::HashIndex index_;          // hash of (kind, payload) -> id
   std::vector<uint32_t> namespace_ids_;
