@@ -13,6 +13,7 @@
 #include "storage/chunk_merge.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
+#include "storage/table_check.h"
 
 namespace flowstat::storage {
 namespace {
@@ -84,6 +85,10 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   rocksdb::Options ro = StoreOptions();
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
+  if (exists) {
+    Status footers = CheckTableFooters(path);
+    if (!footers.ok()) return footers;
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
   if (options.read_only) {

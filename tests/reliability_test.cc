@@ -78,6 +78,29 @@ TEST_CASE("flipped bytes in table files are detected, never misread", "[reliabil
   }
 }
 
+// Regression (found by fuzz_store_open): a table footer whose metaindex handle claims a
+// terabyte made RocksDB allocate it and abort. Such a store must be refused as corrupt.
+TEST_CASE("a table footer with an impossible block handle is refused", "[reliability]") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    std::mt19937_64 rng(3);
+    REQUIRE(store->AppendBatch(RandomEvents(rng, 500)).ok());
+    REQUIRE(store->Compact().ok());
+  }
+  const std::string sst = LargestSst(dir.path());
+  REQUIRE(!sst.empty());
+  {
+    std::fstream f(sst, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(sst) - 52));  // the metaindex handle
+    const char huge[] = "\xb9\xb4\xb4\xb4\xb4\xb4\x34";
+    f.write(huge, 7);
+  }
+  auto store = Store::Open(dir.path(), {});
+  CHECK(store.status().code() == Status::Code::kCorruption);
+  CHECK(store.status().message().find("damaged table file") != std::string::npos);
+}
+
 TEST_CASE("verify finds a rollup that disagrees with its raw events", "[reliability]") {
   TempDir dir;
   {
