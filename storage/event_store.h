@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,7 +29,13 @@ namespace flowstat::storage {
 // RocksDB WriteBatch once written.
 struct RecordBatch {
   using ChunkId = std::tuple<uint64_t, uint8_t, uint32_t>;  // (namespace hash, source shard, hour)
-  std::map<ChunkId, std::vector<schema::EventRecord>> chunks;
+  struct ChunkIdHash {
+    size_t operator()(const ChunkId& id) const {
+      return std::get<0>(id) ^ (uint64_t{std::get<1>(id)} << 32 | std::get<2>(id)) * 0x9e3779b97f4a7c15ull;
+    }
+  };
+  // A hash map: a batch of events spread over a week touches tens of thousands of chunks.
+  std::unordered_map<ChunkId, std::vector<schema::EventRecord>, ChunkIdHash> chunks;
   std::vector<std::pair<uint32_t, std::string_view>> dictionary;
   uint64_t events = 0;
 };
