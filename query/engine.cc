@@ -223,12 +223,17 @@ std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d)
 }
 
 // Reads the planned chunks; for each day of a namespace, one hour range clipped to the window.
+// The hours of days [day_first, day_last] inside the plan's window; empty when lo > hi.
+std::pair<uint32_t, uint32_t> HourRange(const Plan& plan, uint32_t day_first, uint32_t day_last) {
+  const Window& w = plan.window();
+  return {std::max(day_first * 24, storage::HourOf(std::max<int64_t>(w.start_ms, 0))),
+          std::min(day_last * 24 + 23, storage::HourOf(std::min(w.end_ms - 1, kMaxTimestampMs)))};
+}
+
 template <typename Fn>
 Status ScanDays(const storage::EventStore::ReadView& view, Plan& plan, uint64_t ns, uint32_t day_first,
                 uint32_t day_last, QueryStats* stats, Fn&& on_chunk) {
-  const Window& w = plan.window();
-  const uint32_t hour_lo = std::max(day_first * 24, storage::HourOf(std::max<int64_t>(w.start_ms, 0)));
-  const uint32_t hour_hi = std::min(day_last * 24 + 23, storage::HourOf(std::min(w.end_ms - 1, kMaxTimestampMs)));
+  const auto [hour_lo, hour_hi] = HourRange(plan, day_first, day_last);
   if (hour_lo > hour_hi) return Status::Ok();
   for (uint8_t shard : plan.shards()) {
     Status s = view.ForEachChunk(ns, shard, hour_lo, hour_hi, stats, on_chunk);
@@ -282,9 +287,7 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
         continue;
       }
       raw_hours.clear();
-      const Window& w = plan->window();
-      const uint32_t lo = std::max(days[i] * 24, storage::HourOf(std::max<int64_t>(w.start_ms, 0)));
-      const uint32_t hi = std::min(days[j] * 24 + 23, storage::HourOf(std::min(w.end_ms - 1, kMaxTimestampMs)));
+      const auto [lo, hi] = HourRange(*plan, days[i], days[j]);
       Status s = lo <= hi ? view.ForEachHour(ns, lo, hi, with_pairs, stats, on_hour) : Status::Ok();
       for (size_t k = 0; s.ok() && k < raw_hours.size(); ++k) {
         for (uint8_t shard : plan->shards()) {
