@@ -40,6 +40,7 @@ rocksdb::Options StoreOptions() {
   rocksdb::BlockBasedTableOptions t;
   t.block_size = 32 << 10;
   t.block_cache = rocksdb::NewLRUCache(32 << 20);
+  t.checksum = rocksdb::kXXH3;  // storage/table_check.cc refuses tables that claim another
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
 
 namespace flowstat::storage {
 namespace {
@@ -14,6 +16,8 @@ namespace {
 constexpr size_t kFooterSize = 53;
 constexpr uint64_t kBlockBasedTableMagic = 0x88e241b785f4cff7ull;
 constexpr uint64_t kBlockTrailerSize = 5;  // compression type + checksum after each block
+constexpr unsigned char kXXH3Checksum = 4;  // every flowstat table is written with it: a footer
+                                            // claiming "no checksum" must not switch checks off
 
 bool Varint64(const unsigned char*& p, const unsigned char* end, uint64_t* v) {
   *v = 0;
@@ -43,19 +47,33 @@ bool FooterOk(const std::filesystem::path& file) {
   uint32_t version;
   std::memcpy(&magic, footer + kFooterSize - 8, 8);
   std::memcpy(&version, footer + kFooterSize - 12, 4);
-  if (magic != kBlockBasedTableMagic || version < 1 || version > 5 || footer[0] > 4) return false;
+  if (magic != kBlockBasedTableMagic || version < 1 || version > 5 || footer[0] != kXXH3Checksum) return false;
   const unsigned char* p = footer + 1;
   const unsigned char* end = footer + kFooterSize - 12;
   const uint64_t limit = length - kFooterSize;
   return HandleInside(p, end, limit) && HandleInside(p, end, limit);
 }
 
+// When the current MANIFEST was last written. A table file is recorded there only after it was
+// fully written and synced, so a live table is never newer than the MANIFEST; a newer one is a
+// table a crash interrupted, which RocksDB never opens (and deletes when opened for writing).
+std::optional<std::filesystem::file_time_type> ManifestTime(const std::filesystem::path& dir) {
+  std::ifstream current(dir / "CURRENT");
+  std::string name;
+  if (!std::getline(current, name) || name.empty()) return std::nullopt;
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(dir / name, ec);
+  return ec ? std::nullopt : std::optional(t);
+}
+
 }  // namespace
 
 Status CheckTableFooters(const std::string& dir) {
   std::error_code ec;
+  const auto manifest_time = ManifestTime(dir);
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (entry.path().extension() != ".sst") continue;
+    if (manifest_time && entry.last_write_time(ec) > *manifest_time) continue;  // crash leftover
     if (!FooterOk(entry.path())) {
       return Status::Corruption(entry.path().string() + ": damaged table file (bad footer)");
     }

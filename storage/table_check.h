@@ -11,7 +11,8 @@
 namespace flowstat::storage {
 
 // Corruption naming the first *.sst file in `dir` whose footer is not a well-formed
-// block-based-table footer with block handles inside the file.
+// block-based-table footer with block handles inside the file. Table files newer than the
+// current MANIFEST are skipped: those are tables a crash interrupted, never opened by RocksDB.
 Status CheckTableFooters(const std::string& dir);
 
 }  // namespace flowstat::storage

@@ -51,11 +51,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t length = fs::file_size(target);
   const uint64_t offset = (uint64_t{data[1]} << 24 | uint64_t{data[2]} << 16 | uint64_t{data[3]} << 8 | data[4]) %
                           (length + 1);
+  const auto written = fs::last_write_time(target);
   {
     std::fstream f(target, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(offset));
     f.write(reinterpret_cast<const char*>(data + 5), static_cast<std::streamsize>(size - 5));
   }
+  fs::last_write_time(target, written);  // damage in place, as bit rot does: same time stamp
   flowstat::OpenOptions o;
   o.read_only = true;
   auto store = flowstat::Store::Open(kWork.string(), o);
