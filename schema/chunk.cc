@@ -1,7 +1,8 @@
 #include "schema/chunk.h"
 
+#include "schema/flatbuffer_view.h"
+
 #include <algorithm>
-#include <cstring>
 
 namespace flowstat::schema {
 
@@ -14,15 +15,9 @@ std::string BuildChunk(std::span<const EventRecord> records) {
 
 Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch,
                  std::span<const EventRecord>* records) {
-  auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (reinterpret_cast<uintptr_t>(data) % alignof(EventRecord) != 0) {
-    scratch->resize((bytes.size() + 7) / 8);
-    std::memcpy(scratch->data(), bytes.data(), bytes.size());
-    data = reinterpret_cast<const uint8_t*>(scratch->data());
-  }
-  flatbuffers::Verifier verifier(data, bytes.size());
-  if (!fb::VerifyChunkBuffer(verifier)) return Status::Corruption("chunk fails verification");
-  const auto* events = fb::GetChunk(data)->events();
+  const fb::Chunk* chunk = VerifiedRoot<fb::Chunk>(bytes, scratch, fb::ChunkIdentifier());
+  if (!chunk) return Status::Corruption("chunk fails verification");
+  const auto* events = chunk->events();
   *records = events ? std::span<const EventRecord>(reinterpret_cast<const EventRecord*>(events->Data()), events->size())
                     : std::span<const EventRecord>();
   return Status::Ok();

@@ -1,5 +1,7 @@
 #include "schema/record.h"
 
+#include "schema/flatbuffer_view.h"
+
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -67,12 +69,9 @@ Status DecodeDetails(const EntryLookup& lookup, uint32_t id, FlowEvent* e) {
   if (id == 0) return Status::Ok();
   auto p = lookup.Payload(id, EntryKind::kDetails);
   if (!p) return Status::Corruption("record references unknown details entry " + std::to_string(id));
-  std::vector<uint64_t> aligned(p->size() / 8 + 1);  // FlatBuffers are read in place
-  std::memcpy(aligned.data(), p->data(), p->size());
-  const auto* data = reinterpret_cast<const uint8_t*>(aligned.data());
-  flatbuffers::Verifier v(data, p->size());
-  if (!v.VerifyBuffer<fb::EventDetails>(nullptr)) return Status::Corruption("bad details entry");
-  auto* d = flatbuffers::GetRoot<fb::EventDetails>(data);
+  std::vector<uint64_t> scratch;
+  const fb::EventDetails* d = VerifiedRoot<fb::EventDetails>(*p, &scratch);
+  if (!d) return Status::Corruption("bad details entry");
   e->drop_reason = FromFb(d->drop_reason());
   e->observed_drop_reason = FromFb(d->observed_drop_reason());
   e->policy_id = FromFb(d->policy_id());

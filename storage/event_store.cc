@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "schema/chunk.h"
+#include "schema/flatbuffer_view.h"
 #include "storage/chunk_merge.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
@@ -305,9 +306,9 @@ Status EventStore::RefreshStaleRollups() {
     std::string summary;
     rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), HourKey(kSummaryPrefix, ns, hour), &summary);
     if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading rollup");
-    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(summary.data()), summary.size());
-    if (!rs.ok() || !v.VerifyBuffer<fb::RollupSummary>(nullptr) ||
-        flatbuffers::GetRoot<fb::RollupSummary>(summary.data())->generation() != gen) {
+    std::vector<uint64_t> scratch;
+    const auto* root = rs.ok() ? schema::VerifiedRoot<fb::RollupSummary>(summary, &scratch) : nullptr;
+    if (!root || root->generation() != gen) {
       dirty_hours_.insert({ns, hour});
     }
   }
@@ -367,7 +368,7 @@ Status EventStore::ReadView::ForEachHour(uint64_t ns, uint32_t hour_lo, uint32_t
     std::string hi;
     rocksdb::Slice upper;
     std::unique_ptr<rocksdb::Iterator> it;
-    std::vector<uint64_t> aligned;  // FlatBuffers are read in place: 8-byte aligned copies
+    std::vector<uint64_t> scratch;  // for values that are not 8-byte aligned
   };
   auto open = [&](char prefix, Range* r) {
     r->hi = HourKey(prefix, ns, hour_hi + 1);
@@ -394,16 +395,9 @@ Status EventStore::ReadView::ForEachHour(uint64_t ns, uint32_t hour_lo, uint32_t
     }
     if (!r.it->Valid() || key_hour != hour) return nullptr;
     const rocksdb::Slice value = r.it->value();
-    const auto* data = reinterpret_cast<const uint8_t*>(value.data());
-    if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
-      r.aligned.resize(value.size() / 8 + 1);
-      std::memcpy(r.aligned.data(), value.data(), value.size());
-      data = reinterpret_cast<const uint8_t*>(r.aligned.data());
-    }
-    flatbuffers::Verifier v(data, value.size());
-    if (!v.VerifyBuffer<Root>(nullptr)) return nullptr;  // unreadable: the raw chunks decide
-    const Root* root = flatbuffers::GetRoot<Root>(data);
-    if (stats) stats->bytes_read += r.it->value().size();
+    const Root* root = schema::VerifiedRoot<Root>(std::string_view(value.data(), value.size()), &r.scratch);
+    if (!root) return nullptr;  // unreadable: the raw chunks decide
+    if (stats) stats->bytes_read += value.size();
     return root->generation() == gen ? root : nullptr;
   };
   for (; gens.it->Valid(); gens.it->Next()) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "schema/chunk.h"
+#include "schema/flatbuffer_view.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
@@ -119,14 +120,11 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     std::sort(records.begin(), records.end(), schema::RecordLess);
     RollupValues expected;
     if (!BuildRollups(records, gen->second, &expected)) continue;
-    std::vector<uint64_t> aligned(summary.size() / 8 + 1);
-    std::memcpy(aligned.data(), summary.data(), summary.size());
-    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(aligned.data()), summary.size());
-    if (!v.VerifyBuffer<fb::RollupSummary>(nullptr)) {
+    const auto* root = schema::VerifiedRoot<fb::RollupSummary>(summary, &scratch);
+    if (!root) {
       problems->push_back("hour " + std::to_string(hour_key.second) + ": unreadable rollup");
       continue;
     }
-    const auto* root = flatbuffers::GetRoot<fb::RollupSummary>(aligned.data());
     if (root->generation() != gen->second) continue;  // stale: not used by queries
     if (summary != expected.summary || pairs != expected.pairs) {
       problems->push_back("hour " + std::to_string(hour_key.second) + " of namespace hash " +
