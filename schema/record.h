@@ -58,22 +58,22 @@ inline ObservedAction ObservedActionOf(const EventRecord& r) {
 inline bool IsReject(const EventRecord& r) { return (r.flags() & kFlagReject) != 0; }
 inline bool HasPort(const EventRecord& r) { return (r.flags() & kFlagHasPort) != 0; }
 
-// Encodes validated events, interning their strings. Remembers the tag lists and detail sets it
-// has seen, so an event costs a handful of hash lookups. One writer thread.
+// Encodes validated events, interning their strings. Remembers the tag lists it has seen, so an
+// event costs a handful of hash lookups. One writer thread.
 class RecordEncoder {
  public:
   explicit RecordEncoder(Interner& interner) : interner_(interner) {}
   EventRecord Encode(const EventView& event);
 
  private:
-  // Composite text (the length-prefixed parts) -> dictionary id; a cache, not persisted.
+  // Tag list text (the length-prefixed tags) -> dictionary id; a cache, not persisted.
   class Cache {
    public:
     uint32_t Find(std::string_view key, uint64_t hash) const;  // 0 when absent
     void Insert(std::string_view key, uint64_t hash, uint32_t id);
 
    private:
-    static constexpr size_t kMaxCached = 1 << 18;  // beyond, the cache starts over: bounded memory
+    static constexpr size_t kMaxCached = 1 << 16;  // beyond, the cache starts over: bounded memory
     HashIndex index_;
     std::vector<std::string> keys_;  // reference r is keys_[r - 1]
     std::vector<uint32_t> ids_;
@@ -86,8 +86,11 @@ class RecordEncoder {
   }
 
   Interner& interner_;
-  Cache tag_lists_, details_;
+  Cache tag_lists_;
   std::string key_;
+  // Details are interned as their (deterministic) FlatBuffer: building one costs less than a
+  // cache of raw detail texts would, in time and in memory.
+  flatbuffers::FlatBufferBuilder details_{256};
 };
 
 // Decodes a record; Corruption if it references an unknown dictionary entry.

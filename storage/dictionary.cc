@@ -1,27 +1,62 @@
 #include "storage/dictionary.h"
 
+#include <cstring>
 #include <mutex>
 #include <xxhash.h>
 
 namespace flowstat::storage {
+namespace {
 
-uint64_t Dictionary::HashOf(schema::EntryKind kind, std::string_view payload) {
-  return XXH3_64bits_withSeed(payload.data(), payload.size(), static_cast<uint8_t>(kind));
+constexpr size_t kBlockBytes = 256 << 10;
+
+}  // namespace
+
+size_t Dictionary::KindSlot(char kind) {
+  switch (static_cast<schema::EntryKind>(kind)) {
+    case schema::EntryKind::kNamespace: return 0;
+    case schema::EntryKind::kEntityId: return 1;
+    case schema::EntryKind::kTag: return 2;
+    case schema::EntryKind::kTagList: return 3;
+    case schema::EntryKind::kAddress: return 4;
+    case schema::EntryKind::kDetails: return 5;
+  }
+  return 6;
 }
 
-uint32_t Dictionary::FindLocked(schema::EntryKind kind, std::string_view payload, uint64_t hash) const {
-  return index_.Find(hash, [&](uint32_t id) {
+uint64_t Dictionary::HashOf(std::string_view payload) { return XXH3_64bits(payload.data(), payload.size()); }
+
+uint32_t Dictionary::FindLocked(char kind, std::string_view payload, uint64_t hash) const {
+  return index_[KindSlot(kind)].Find(hash, [&](uint32_t id) {
     std::string_view e = entries_[id - 1];
-    return e[0] == static_cast<char>(kind) && e.substr(1) == payload;
+    return e[0] == kind && e.substr(1) == payload;
   });
 }
 
-void Dictionary::Add(std::string entry, uint64_t hash) {
-  const bool is_namespace = entry[0] == static_cast<char>(schema::EntryKind::kNamespace);
-  entries_.push_back(std::move(entry));
+std::string_view Dictionary::Store(char kind, std::string_view payload) {
+  const size_t size = payload.size() + 1;
+  char* at;
+  if (size > kBlockBytes / 4) {  // a large entry gets a block of its own
+    blocks_.push_back(std::make_unique<char[]>(size));
+    block_left_ = 0;  // the previous block's tail is given up: large entries are rare
+    at = blocks_.back().get();
+  } else {
+    if (size > block_left_) {
+      blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
+      block_left_ = kBlockBytes;
+    }
+    at = blocks_.back().get() + (kBlockBytes - block_left_);
+    block_left_ -= size;
+  }
+  at[0] = kind;
+  std::memcpy(at + 1, payload.data(), payload.size());
+  return std::string_view(at, size);
+}
+
+void Dictionary::Add(char kind, std::string_view payload, uint64_t hash) {
+  entries_.push_back(Store(kind, payload));
   const auto id = static_cast<uint32_t>(entries_.size());
-  index_.Insert(hash, id);
-  if (is_namespace) namespace_ids_.push_back(id);
+  index_[KindSlot(kind)].Insert(hash, id);
+  if (kind == static_cast<char>(schema::EntryKind::kNamespace)) namespace_ids_.push_back(id);
 }
 
 Status Dictionary::Load(uint32_t id, std::string_view entry) {
@@ -30,26 +65,22 @@ Status Dictionary::Load(uint32_t id, std::string_view entry) {
     return Status::Corruption("dictionary id " + std::to_string(id) + " out of sequence");
   }
   if (entry.empty()) return Status::Corruption("empty dictionary entry " + std::to_string(id));
-  const auto kind = static_cast<schema::EntryKind>(entry[0]);
-  const uint64_t hash = HashOf(kind, entry.substr(1));
-  if (FindLocked(kind, entry.substr(1), hash) != 0) {
+  const std::string_view payload = entry.substr(1);
+  const uint64_t hash = HashOf(payload);
+  if (FindLocked(entry[0], payload, hash) != 0) {
     return Status::Corruption("duplicate dictionary entry " + std::to_string(id));
   }
-  Add(std::string(entry), hash);
+  Add(entry[0], payload, hash);
   persisted_ = id;
   return Status::Ok();
 }
 
 uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
-  const uint64_t hash = HashOf(kind, payload);
+  const uint64_t hash = HashOf(payload);
   // Only this (writer) thread mutates: looking up without the lock is safe.
-  if (uint32_t id = FindLocked(kind, payload, hash)) return id;
-  std::string entry;
-  entry.reserve(payload.size() + 1);
-  entry.push_back(static_cast<char>(kind));
-  entry.append(payload);
+  if (uint32_t id = FindLocked(static_cast<char>(kind), payload, hash)) return id;
   std::unique_lock lock(mu_);
-  Add(std::move(entry), hash);
+  Add(static_cast<char>(kind), payload, hash);
   return static_cast<uint32_t>(entries_.size());
 }
 
@@ -68,7 +99,7 @@ std::optional<std::string_view> Dictionary::Reader::Payload(uint32_t id, schema:
 }
 
 uint32_t Dictionary::Reader::Find(schema::EntryKind kind, std::string_view payload) const {
-  return dict_.FindLocked(kind, payload, HashOf(kind, payload));
+  return dict_.FindLocked(static_cast<char>(kind), payload, HashOf(payload));
 }
 
 }  // namespace flowstat::storage

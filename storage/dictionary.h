@@ -5,8 +5,8 @@
 // A Reader blocks new entries (not lookups) until it is destroyed: keep it for one query.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -51,13 +51,22 @@ class Dictionary final : public schema::Interner {
   };
 
  private:
-  static uint64_t HashOf(schema::EntryKind kind, std::string_view payload);
-  uint32_t FindLocked(schema::EntryKind kind, std::string_view payload, uint64_t hash) const;
-  void Add(std::string entry, uint64_t hash);
+  // One index per entry kind: the few IDs and namespaces every event looks up stay in a small,
+  // cache-resident table instead of sharing one with hundreds of thousands of addresses.
+  static constexpr size_t kKindSlots = 7;  // the six kinds of schema::EntryKind + unknown ones
+  static size_t KindSlot(char kind);
+  static uint64_t HashOf(std::string_view payload);
+  uint32_t FindLocked(char kind, std::string_view payload, uint64_t hash) const;
+  void Add(char kind, std::string_view payload, uint64_t hash);
+  std::string_view Store(char kind, std::string_view payload);
 
   mutable RwLock mu_;  // writers preferred: a stream of queries cannot starve an import
-  std::deque<std::string> entries_;  // entry id i is entries_[i - 1]; a deque keeps views stable
-  schema::HashIndex index_;          // hash of (kind, payload) -> id
+  // Entry id i is entries_[i - 1]: its kind byte and payload, held in blocks_, which never move,
+  // so views handed out stay valid while the vector of views grows.
+  std::vector<std::string_view> entries_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t block_left_ = 0;
+  std::array<schema::HashIndex, kKindSlots> index_;  // per kind: hash of payload -> id
   std::vector<uint32_t> namespace_ids_;
   uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store
 };

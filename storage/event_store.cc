@@ -4,7 +4,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 #include <cstring>
 #include <map>
 #include <xxhash.h>
@@ -18,10 +20,6 @@
 
 namespace flowstat::storage {
 namespace {
-
-// Beyond this many remembered presence keys the cache is dropped: rewriting a presence key is
-// harmless (it is idempotent), so this bounds memory without changing any answer.
-constexpr size_t kMaxRememberedPresence = 1 << 19;
 
 uint64_t DefaultNamespaceHash(std::string_view ns) { return HashString(ns); }
 
@@ -73,11 +71,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.IsNotFound()) return Status::NotFound(msg);
   if (s.IsInvalidArgument()) return Status::Incompatible(msg);
   return Status::IOError(msg);
-}
-
-size_t EventStore::PresenceHash::operator()(const PresenceEntry& p) const {
-  const uint64_t parts[3] = {p.ns, uint64_t{p.id} << 32 | p.day, p.kind};  // not the padding bytes
-  return XXH3_64bits(parts, sizeof parts);
 }
 
 Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, const OpenOptions& options) {
@@ -154,7 +147,7 @@ Status EventStore::LoadDictionary() {
 
 void EventStore::AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch* batch, uint8_t kind,
                              uint32_t id, uint32_t day, uint64_t ns) {
-  if (id == 0 || !presence_written_.insert(PresenceEntry{ns, id, day, kind}).second) return;
+  if (id == 0 || !presence_written_.Insert(kind, id, day, ns)) return;
   auto put = [&](uint8_t k, std::string_view item) { batch->Put(PresenceKey(k, HashString(item), day, ns), {}); };
   if (kind == kPresenceSourceId || kind == kPresenceDestinationId) {
     put(kind, *dict.Payload(id, schema::EntryKind::kEntityId));
@@ -167,7 +160,7 @@ void EventStore::AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch
   for (size_t i = 0; i + 4 <= list.size(); i += 4) {
     uint32_t tag;
     std::memcpy(&tag, list.data() + i, 4);
-    if (presence_written_.insert(PresenceEntry{ns, tag, day, tag_kind}).second) {
+    if (presence_written_.Insert(tag_kind, tag, day, ns)) {
       put(kind, *dict.Payload(tag, schema::EntryKind::kTag));
     }
   }
@@ -181,7 +174,7 @@ void EventStore::Encode(const schema::EventView& event, RecordBatch* batch) {
   if (r.source_id() >= source_shards_.size()) source_shards_.resize(r.source_id() + 4096, 0xff);
   uint8_t& shard = source_shards_[r.source_id()];
   if (shard == 0xff) shard = SourceShard(HashString(event.source_id));
-  batch->chunks[{ns, shard, HourOf(r.time_ms())}].push_back(r);
+  batch->entries.push_back({ns, HourOf(r.time_ms()), shard, r});
   batch->events++;
 }
 
@@ -190,39 +183,58 @@ void EventStore::Seal(RecordBatch* batch) {
   batch->dictionary.insert(batch->dictionary.end(), pending.begin(), pending.end());
 }
 
+void EventStore::AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
+                           std::set<std::pair<uint64_t, uint32_t>>* hours) {
+  using Entry = RecordBatch::Entry;
+  auto chunk_of = [](const Entry& e) { return std::tie(e.namespace_hash, e.shard, e.hour); };
+  std::sort(batch.entries.begin(), batch.entries.end(), [&](const Entry& a, const Entry& b) {
+    if (chunk_of(a) != chunk_of(b)) return chunk_of(a) < chunk_of(b);
+    return schema::RecordLess(a.record, b.record);
+  });
+  Dictionary::Reader dict(dictionary_);
+  std::vector<schema::EventRecord> records;
+  for (auto run = batch.entries.begin(); run != batch.entries.end();) {
+    const auto [ns, shard, hour] = chunk_of(*run);
+    const uint32_t day = hour / 24;
+    records.clear();
+    uint32_t last_source = 0;
+    for (; run != batch.entries.end() && chunk_of(*run) == std::tie(ns, shard, hour); ++run) {
+      const schema::EventRecord& r = run->record;
+      if (!records.empty() && schema::CompareRecords(records.back(), r) == 0) {
+        ++*duplicates;
+        continue;
+      }
+      records.push_back(r);
+      if (r.source_id() != last_source) {  // records are sorted by source: skip repeats cheaply
+        last_source = r.source_id();
+        AddPresence(dict, wb, kPresenceSourceId, r.source_id(), day, ns);
+      }
+      AddPresence(dict, wb, kPresenceDestinationId, r.destination_id(), day, ns);
+      AddPresence(dict, wb, kPresenceSourceTag, r.source_tags(), day, ns);
+      AddPresence(dict, wb, kPresenceDestinationTag, r.destination_tags(), day, ns);
+    }
+    wb->Merge(ChunkKey(ns, shard, hour), schema::BuildChunk(records));
+    hours->insert({ns, hour});
+  }
+}
+
 Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
   if (read_only_) return Status::InvalidArgument("store is open read-only");
   if (!write_error_.ok()) return write_error_;
-  if (presence_written_.size() > kMaxRememberedPresence) presence_written_.clear();
   rocksdb::WriteBatch wb;
-  std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
   for (const auto& [id, entry] : batch.dictionary) wb.Put(DictionaryKey(id), entry);
   uint64_t duplicates = 0;
-  {
-    Dictionary::Reader dict(dictionary_);
-    for (auto& [key, records] : batch.chunks) {
-      duplicates += schema::SortUnique(&records);
-      const auto [ns, shard, hour] = key;
-      const uint32_t day = hour / 24;
-      for (const auto& r : records) {
-        AddPresence(dict, &wb, kPresenceSourceId, r.source_id(), day, ns);
-        AddPresence(dict, &wb, kPresenceDestinationId, r.destination_id(), day, ns);
-        AddPresence(dict, &wb, kPresenceSourceTag, r.source_tags(), day, ns);
-        AddPresence(dict, &wb, kPresenceDestinationTag, r.destination_tags(), day, ns);
-      }
-      wb.Merge(ChunkKey(ns, shard, hour), schema::BuildChunk(records));
-      dirty_hours_.insert({ns, hour});
-      hours_in_batch.insert({ns, hour});
-    }
-  }
+  std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
+  AddChunks(batch, &wb, &duplicates, &hours_in_batch);
   static const uint64_t kOne = 1;
   for (const auto& [ns, hour] : hours_in_batch) {
+    dirty_hours_.insert({ns, hour});
     wb.Merge(HourKey(kGenerationPrefix, ns, hour), rocksdb::Slice(reinterpret_cast<const char*>(&kOne), 8));
   }
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing events");
   if (!s.ok()) {
     write_error_ = s;
-    presence_written_.clear();
+    presence_written_.Clear();
     return s;
   }
   if (stats) {

@@ -11,31 +11,30 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <tuple>
-#include <unordered_map>
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "flowstat/store.h"
 #include "schema/record.h"
 #include "storage/dictionary.h"
+#include "storage/presence_memo.h"
 
 namespace flowstat::storage {
 
-// Encoded events grouped by chunk key, with the dictionary entries they introduced: one atomic
-// RocksDB WriteBatch once written.
+// Encoded events with the chunk each belongs to, and the dictionary entries they introduced: one
+// atomic RocksDB WriteBatch once written. WriteRecords sorts the entries into chunks: appending
+// to one flat vector keeps encoding free of per-chunk allocations (a batch of events spread over
+// a week touches tens of thousands of chunks).
 struct RecordBatch {
-  using ChunkId = std::tuple<uint64_t, uint8_t, uint32_t>;  // (namespace hash, source shard, hour)
-  struct ChunkIdHash {
-    size_t operator()(const ChunkId& id) const {
-      return std::get<0>(id) ^ (uint64_t{std::get<1>(id)} << 32 | std::get<2>(id)) * 0x9e3779b97f4a7c15ull;
-    }
+  struct Entry {
+    uint64_t namespace_hash;
+    uint32_t hour;
+    uint8_t shard;
+    schema::EventRecord record;
   };
-  // A hash map: a batch of events spread over a week touches tens of thousands of chunks.
-  std::unordered_map<ChunkId, std::vector<schema::EventRecord>, ChunkIdHash> chunks;
+  std::vector<Entry> entries;
   std::vector<std::pair<uint32_t, std::string_view>> dictionary;
   uint64_t events = 0;
 };
@@ -108,18 +107,10 @@ class EventStore {
   Status CheckFormat(bool fresh);
   void AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch* batch, uint8_t kind, uint32_t id,
                    uint32_t day, uint64_t ns);
-
-  struct PresenceEntry {  // (kind, dictionary id of an ID or tag list, day, namespace hash)
-    uint64_t ns;
-    uint32_t id;
-    uint32_t day;
-    uint8_t kind;
-    // (fields only: see PresenceHash)
-    bool operator==(const PresenceEntry&) const = default;
-  };
-  struct PresenceHash {
-    size_t operator()(const PresenceEntry& p) const;
-  };
+  // Sorts, deduplicates and adds one batch's chunks and presence keys to `wb`; adds the
+  // (namespace hash, hour) pairs written to `hours`.
+  void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
+                 std::set<std::pair<uint64_t, uint32_t>>* hours);
 
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
@@ -130,8 +121,7 @@ class EventStore {
   std::vector<uint8_t> source_shards_;      // by source dictionary id; 0xff = not computed yet
   std::set<std::pair<uint64_t, uint32_t>> dirty_hours_;  // (namespace hash, hour) with stale rollups
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
-  // Presence keys already written by this process: skips rewriting them (bounded, see .cc).
-  std::unordered_set<PresenceEntry, PresenceHash> presence_written_;
+  PresenceMemo presence_written_;
 };
 
 // Converts a RocksDB status into the library's Status (the one place this happens).
