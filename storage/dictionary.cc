@@ -5,12 +5,6 @@
 #include <xxhash.h>
 
 namespace flowstat::storage {
-namespace {
-
-constexpr size_t kBlockBytes = 256 << 10;
-
-}  // namespace
-
 size_t Dictionary::KindSlot(char kind) {
   switch (static_cast<schema::EntryKind>(kind)) {
     case schema::EntryKind::kNamespace: return 0;
@@ -32,28 +26,11 @@ uint32_t Dictionary::FindLocked(char kind, std::string_view payload, uint64_t ha
   });
 }
 
-std::string_view Dictionary::Store(char kind, std::string_view payload) {
-  const size_t size = payload.size() + 1;
-  char* at;
-  if (size > kBlockBytes / 4) {  // a large entry gets a block of its own
-    blocks_.push_back(std::make_unique<char[]>(size));
-    block_left_ = 0;  // the previous block's tail is given up: large entries are rare
-    at = blocks_.back().get();
-  } else {
-    if (size > block_left_) {
-      blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
-      block_left_ = kBlockBytes;
-    }
-    at = blocks_.back().get() + (kBlockBytes - block_left_);
-    block_left_ -= size;
-  }
-  at[0] = kind;
-  std::memcpy(at + 1, payload.data(), payload.size());
-  return std::string_view(at, size);
-}
-
 void Dictionary::Add(char kind, std::string_view payload, uint64_t hash) {
-  entries_.push_back(Store(kind, payload));
+  char* at = bytes_.Allocate(payload.size() + 1);
+  at[0] = kind;
+  if (!payload.empty()) std::memcpy(at + 1, payload.data(), payload.size());
+  entries_.push_back(std::string_view(at, payload.size() + 1));
   const auto id = static_cast<uint32_t>(entries_.size());
   index_[KindSlot(kind)].Insert(hash, id);
   if (kind == static_cast<char>(schema::EntryKind::kNamespace)) namespace_ids_.push_back(id);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "schema/byte_arena.h"
 #include "schema/hash_index.h"
 #include "schema/record.h"
 #include "storage/rw_lock.h"
@@ -58,14 +59,12 @@ class Dictionary final : public schema::Interner {
   static uint64_t HashOf(std::string_view payload);
   uint32_t FindLocked(char kind, std::string_view payload, uint64_t hash) const;
   void Add(char kind, std::string_view payload, uint64_t hash);
-  std::string_view Store(char kind, std::string_view payload);
 
   mutable RwLock mu_;  // writers preferred: a stream of queries cannot starve an import
-  // Entry id i is entries_[i - 1]: its kind byte and payload, held in blocks_, which never move,
+  // Entry id i is entries_[i - 1]: its kind byte and payload, held in bytes_, which never move,
   // so views handed out stay valid while the vector of views grows.
   std::vector<std::string_view> entries_;
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t block_left_ = 0;
+  schema::ByteArena bytes_;
   std::array<schema::HashIndex, kKindSlots> index_;  // per kind: hash of payload -> id
   std::vector<uint32_t> namespace_ids_;
   uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <tuple>
 #include <cstring>
 #include <map>
@@ -261,16 +262,14 @@ Status EventStore::Sync() {
   return FromRocks(db_->SyncWAL(), "syncing write-ahead log");
 }
 
-Status EventStore::RefreshRollups() {
-  if (read_only_ || dirty_hours_.empty()) return Status::Ok();
-  if (!write_error_.ok()) return write_error_;
-  ReadView view(*this, /*fill_cache=*/false);
+Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {
   rocksdb::WriteBatch wb;
   std::vector<schema::EventRecord> records;
-  for (const auto& [ns, hour] : dirty_hours_) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = view.snapshot_;
+  ro.fill_cache = false;
+  for (const auto& [ns, hour] : hours) {
     std::string generation;
-    rocksdb::ReadOptions ro;
-    ro.snapshot = view.snapshot_;
     rocksdb::Status rs = db_->Get(ro, HourKey(kGenerationPrefix, ns, hour), &generation);
     if (!rs.ok() || generation.size() != 8) return FromRocks(rs.ok() ? rocksdb::Status::Corruption("generation") : rs, "reading generation");
     uint64_t gen;
@@ -297,9 +296,28 @@ Status EventStore::RefreshRollups() {
       wb.Clear();
     }
   }
-  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
-  if (s.ok()) dirty_hours_.clear();
-  return s;
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+}
+
+Status EventStore::RefreshRollups() {
+  if (read_only_ || dirty_hours_.empty()) return Status::Ok();
+  if (!write_error_.ok()) return write_error_;
+  ReadView view(*this, /*fill_cache=*/false);
+  const std::vector<std::pair<uint64_t, uint32_t>> hours(dirty_hours_.begin(), dirty_hours_.end());
+  // Hours are independent: a second thread takes half of them (decompressing and summing every
+  // event of the hours written is most of the cost of finishing an import).
+  const size_t half = hours.size() / 2;
+  Status second;
+  std::thread helper;
+  if (half > 0) {
+    helper = std::thread([&] { second = RefreshHours(view, std::span(hours).subspan(half)); });
+  }
+  Status first = RefreshHours(view, std::span(hours).first(half > 0 ? half : hours.size()));
+  if (helper.joinable()) helper.join();
+  if (!first.ok()) return first;
+  if (!second.ok()) return second;
+  dirty_hours_.clear();
+  return Status::Ok();
 }
 
 Status EventStore::RefreshStaleRollups() {

@@ -107,6 +107,8 @@ class EventStore {
   Status CheckFormat(bool fresh);
   void AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch* batch, uint8_t kind, uint32_t id,
                    uint32_t day, uint64_t ns);
+  // Recomputes the rollups of `hours` as of `view` (thread-safe: RefreshRollups splits the work).
+  Status RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours);
   // Sorts, deduplicates and adds one batch's chunks and presence keys to `wb`; adds the
   // (namespace hash, hour) pairs written to `hours`.
   void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
