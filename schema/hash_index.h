@@ -1,6 +1,7 @@
 // HashIndex: an open-addressing table from 64-bit hashes to non-zero 32-bit references, for
 // string -> id maps whose strings the caller stores. Faster and smaller than a node-based map on
-// the write path's millions of lookups; the caller decides what a reference's key is.
+// the write path's millions of lookups; the caller decides what a reference's key is. A slot is
+// 8 bytes: 32 bits of the hash (which also pick the probe position) and the reference.
 #pragma once
 
 #include <cstdint>
@@ -10,21 +11,21 @@ namespace flowstat::schema {
 
 class HashIndex {
  public:
-  // The first reference whose slot has `hash` and for which matches(ref) is true, else 0.
+  // The first reference inserted with `hash` for which matches(ref) is true, else 0.
   template <typename Matches>
   uint32_t Find(uint64_t hash, Matches&& matches) const {
     if (slots_.empty()) return 0;
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+    for (size_t i = Tag(hash) & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.ref == 0) return 0;
-      if (s.hash == hash && matches(s.ref)) return s.ref;
+      if (s.tag == Tag(hash) && matches(s.ref)) return s.ref;
     }
   }
 
   // REQUIRES: ref != 0 and no equal key inserted before.
   void Insert(uint64_t hash, uint32_t ref) {
     if ((count_ + 1) * 2 > slots_.size()) Grow();
-    Place(hash, ref);
+    Place(Tag(hash), ref);
     ++count_;
   }
 
@@ -37,14 +38,15 @@ class HashIndex {
 
  private:
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t tag = 0;
     uint32_t ref = 0;
   };
+  static uint32_t Tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
-  void Place(uint64_t hash, uint32_t ref) {
-    size_t i = hash & mask_;
+  void Place(uint32_t tag, uint32_t ref) {
+    size_t i = tag & mask_;
     while (slots_[i].ref != 0) i = (i + 1) & mask_;
-    slots_[i] = Slot{hash, ref};
+    slots_[i] = Slot{tag, ref};
   }
 
   void Grow() {
@@ -52,7 +54,7 @@ class HashIndex {
     slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
-      if (s.ref != 0) Place(s.hash, s.ref);
+      if (s.ref != 0) Place(s.tag, s.ref);
     }
   }
 

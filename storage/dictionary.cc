@@ -21,16 +21,18 @@ uint64_t Dictionary::HashOf(std::string_view payload) { return XXH3_64bits(paylo
 
 uint32_t Dictionary::FindLocked(char kind, std::string_view payload, uint64_t hash) const {
   return index_[KindSlot(kind)].Find(hash, [&](uint32_t id) {
-    std::string_view e = entries_[id - 1];
+    std::string_view e = EntryAt(id);
     return e[0] == kind && e.substr(1) == payload;
   });
 }
 
 void Dictionary::Add(char kind, std::string_view payload, uint64_t hash) {
-  char* at = bytes_.Allocate(payload.size() + 1);
-  at[0] = kind;
-  if (!payload.empty()) std::memcpy(at + 1, payload.data(), payload.size());
-  entries_.push_back(std::string_view(at, payload.size() + 1));
+  const auto size = static_cast<uint32_t>(payload.size() + 1);
+  char* at = bytes_.Allocate(4 + size);
+  std::memcpy(at, &size, 4);
+  at[4] = kind;
+  if (!payload.empty()) std::memcpy(at + 5, payload.data(), payload.size());
+  entries_.push_back(at);
   const auto id = static_cast<uint32_t>(entries_.size());
   index_[KindSlot(kind)].Insert(hash, id);
   if (kind == static_cast<char>(schema::EntryKind::kNamespace)) namespace_ids_.push_back(id);
@@ -63,14 +65,14 @@ uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
 
 std::vector<std::pair<uint32_t, std::string_view>> Dictionary::TakePending() {
   std::vector<std::pair<uint32_t, std::string_view>> pending;
-  for (uint32_t id = persisted_ + 1; id <= entries_.size(); ++id) pending.emplace_back(id, entries_[id - 1]);
+  for (uint32_t id = persisted_ + 1; id <= entries_.size(); ++id) pending.emplace_back(id, EntryAt(id));
   persisted_ = static_cast<uint32_t>(entries_.size());
   return pending;
 }
 
 std::optional<std::string_view> Dictionary::Reader::Payload(uint32_t id, schema::EntryKind kind) const {
   if (id == 0 || id > dict_.entries_.size()) return std::nullopt;
-  std::string_view e = dict_.entries_[id - 1];
+  std::string_view e = dict_.EntryAt(id);
   if (e[0] != static_cast<char>(kind)) return std::nullopt;
   return e.substr(1);
 }

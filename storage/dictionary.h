@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -42,7 +43,7 @@ class Dictionary final : public schema::Interner {
     // Ids are 1 .. size().
     uint32_t size() const { return static_cast<uint32_t>(dict_.entries_.size()); }
     // The kind byte and payload of entry `id` (1 <= id <= size()).
-    std::string_view Entry(uint32_t id) const { return dict_.entries_[id - 1]; }
+    std::string_view Entry(uint32_t id) const { return dict_.EntryAt(id); }
     // The ids of every namespace entry, in id order.
     const std::vector<uint32_t>& NamespaceIds() const { return dict_.namespace_ids_; }
 
@@ -61,9 +62,15 @@ class Dictionary final : public schema::Interner {
   void Add(char kind, std::string_view payload, uint64_t hash);
 
   mutable RwLock mu_;  // writers preferred: a stream of queries cannot starve an import
-  // Entry id i is entries_[i - 1]: its kind byte and payload, held in bytes_, which never move,
-  // so views handed out stay valid while the vector of views grows.
-  std::vector<std::string_view> entries_;
+  // Entry id i starts at entries_[i - 1] in bytes_ (which never move, so views handed out stay
+  // valid): a 4-byte length, then the entry — its kind byte and payload.
+  std::string_view EntryAt(uint32_t id) const {
+    const char* at = entries_[id - 1];
+    uint32_t size;
+    std::memcpy(&size, at, 4);
+    return std::string_view(at + 4, size);
+  }
+  std::vector<const char*> entries_;
   schema::ByteArena bytes_;
   std::array<schema::HashIndex, kKindSlots> index_;  // per kind: hash of payload -> id
   std::vector<uint32_t> namespace_ids_;

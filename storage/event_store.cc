@@ -290,7 +290,7 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       wb.Delete(HourKey(kSummaryPrefix, ns, hour));
       wb.Delete(HourKey(kPairsPrefix, ns, hour));
     }
-    if (wb.GetDataSize() > (8 << 20)) {
+    if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat
       Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
       if (!s.ok()) return s;
       wb.Clear();
