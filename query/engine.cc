@@ -1,6 +1,7 @@
 #include "query/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <unordered_map>
 #include <xxhash.h>
 
@@ -14,12 +15,34 @@ namespace {
 constexpr uint64_t kMaxBuckets = 2'000'000;
 
 // Everything one mode accumulates; which members are used depends on type and metric.
+// A set of dictionary ids, as a bitmap: marking is one store, listing skips empty words.
+class IdSet {
+ public:
+  explicit IdSet(uint32_t size = 0) : words_(size / 64 + 1, 0) {}
+  void Insert(uint32_t id) {
+    if (id / 64 < words_.size()) words_[id / 64] |= uint64_t{1} << (id % 64);
+  }
+  // Calls fn(id) for each id in the set, in increasing order; id 0 (no entry) is skipped.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (size_t w = 0; w < words_.size(); ++w) {
+      for (uint64_t bits = words_[w]; bits != 0; bits &= bits - 1) {
+        const auto id = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits)));
+        if (id != 0) fn(id);
+      }
+    }
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
 struct ModeTotals {
   std::vector<Count> serie;                       // Serie Flows: per bucket
   std::vector<uint64_t> bucket_ports;             // Serie Ports: bucket << 16 | port
   std::unordered_map<uint64_t, Count> pairs;      // Repartition Flows: source << 32 | destination
   std::vector<Count> port_sums;                   // Repartition Ports: per port
-  std::vector<uint8_t> sources, destinations;     // contributing IDs, by dictionary id
+  IdSet sources, destinations;                    // contributing IDs
 };
 
 class Reducer {
@@ -28,9 +51,13 @@ class Reducer {
     const int64_t step = q.average_interval_ms;
     first_bucket_ = FloorDiv(w.start_ms, step) * step;
     buckets_ = static_cast<uint64_t>((FloorDiv(w.end_ms - 1, step) * step - first_bucket_) / step + 1);
-    for (ModeTotals& t : totals_) {
-      t.sources.assign(dictionary_size + 1, 0);
-      t.destinations.assign(dictionary_size + 1, 0);
+    for (int mode = 0; mode < 2; ++mode) {
+      if ((mode == 0 && q.action == ActionFilter::kReject) || (mode == 1 && q.action == ActionFilter::kAccept)) {
+        continue;  // a mode the query does not report gets no contributions: no state needed
+      }
+      ModeTotals& t = totals_[mode];
+      t.sources = IdSet(dictionary_size + 1);
+      t.destinations = IdSet(dictionary_size + 1);
       if (q.type == StatisticType::kSerie && q.metric == Metric::kFlows) t.serie.assign(buckets_, 0);
       if (q.type == StatisticType::kRepartition && q.metric == Metric::kPorts) t.port_sums.assign(65536, 0);
     }
@@ -61,8 +88,8 @@ class Reducer {
 
   void Add(const EventRecord& r, uint8_t times, ModeTotals* t) {
     const Count value = static_cast<Count>(r.value()) * times;
-    t->sources[r.source_id()] = 1;
-    t->destinations[r.destination_id()] = 1;
+    t->sources.Insert(r.source_id());
+    t->destinations.Insert(r.destination_id());
     const uint64_t bucket = static_cast<uint64_t>((r.time_ms() - first_bucket_) / q_.average_interval_ms);
     if (q_.type == StatisticType::kSerie) {
       if (q_.metric == Metric::kFlows) t->serie[bucket] += value;
@@ -85,11 +112,9 @@ class Reducer {
   ModeTotals totals_[2];  // Accepted, Rejected
 };
 
-void Mark(const flatbuffers::Vector<uint32_t>* ids, std::vector<uint8_t>* seen) {
+void Mark(const flatbuffers::Vector<uint32_t>* ids, IdSet* seen) {
   if (!ids) return;
-  for (uint32_t id : *ids) {
-    if (id < seen->size()) (*seen)[id] = 1;
-  }
+  for (uint32_t id : *ids) seen->Insert(id);
 }
 
 void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary& summary,
@@ -119,12 +144,25 @@ void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary
   }
 }
 
-std::vector<std::string> IdStrings(const std::vector<uint8_t>& seen, const storage::Dictionary::Reader& d) {
+// The first 8 bytes of `s`, big-endian, zero-padded: ordering by it, then by the whole string,
+// is the strings' byte order, with most comparisons settled by one integer compare.
+uint64_t OrderPrefix(std::string_view s) {
+  uint64_t prefix = 0;
+  for (size_t i = 0; i < 8; ++i) prefix = prefix << 8 | (i < s.size() ? static_cast<uint8_t>(s[i]) : 0);
+  return prefix;
+}
+
+// The IDs of `seen`, sorted.
+std::vector<std::string> IdStrings(const IdSet& seen, const storage::Dictionary::Reader& d) {
+  std::vector<std::pair<uint64_t, std::string_view>> keyed;
+  seen.ForEach([&](uint32_t id) {
+    const std::string_view s = d.Payload(id, schema::EntryKind::kEntityId).value_or(std::string_view());
+    keyed.emplace_back(OrderPrefix(s), s);
+  });
+  std::sort(keyed.begin(), keyed.end());
   std::vector<std::string> ids;
-  for (uint32_t id = 1; id < seen.size(); ++id) {
-    if (seen[id]) ids.emplace_back(*d.Payload(id, schema::EntryKind::kEntityId));
-  }
-  std::sort(ids.begin(), ids.end());
+  ids.reserve(keyed.size());
+  for (const auto& [prefix, s] : keyed) ids.emplace_back(s);
   return ids;
 }
 
