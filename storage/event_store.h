@@ -8,6 +8,7 @@
 
 #include <rocksdb/db.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <set>
@@ -19,6 +20,7 @@
 #include "flowstat/store.h"
 #include "schema/record.h"
 #include "storage/dictionary.h"
+#include "storage/format.h"
 #include "storage/presence_memo.h"
 
 namespace flowstat::storage {
@@ -105,7 +107,9 @@ class EventStore {
   EventStore() = default;
   Status LoadDictionary();
   Status CheckFormat(bool fresh);
-  void AddPresence(const Dictionary::Reader& dict, rocksdb::WriteBatch* batch, uint8_t kind, uint32_t id,
+  using PresenceKeyBytes = std::array<char, kPresenceKeySize>;
+  // Appends the presence keys an (ID or tag list) `id` adds in (day, ns), unless written before.
+  void AddPresence(const Dictionary::Reader& dict, std::vector<PresenceKeyBytes>* keys, uint8_t kind, uint32_t id,
                    uint32_t day, uint64_t ns);
   // Recomputes the rollups of `hours` as of `view` (thread-safe: RefreshRollups splits the work).
   Status RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours);
