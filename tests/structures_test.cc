@@ -1,0 +1,151 @@
+// The write path's hand-made containers against std containers on randomized data (fixed seeds):
+// ByteArena, HashIndex, PresenceMemo and the Dictionary built from them.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include "schema/byte_arena.h"
+#include "schema/hash_index.h"
+#include "storage/dictionary.h"
+#include "storage/presence_memo.h"
+
+namespace flowstat::testing {
+namespace {
+
+std::string RandomString(std::mt19937_64& rng, size_t max_size) {
+  std::string s(rng() % (max_size + 1), '\0');
+  for (char& c : s) c = static_cast<char>(rng() % 256);  // any byte, NUL included
+  return s;
+}
+
+TEST_CASE("ByteArena keeps every view valid and intact across growth and large requests") {
+  std::mt19937_64 rng(7);
+  schema::ByteArena arena(1024);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::pair<std::string, std::string_view>> kept;
+    for (int i = 0; i < 5000; ++i) {
+      // Mostly small strings, some larger than a block, some empty.
+      std::string s = RandomString(rng, i % 97 == 0 ? 5000 : 40);
+      kept.emplace_back(s, arena.Copy(s));
+    }
+    for (const auto& [want, view] : kept) REQUIRE(view == want);
+    arena.Reset();  // blocks are reused by the next round: the views of this one are dead
+  }
+}
+
+TEST_CASE("HashIndex finds exactly the inserted keys, even when every key has the same hash") {
+  for (bool colliding : {false, true}) {
+    std::mt19937_64 rng(colliding ? 11 : 12);
+    schema::HashIndex index;
+    std::vector<std::string> keys{""};  // reference r is keys[r]; r = 0 is never used
+    std::unordered_map<std::string, uint32_t> reference;
+    auto hash_of = [&](const std::string& k) { return colliding ? uint64_t{42} : std::hash<std::string>()(k); };
+    auto find = [&](const std::string& k) {
+      return index.Find(hash_of(k), [&](uint32_t r) { return keys[r] == k; });
+    };
+    const int n = colliding ? 600 : 30000;  // all-colliding keys probe linearly: keep it small
+    for (int i = 0; i < n; ++i) {
+      std::string k = RandomString(rng, 12);
+      if (reference.count(k)) {
+        REQUIRE(find(k) == reference[k]);
+        continue;
+      }
+      REQUIRE(find(k) == 0);
+      keys.push_back(k);
+      const auto ref = static_cast<uint32_t>(keys.size() - 1);
+      index.Insert(hash_of(k), ref);
+      reference[k] = ref;
+    }
+    REQUIRE(index.size() == reference.size());
+    for (const auto& [k, ref] : reference) REQUIRE(find(k) == ref);
+    for (int i = 0; i < 1000; ++i) {
+      std::string k = RandomString(rng, 12) + "#absent";
+      REQUIRE(find(k) == 0);
+    }
+  }
+}
+
+TEST_CASE("PresenceMemo answers 'new' exactly once per entry until it starts over") {
+  std::mt19937_64 rng(5);
+  storage::PresenceMemo memo;
+  std::set<std::tuple<uint8_t, uint32_t, uint32_t, uint64_t>> seen;
+  // Few distinct values per field: many repeats, and entries that differ in one field only.
+  for (int i = 0; i < 200000; ++i) {
+    const auto kind = static_cast<uint8_t>(rng() % 4 + 1);
+    const auto id = static_cast<uint32_t>(rng() % 300 + 1);
+    const auto day = static_cast<uint32_t>(rng() % 40 + (rng() % 2 ? (1u << 24) - 41 : 0));
+    const uint64_t ns = rng() % 3 == 0 ? 0 : (rng() % 5) * 0x9e3779b97f4a7c15ull;
+    const bool fresh = seen.insert({kind, id, day, ns}).second;
+    INFO(i);
+    REQUIRE(memo.Insert(kind, id, day, ns) == fresh);
+  }
+  REQUIRE(seen.size() < storage::PresenceMemo::kMaxEntries);  // the test stayed within one epoch
+  memo.Clear();
+  REQUIRE(memo.Insert(1, 1, 1, 1));  // forgotten: written again, which is harmless
+  REQUIRE_FALSE(memo.Insert(1, 1, 1, 1));
+}
+
+TEST_CASE("PresenceMemo starts over when full instead of growing") {
+  storage::PresenceMemo memo;
+  const auto full = static_cast<uint32_t>(storage::PresenceMemo::kMaxEntries);
+  for (uint32_t id = 1; id < full; ++id) REQUIRE(memo.Insert(1, id, 0, 0));
+  for (uint32_t id = 1; id < full; id += 997) REQUIRE_FALSE(memo.Insert(1, id, 0, 0));  // all remembered
+  REQUIRE(memo.Insert(1, full, 0, 0));  // the last entry that fits
+  REQUIRE(memo.Insert(1, 1, 0, 0));  // the next lookup found it full: it started over
+  REQUIRE_FALSE(memo.Insert(1, 1, 0, 0));
+  REQUIRE(memo.Insert(1, 2, 0, 0));  // forgotten with the rest
+}
+
+TEST_CASE("Dictionary interns per kind, hands out stable entries and reloads them exactly") {
+  using schema::EntryKind;
+  std::mt19937_64 rng(3);
+  const EntryKind kinds[] = {EntryKind::kNamespace, EntryKind::kEntityId, EntryKind::kTag,
+                             EntryKind::kTagList, EntryKind::kAddress, EntryKind::kDetails};
+  storage::Dictionary dict;
+  std::map<std::pair<EntryKind, std::string>, uint32_t> reference;
+  std::vector<std::pair<uint32_t, std::string_view>> pending;
+  for (int i = 0; i < 20000; ++i) {
+    const EntryKind kind = kinds[rng() % 6];
+    // Short payloads repeat across kinds; one in 500 is larger than an arena block.
+    std::string payload = RandomString(rng, i % 500 == 0 ? 300000 : 3);
+    const uint32_t id = dict.Intern(kind, payload);
+    auto [it, fresh] = reference.emplace(std::make_pair(kind, payload), id);
+    REQUIRE(it->second == id);
+    if (fresh) REQUIRE(id == reference.size());  // ids are 1, 2, 3, ... in first-seen order
+    if (i % 1000 == 999) {
+      auto taken = dict.TakePending();
+      pending.insert(pending.end(), taken.begin(), taken.end());
+    }
+  }
+  auto taken = dict.TakePending();
+  pending.insert(pending.end(), taken.begin(), taken.end());
+  REQUIRE(pending.size() == reference.size());
+
+  storage::Dictionary::Reader reader(dict);
+  REQUIRE(reader.size() == reference.size());
+  storage::Dictionary reloaded;
+  for (const auto& [id, entry] : pending) {  // views taken long before are still intact
+    REQUIRE(entry == reader.Entry(id));
+    REQUIRE(reloaded.Load(id, entry).ok());
+  }
+  {
+    storage::Dictionary::Reader again(reloaded);  // (a Reader blocks Load: scoped)
+    for (const auto& [key, id] : reference) {
+      const auto& [kind, payload] = key;
+      REQUIRE(reader.Payload(id, kind) == std::optional<std::string_view>(payload));
+      REQUIRE(again.Find(kind, payload) == id);
+      const EntryKind other = kind == EntryKind::kTag ? EntryKind::kAddress : EntryKind::kTag;
+      REQUIRE_FALSE(reader.Payload(id, other).has_value());  // the kind is part of the identity
+    }
+  }
+  REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 1), pending.front().second).ok());  // duplicate
+  REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 5), "tx").ok());  // out of sequence
+}
+
+}  // namespace
+}  // namespace flowstat::testing
