@@ -79,12 +79,10 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   store->read_only_ = options.read_only;
   store->namespace_hash_ = options.namespace_hash ? options.namespace_hash : DefaultNamespaceHash;
   rocksdb::Options ro = StoreOptions();
+  store->env_ = NewTableCheckingEnv();
+  ro.env = store->env_.get();
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
-  if (exists) {
-    Status footers = CheckTableFooters(path);
-    if (!footers.ok()) return footers;
-  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
   if (options.read_only) {

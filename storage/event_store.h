@@ -118,6 +118,7 @@ class EventStore {
   void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
                  std::set<std::pair<uint64_t, uint32_t>>* hours);
 
+  std::unique_ptr<rocksdb::Env> env_;  // checks table files as they are opened; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
   Status write_error_;

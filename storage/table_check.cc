@@ -4,8 +4,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <string>
+#include <string_view>
+#include <xxhash.h>
 
 namespace flowstat::storage {
 namespace {
@@ -29,13 +30,63 @@ bool Varint64(const unsigned char*& p, const unsigned char* end, uint64_t* v) {
   return false;
 }
 
-bool HandleInside(const unsigned char*& p, const unsigned char* end, uint64_t limit) {
-  uint64_t offset, size;
-  return Varint64(p, end, &offset) && Varint64(p, end, &size) && offset <= limit && size <= limit &&
-         offset + size + kBlockTrailerSize <= limit;
+struct BlockHandle {
+  uint64_t offset = 0, size = 0;
+};
+
+// A BlockHandle (two varint64) whose block and trailer lie within the first `limit` bytes.
+bool ReadHandle(const unsigned char*& p, const unsigned char* end, uint64_t limit, BlockHandle* h) {
+  return Varint64(p, end, &h->offset) && Varint64(p, end, &h->size) && h->offset <= limit && h->size <= limit &&
+         h->offset + h->size + kBlockTrailerSize <= limit;
 }
 
-bool FooterOk(const std::filesystem::path& file) {
+// Reads block `h` and checks its trailer: RocksDB's XXH3 block checksum (format_version <= 5) is
+// the low 32 bits of XXH3_64 over the block, with the trailer's compression-type byte mixed in.
+bool ReadVerifiedBlock(std::ifstream& in, const BlockHandle& h, std::string* block) {
+  block->resize(h.size + kBlockTrailerSize);
+  in.seekg(static_cast<std::streamoff>(h.offset));
+  if (!in.read(block->data(), static_cast<std::streamsize>(block->size()))) return false;
+  const auto type = static_cast<unsigned char>((*block)[h.size]);
+  uint32_t stored;
+  std::memcpy(&stored, block->data() + h.size + 1, 4);
+  const auto computed = static_cast<uint32_t>(XXH3_64bits(block->data(), h.size)) ^ (uint32_t{type} * 0x6b9083d9u);
+  block->resize(h.size);
+  return stored == computed;
+}
+
+// The handle stored under `name` in a metaindex block (RocksDB's block format: entries of
+// shared / non-shared key lengths and value length as varint32, key delta, value; then the
+// restart array and its count). False when absent or malformed.
+bool FindMetaHandle(const std::string& block, std::string_view name, uint64_t limit, BlockHandle* h) {
+  if (block.size() < 4) return false;
+  uint32_t restarts;
+  std::memcpy(&restarts, block.data() + block.size() - 4, 4);
+  restarts &= 0x7fffffffu;  // the high bit flags a data-block hash index
+  if (restarts > (block.size() - 4) / 4) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(block.data());
+  const unsigned char* end = p + block.size() - 4 - 4 * uint64_t{restarts};
+  std::string key;
+  while (p < end) {
+    uint64_t shared, non_shared, value_size;
+    if (!Varint64(p, end, &shared) || !Varint64(p, end, &non_shared) || !Varint64(p, end, &value_size) ||
+        shared > key.size() || non_shared > static_cast<uint64_t>(end - p) ||
+        value_size > static_cast<uint64_t>(end - p) - non_shared) {
+      return false;
+    }
+    key.resize(shared);
+    key.append(reinterpret_cast<const char*>(p), non_shared);
+    p += non_shared;
+    const unsigned char* value = p;
+    p += value_size;
+    if (key == name) return ReadHandle(value, p, limit, h);
+  }
+  return false;
+}
+
+// RocksDB checks block checksums before parsing blocks, except the properties block, which it
+// parses first (to allow for ingested files whose properties were rewritten): that one, and the
+// metaindex block that locates it, are checked here.
+bool TableOk(const std::string& file) {
   std::error_code ec;
   const uint64_t length = std::filesystem::file_size(file, ec);
   if (ec || length < kFooterSize) return false;
@@ -51,34 +102,38 @@ bool FooterOk(const std::filesystem::path& file) {
   const unsigned char* p = footer + 1;
   const unsigned char* end = footer + kFooterSize - 12;
   const uint64_t limit = length - kFooterSize;
-  return HandleInside(p, end, limit) && HandleInside(p, end, limit);
+  BlockHandle metaindex, index, properties;
+  std::string block;
+  if (!ReadHandle(p, end, limit, &metaindex) || !ReadHandle(p, end, limit, &index) ||
+      !ReadVerifiedBlock(in, metaindex, &block)) {
+    return false;
+  }
+  if (!FindMetaHandle(block, "rocksdb.properties", limit, &properties)) return false;
+  return ReadVerifiedBlock(in, properties, &block);
 }
 
-// When the current MANIFEST was last written. A table file is recorded there only after it was
-// fully written and synced, so a live table is never newer than the MANIFEST; a newer one is a
-// table a crash interrupted, which RocksDB never opens (and deletes when opened for writing).
-std::optional<std::filesystem::file_time_type> ManifestTime(const std::filesystem::path& dir) {
-  std::ifstream current(dir / "CURRENT");
-  std::string name;
-  if (!std::getline(current, name) || name.empty()) return std::nullopt;
-  std::error_code ec;
-  auto t = std::filesystem::last_write_time(dir / name, ec);
-  return ec ? std::nullopt : std::optional(t);
-}
+class TableCheckingFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  const char* Name() const override { return "FlowstatTableChecking"; }
+
+  rocksdb::IOStatus NewRandomAccessFile(const std::string& file, const rocksdb::FileOptions& options,
+                                        std::unique_ptr<rocksdb::FSRandomAccessFile>* result,
+                                        rocksdb::IODebugContext* dbg) override {
+    const bool table = file.size() > 4 && file.compare(file.size() - 4, 4, ".sst") == 0;
+    if (table && !TableOk(file)) {
+      return rocksdb::IOStatus::Corruption(file + ": damaged table file (footer, metaindex or properties)");
+    }
+    return target()->NewRandomAccessFile(file, options, result, dbg);
+  }
+};
 
 }  // namespace
 
-Status CheckTableFooters(const std::string& dir) {
-  std::error_code ec;
-  const auto manifest_time = ManifestTime(dir);
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".sst") continue;
-    if (manifest_time && entry.last_write_time(ec) > *manifest_time) continue;  // crash leftover
-    if (!FooterOk(entry.path())) {
-      return Status::Corruption(entry.path().string() + ": damaged table file (bad footer)");
-    }
-  }
-  return Status::Ok();
+bool TableFileOk(const std::string& file) { return TableOk(file); }
+
+std::unique_ptr<rocksdb::Env> NewTableCheckingEnv() {
+  return rocksdb::NewCompositeEnv(std::make_shared<TableCheckingFileSystem>(rocksdb::FileSystem::Default()));
 }
 
 }  // namespace flowstat::storage

@@ -1,18 +1,26 @@
-// A check of every table file's footer before RocksDB opens them. RocksDB 7.8 trusts the block
-// handles in a table footer (which no checksum covers): a damaged footer makes it allocate
-// whatever size the bytes say, and a terabyte-sized allocation kills the process. Refusing such
-// a file here turns that crash into a Corruption status.
+// Table files are checked as RocksDB opens them. RocksDB 7.8 trusts the block handles in a table
+// footer (which no checksum covers): a damaged footer makes it allocate whatever size the bytes
+// say, and a terabyte-sized allocation kills the process; it also parses the properties block
+// before checking its checksum, and Debian's build asserts on malformed blocks. A FileSystem
+// wrapper refuses to open such a file, so the damage surfaces as a Corruption status instead. Only the tables RocksDB
+// actually opens are checked: the live ones of the MANIFEST, never a table a crash interrupted.
 #pragma once
 
-#include <string>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
-#include "flowstat/status.h"
+#include <memory>
+#include <string>
 
 namespace flowstat::storage {
 
-// Corruption naming the first *.sst file in `dir` whose footer is not a well-formed
-// block-based-table footer with block handles inside the file. Table files newer than the
-// current MANIFEST are skipped: those are tables a crash interrupted, never opened by RocksDB.
-Status CheckTableFooters(const std::string& dir);
+// True when `file` ends in a well-formed block-based-table footer (format_version 1..5, XXH3
+// checksums) whose block handles lie inside the file, and its metaindex block and the properties
+// block it names pass their checksums.
+bool TableFileOk(const std::string& file);
+
+// An Env whose file system is the default one, except that opening a *.sst file for reading
+// fails with Corruption unless TableFileOk.
+std::unique_ptr<rocksdb::Env> NewTableCheckingEnv();
 
 }  // namespace flowstat::storage
