@@ -14,6 +14,56 @@ namespace {
 
 constexpr uint64_t kMaxBuckets = 2'000'000;
 
+// The distinct (bucket, port) pairs of a Serie Ports. With few buckets, a 65536-bit bitmap per
+// bucket that has ports (8 KB each) makes adding a pair one bit set whatever the data size; with
+// many buckets, pairs are collected and sorted at the end.
+class BucketPorts {
+ public:
+  static constexpr uint64_t kMaxBitmapBuckets = 256;
+
+  void Reset(uint64_t buckets) {
+    buckets_ = buckets;
+    if (buckets <= kMaxBitmapBuckets) bitmaps_.assign(buckets, {});
+  }
+
+  void Add(uint64_t bucket, uint16_t port) {
+    if (buckets_ > kMaxBitmapBuckets) {
+      pairs_.push_back(bucket << 16 | port);
+      return;
+    }
+    std::vector<uint64_t>& bits = bitmaps_[bucket];
+    if (bits.empty()) bits.assign(65536 / 64, 0);
+    bits[port / 64] |= uint64_t{1} << (port % 64);
+  }
+
+  // Calls count(bucket, distinct ports) for each bucket with ports.
+  template <typename Fn>
+  void ForEachBucket(Fn&& count) {
+    if (buckets_ <= kMaxBitmapBuckets) {
+      for (uint64_t b = 0; b < bitmaps_.size(); ++b) {
+        uint64_t n = 0;
+        for (uint64_t word : bitmaps_[b]) n += static_cast<uint64_t>(std::popcount(word));
+        if (n > 0) count(b, n);
+      }
+      return;
+    }
+    std::sort(pairs_.begin(), pairs_.end());
+    pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+    for (size_t i = 0; i < pairs_.size();) {
+      const uint64_t bucket = pairs_[i] >> 16;
+      size_t j = i;
+      while (j < pairs_.size() && pairs_[j] >> 16 == bucket) ++j;
+      count(bucket, j - i);
+      i = j;
+    }
+  }
+
+ private:
+  uint64_t buckets_ = 0;
+  std::vector<std::vector<uint64_t>> bitmaps_;
+  std::vector<uint64_t> pairs_;  // bucket << 16 | port
+};
+
 // Everything one mode accumulates; which members are used depends on type and metric.
 // A set of dictionary ids, as a bitmap: marking is one store, listing skips empty words.
 class IdSet {
@@ -39,7 +89,7 @@ class IdSet {
 
 struct ModeTotals {
   std::vector<Count> serie;                       // Serie Flows: per bucket
-  std::vector<uint64_t> bucket_ports;             // Serie Ports: bucket << 16 | port
+  BucketPorts bucket_ports;                       // Serie Ports
   std::unordered_map<uint64_t, Count> pairs;      // Repartition Flows: source << 32 | destination
   std::vector<Count> port_sums;                   // Repartition Ports: per port
   IdSet sources, destinations;                    // contributing IDs
@@ -59,6 +109,7 @@ class Reducer {
       t.sources = IdSet(dictionary_size + 1);
       t.destinations = IdSet(dictionary_size + 1);
       if (q.type == StatisticType::kSerie && q.metric == Metric::kFlows) t.serie.assign(buckets_, 0);
+      if (q.type == StatisticType::kSerie && q.metric == Metric::kPorts) t.bucket_ports.Reset(buckets_);
       if (q.type == StatisticType::kRepartition && q.metric == Metric::kPorts) t.port_sums.assign(65536, 0);
     }
   }
@@ -93,7 +144,7 @@ class Reducer {
     const uint64_t bucket = static_cast<uint64_t>((r.time_ms() - first_bucket_) / q_.average_interval_ms);
     if (q_.type == StatisticType::kSerie) {
       if (q_.metric == Metric::kFlows) t->serie[bucket] += value;
-      else t->bucket_ports.push_back(bucket << 16 | r.destination_port());
+      else t->bucket_ports.Add(bucket, r.destination_port());
     } else if (q_.metric == Metric::kFlows) {
       t->pairs[uint64_t{r.source_id()} << 32 | r.destination_id()] += value;
     } else {
@@ -131,7 +182,7 @@ void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary
     if (q_.type == StatisticType::kSerie && !ports) t.serie[bucket] += g->flows();
     if (!g->ports()) continue;
     for (const fb::PortSum* p : *g->ports()) {
-      if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.push_back(bucket << 16 | p->port());
+      if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.Add(bucket, p->port());
       if (q_.type == StatisticType::kRepartition && ports) t.port_sums[p->port()] += p->sum();
     }
   }
@@ -175,9 +226,7 @@ void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
     for (uint64_t i = 0; i < buckets_; ++i) out->data_points[i].value = t.serie[i];
     return;
   }
-  std::sort(t.bucket_ports.begin(), t.bucket_ports.end());
-  auto end = std::unique(t.bucket_ports.begin(), t.bucket_ports.end());
-  for (auto it = t.bucket_ports.begin(); it != end; ++it) out->data_points[*it >> 16].value++;
+  t.bucket_ports.ForEachBucket([&](uint64_t bucket, uint64_t ports) { out->data_points[bucket].value = ports; });
 }
 
 void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
