@@ -65,22 +65,27 @@ class BucketPorts {
 };
 
 // Everything one mode accumulates; which members are used depends on type and metric.
-// A set of dictionary ids, as a bitmap: marking is one store, listing skips empty words.
+// A set of small integers (dictionary ids, ports), as a bitmap: adding is one store, listing
+// skips empty words.
 class IdSet {
  public:
   explicit IdSet(uint32_t size = 0) : words_(size / 64 + 1, 0) {}
   void Insert(uint32_t id) {
     if (id / 64 < words_.size()) words_[id / 64] |= uint64_t{1} << (id % 64);
   }
-  // Calls fn(id) for each id in the set, in increasing order; id 0 (no entry) is skipped.
+  // Calls fn(id) for each id in the set, in increasing order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     for (size_t w = 0; w < words_.size(); ++w) {
       for (uint64_t bits = words_[w]; bits != 0; bits &= bits - 1) {
-        const auto id = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits)));
-        if (id != 0) fn(id);
+        fn(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits))));
       }
     }
+  }
+  size_t size() const {
+    size_t n = 0;
+    for (uint64_t w : words_) n += static_cast<size_t>(std::popcount(w));
+    return n;
   }
 
  private:
@@ -92,6 +97,7 @@ struct ModeTotals {
   BucketPorts bucket_ports;                       // Serie Ports
   std::unordered_map<uint64_t, Count> pairs;      // Repartition Flows: source << 32 | destination
   std::vector<Count> port_sums;                   // Repartition Ports: per port
+  IdSet ports;                                    // Repartition Ports: the ports with a sum
   IdSet sources, destinations;                    // contributing IDs
 };
 
@@ -110,7 +116,10 @@ class Reducer {
       t.destinations = IdSet(dictionary_size + 1);
       if (q.type == StatisticType::kSerie && q.metric == Metric::kFlows) t.serie.assign(buckets_, 0);
       if (q.type == StatisticType::kSerie && q.metric == Metric::kPorts) t.bucket_ports.Reset(buckets_);
-      if (q.type == StatisticType::kRepartition && q.metric == Metric::kPorts) t.port_sums.assign(65536, 0);
+      if (q.type == StatisticType::kRepartition && q.metric == Metric::kPorts) {
+        t.port_sums.assign(65536, 0);
+        t.ports = IdSet(65535);
+      }
     }
   }
 
@@ -149,6 +158,7 @@ class Reducer {
       t->pairs[uint64_t{r.source_id()} << 32 | r.destination_id()] += value;
     } else {
       t->port_sums[r.destination_port()] += value;
+      t->ports.Insert(r.destination_port());
     }
   }
 
@@ -183,7 +193,10 @@ void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary
     if (!g->ports()) continue;
     for (const fb::PortSum* p : *g->ports()) {
       if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.Add(bucket, p->port());
-      if (q_.type == StatisticType::kRepartition && ports) t.port_sums[p->port()] += p->sum();
+      if (q_.type == StatisticType::kRepartition && ports) {
+        t.port_sums[p->port()] += p->sum();
+        t.ports.Insert(p->port());
+      }
     }
   }
   if (q_.type != StatisticType::kRepartition || ports || !pairs) return;
@@ -207,6 +220,7 @@ uint64_t OrderPrefix(std::string_view s) {
 std::vector<std::string> IdStrings(const IdSet& seen, const storage::Dictionary::Reader& d) {
   std::vector<std::pair<uint64_t, std::string_view>> keyed;
   seen.ForEach([&](uint32_t id) {
+    if (id == 0) return;  // no entry (only a damaged rollup could list it)
     const std::string_view s = d.Payload(id, schema::EntryKind::kEntityId).value_or(std::string_view());
     keyed.emplace_back(OrderPrefix(s), s);
   });
@@ -244,9 +258,10 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
       entries.push_back({value, id(static_cast<uint32_t>(key >> 32)), id(static_cast<uint32_t>(key)), 0});
     }
   } else {
-    for (uint32_t port = 0; port < t.port_sums.size(); ++port) {
+    entries.reserve(t.ports.size());
+    t.ports.ForEach([&](uint32_t port) {
       if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
-    }
+    });
   }
   auto before = [](const Entry& a, const Entry& b) {
     if (a.value != b.value) return a.value > b.value;
