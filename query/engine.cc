@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <bit>
-#include <unordered_map>
 #include <xxhash.h>
 
 #include "query/plan.h"
+#include "schema/hash_index.h"
 #include "storage/format.h"
 #include "storage/keys.h"
 
@@ -64,6 +64,29 @@ class BucketPorts {
   std::vector<uint64_t> pairs_;  // bucket << 16 | port
 };
 
+// Sums per (source, destination) pair of a Repartition Flows, in a vector indexed by a HashIndex:
+// no allocation per pair, and the sums are contiguous for ranking.
+class PairSums {
+ public:
+  void Add(uint32_t source, uint32_t destination, Count value) {
+    const uint64_t key = uint64_t{source} << 32 | destination;
+    const uint64_t hash = key * 0x9e3779b97f4a7c15ull;  // multiplicative: the high bits mix all
+    uint32_t ref = index_.Find(hash, [&](uint32_t r) { return sums_[r - 1].first == key; });
+    if (ref == 0) {
+      sums_.emplace_back(key, 0);
+      ref = static_cast<uint32_t>(sums_.size());
+      index_.Insert(hash, ref);
+    }
+    sums_[ref - 1].second += value;
+  }
+  // (source << 32 | destination, sum), in no particular order.
+  const std::vector<std::pair<uint64_t, Count>>& sums() const { return sums_; }
+
+ private:
+  schema::HashIndex index_;
+  std::vector<std::pair<uint64_t, Count>> sums_;
+};
+
 // Everything one mode accumulates; which members are used depends on type and metric.
 // A set of small integers (dictionary ids, ports), as a bitmap: adding is one store, listing
 // skips empty words.
@@ -95,7 +118,7 @@ class IdSet {
 struct ModeTotals {
   std::vector<Count> serie;                       // Serie Flows: per bucket
   BucketPorts bucket_ports;                       // Serie Ports
-  std::unordered_map<uint64_t, Count> pairs;      // Repartition Flows: source << 32 | destination
+  PairSums pairs;                                 // Repartition Flows
   std::vector<Count> port_sums;                   // Repartition Ports: per port
   IdSet ports;                                    // Repartition Ports: the ports with a sum
   IdSet sources, destinations;                    // contributing IDs
@@ -155,7 +178,7 @@ class Reducer {
       if (q_.metric == Metric::kFlows) t->serie[bucket] += value;
       else t->bucket_ports.Add(bucket, r.destination_port());
     } else if (q_.metric == Metric::kFlows) {
-      t->pairs[uint64_t{r.source_id()} << 32 | r.destination_id()] += value;
+      t->pairs.Add(r.source_id(), r.destination_id(), value);
     } else {
       t->port_sums[r.destination_port()] += value;
       t->ports.Insert(r.destination_port());
@@ -204,7 +227,7 @@ void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary
     const int mode = plan.ModeOfRollupClass(g->class_());
     if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
     ModeTotals& t = totals_[mode];
-    for (const fb::PairSum* p : *g->pairs()) t.pairs[uint64_t{p->source_id()} << 32 | p->destination_id()] += p->sum();
+    for (const fb::PairSum* p : *g->pairs()) t.pairs.Add(p->source_id(), p->destination_id(), p->sum());
   }
 }
 
@@ -253,8 +276,8 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
   std::vector<Entry> entries;
   auto id = [&](uint32_t i) { return *d.Payload(i, schema::EntryKind::kEntityId); };
   if (q_.metric == Metric::kFlows) {
-    entries.reserve(t.pairs.size());
-    for (const auto& [key, value] : t.pairs) {
+    entries.reserve(t.pairs.sums().size());
+    for (const auto& [key, value] : t.pairs.sums()) {
       entries.push_back({value, id(static_cast<uint32_t>(key >> 32)), id(static_cast<uint32_t>(key)), 0});
     }
   } else {
