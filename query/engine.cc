@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <atomic>
+#include <thread>
 #include <xxhash.h>
 
 #include "query/plan.h"
@@ -34,6 +36,15 @@ class BucketPorts {
     std::vector<uint64_t>& bits = bitmaps_[bucket];
     if (bits.empty()) bits.assign(65536 / 64, 0);
     bits[port / 64] |= uint64_t{1} << (port % 64);
+  }
+
+  void Merge(const BucketPorts& o) {
+    pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
+    for (size_t b = 0; b < bitmaps_.size() && b < o.bitmaps_.size(); ++b) {
+      if (o.bitmaps_[b].empty()) continue;
+      if (bitmaps_[b].empty()) bitmaps_[b] = o.bitmaps_[b];
+      else for (size_t w = 0; w < bitmaps_[b].size(); ++w) bitmaps_[b][w] |= o.bitmaps_[b][w];
+    }
   }
 
   // Calls count(bucket, distinct ports) for each bucket with ports.
@@ -79,6 +90,9 @@ class PairSums {
     }
     sums_[ref - 1].second += value;
   }
+  void Merge(const PairSums& o) {
+    for (const auto& [key, sum] : o.sums_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+  }
   // (source << 32 | destination, sum), in no particular order.
   const std::vector<std::pair<uint64_t, Count>>& sums() const { return sums_; }
 
@@ -87,7 +101,6 @@ class PairSums {
   std::vector<std::pair<uint64_t, Count>> sums_;
 };
 
-// Everything one mode accumulates; which members are used depends on type and metric.
 // A set of small integers (dictionary ids, ports), as a bitmap: adding is one store, listing
 // skips empty words.
 class IdSet {
@@ -110,12 +123,27 @@ class IdSet {
     for (uint64_t w : words_) n += static_cast<size_t>(std::popcount(w));
     return n;
   }
+  void Merge(const IdSet& o) {
+    if (o.words_.size() > words_.size()) words_.resize(o.words_.size(), 0);
+    for (size_t w = 0; w < o.words_.size(); ++w) words_[w] |= o.words_[w];
+  }
 
  private:
   std::vector<uint64_t> words_;
 };
 
+// Everything one mode accumulates; which members are used depends on type and metric.
 struct ModeTotals {
+  void Merge(const ModeTotals& o) {
+    for (size_t i = 0; i < serie.size() && i < o.serie.size(); ++i) serie[i] += o.serie[i];
+    bucket_ports.Merge(o.bucket_ports);
+    pairs.Merge(o.pairs);
+    for (size_t i = 0; i < port_sums.size() && i < o.port_sums.size(); ++i) port_sums[i] += o.port_sums[i];
+    ports.Merge(o.ports);
+    sources.Merge(o.sources);
+    destinations.Merge(o.destinations);
+  }
+
   std::vector<Count> serie;                       // Serie Flows: per bucket
   BucketPorts bucket_ports;                       // Serie Ports
   PairSums pairs;                                 // Repartition Flows
@@ -162,6 +190,11 @@ class Reducer {
   void Add(const EventRecord& r, Contribution c) {
     if (c.accepted) Add(r, c.accepted, &totals_[0]);
     if (c.rejected) Add(r, c.rejected, &totals_[1]);
+  }
+
+  // Adds what `other` (a reducer of the same query) accumulated.
+  void Merge(const Reducer& other) {
+    for (int mode = 0; mode < 2; ++mode) totals_[mode].Merge(other.totals_[mode]);
   }
 
   std::vector<FlowStatistic> Finish(const storage::Dictionary::Reader& d);
@@ -367,6 +400,61 @@ Status ScanDays(const storage::EventStore::ReadView& view, Plan& plan, uint64_t 
   return Status::Ok();
 }
 
+// A range of hours of one namespace and shard whose raw chunks a query reads.
+struct ScanTask {
+  uint64_t ns;
+  uint8_t shard;
+  uint32_t hour_lo, hour_hi;
+};
+
+// Tasks for hours [lo, hi] of `ns`: one per planned shard (16 per namespace), so that two
+// threads taking tasks in turn stay balanced though namespaces differ in size by orders of
+// magnitude; finer tasks (per day) measured slower (one iterator each).
+void AddScanTasks(const Plan& plan, uint64_t ns, uint32_t lo, uint32_t hi, std::vector<ScanTask>* tasks) {
+  for (uint8_t shard : plan.shards()) tasks->push_back({ns, shard, lo, hi});
+}
+
+// Raw scans at least this large (hour-chunks) are split over two threads: decompressing and
+// matching a week of events is worth a thread; a narrow query is not.
+constexpr uint64_t kParallelScanChunks = 1024;
+
+// One thread's share of a raw scan: its own plan (whose tag memos it updates) and reducer.
+struct ScanShare {
+  ScanShare(const Plan& p, const Query& q, uint32_t dictionary_size)
+      : plan(p), reducer(q, p.window(), dictionary_size) {}
+  Plan plan;
+  Reducer reducer;
+  QueryStats stats;
+  uint64_t matched = 0;
+  Status status;
+
+  // Takes tasks from `next` until none is left.
+  void Run(const storage::EventStore::ReadView& view, std::span<const ScanTask> tasks, std::atomic<size_t>* next) {
+    auto on_chunk = [&](uint32_t, std::span<const EventRecord> records) {
+      plan.ForEachCandidate(records, &stats, [&](const EventRecord& r) {
+        Contribution c = plan.Match(r);
+        if (c.accepted | c.rejected) {
+          ++matched;
+          reducer.Add(r, c);
+        }
+      });
+      return Status::Ok();
+    };
+    for (size_t i = (*next)++; i < tasks.size() && status.ok(); i = (*next)++) {
+      status = view.ForEachChunk(tasks[i].ns, tasks[i].shard, tasks[i].hour_lo, tasks[i].hour_hi, &stats, on_chunk);
+    }
+    if (status.ok()) status = plan.status();
+  }
+};
+
+void AddStats(const QueryStats& from, QueryStats* to) {
+  to->chunks_read += from.chunks_read;
+  to->rollups_read += from.rollups_read;
+  to->bytes_read += from.bytes_read;
+  to->events_examined += from.events_examined;
+  to->events_matched += from.events_matched;
+}
+
 }  // namespace
 
 Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
@@ -379,52 +467,49 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
     return Status::InvalidArgument("averageInterval: the window holds " + std::to_string(reducer.buckets()) +
                                    " buckets, more than " + std::to_string(kMaxBuckets));
   }
-  uint64_t matched = 0;
-  auto on_chunk = [&](uint32_t, std::span<const EventRecord> records) {
-    plan->ForEachCandidate(records, stats, [&](const EventRecord& r) {
-      Contribution c = plan->Match(r);
-      if (c.accepted | c.rejected) {
-        ++matched;
-        reducer.Add(r, c);
-      }
-    });
-    return Status::Ok();
-  };
+  // Hours a current rollup covers are added here; every other hour becomes a raw scan task.
+  std::vector<ScanTask> tasks;
   const bool with_pairs = q.type == StatisticType::kRepartition && q.metric == Metric::kFlows;
-  std::vector<uint32_t> raw_hours;
-  auto on_hour = [&](uint32_t hour, const fb::RollupSummary* summary, const fb::RollupPairs* pairs) {
-    if (summary && (pairs || !with_pairs) && reducer.Covers(hour)) {
-      reducer.AddRollup(*plan, hour, *summary, pairs);
-    } else {
-      raw_hours.push_back(hour);
-    }
-    return Status::Ok();
-  };
   for (const auto& [ns, days] : plan->candidates()) {
     // Consecutive days form one range: one iterator per run of days.
     for (size_t i = 0; i < days.size();) {
       size_t j = i;
       while (j + 1 < days.size() && days[j + 1] == days[j] + 1) ++j;
+      const auto [lo, hi] = HourRange(*plan, days[i], days[j]);
+      i = j + 1;
+      if (lo > hi) continue;
       if (!plan->rollups_usable()) {
-        Status s = ScanDays(view, *plan, ns, days[i], days[j], stats, on_chunk);
-        if (!s.ok()) return s;
-        i = j + 1;
+        AddScanTasks(*plan, ns, lo, hi, &tasks);
         continue;
       }
-      raw_hours.clear();
-      const auto [lo, hi] = HourRange(*plan, days[i], days[j]);
-      Status s = lo <= hi ? view.ForEachHour(ns, lo, hi, with_pairs, stats, on_hour) : Status::Ok();
-      for (size_t k = 0; s.ok() && k < raw_hours.size(); ++k) {
-        for (uint8_t shard : plan->shards()) {
-          s = view.ForEachChunk(ns, shard, raw_hours[k], raw_hours[k], stats, on_chunk);
-          if (!s.ok()) break;
+      auto on_hour = [&, ns = ns](uint32_t hour, const fb::RollupSummary* summary, const fb::RollupPairs* pairs) {
+        if (summary && (pairs || !with_pairs) && reducer.Covers(hour)) {
+          reducer.AddRollup(*plan, hour, *summary, pairs);
+        } else {
+          AddScanTasks(*plan, ns, hour, hour, &tasks);
         }
-      }
+        return Status::Ok();
+      };
+      Status s = view.ForEachHour(ns, lo, hi, with_pairs, stats, on_hour);
       if (!s.ok()) return s;
-      i = j + 1;
     }
   }
-  if (stats) stats->events_matched += matched;
+  uint64_t chunks = 0;
+  for (const ScanTask& t : tasks) chunks += t.hour_hi - t.hour_lo + 1;
+  const size_t shares = tasks.empty() ? 0 : (chunks >= kParallelScanChunks ? 2 : 1);
+  std::vector<ScanShare> share;
+  for (size_t k = 0; k < shares; ++k) share.emplace_back(*plan, q, view.dictionary().size());
+  std::atomic<size_t> next{0};
+  std::thread helper;
+  if (shares == 2) helper = std::thread([&] { share[1].Run(view, tasks, &next); });
+  if (shares > 0) share[0].Run(view, tasks, &next);
+  if (helper.joinable()) helper.join();
+  for (ScanShare& sh : share) {
+    if (!sh.status.ok()) return sh.status;
+    reducer.Merge(sh.reducer);
+    sh.stats.events_matched += sh.matched;
+    if (stats) AddStats(sh.stats, stats);
+  }
   if (!plan->status().ok()) return plan->status();
   return reducer.Finish(view.dictionary());
 }
