@@ -23,11 +23,11 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_SANITIZE=O
 cmake --build build-asan -j2
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j2 --output-on-failure)
 
-step "ThreadSanitizer: concurrent readers and a writer"
+step "ThreadSanitizer: concurrent readers and a writer; the model tests (two-thread scans and rollup refresh)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_TSAN=ON -DFLOWSTAT_BUILD_BENCH=OFF \
   -DFLOWSTAT_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-tsan -j2 --target flowstat_tests
-TSAN_OPTIONS="halt_on_error=1 suppressions=$ROOT/tests/tsan.supp" build-tsan/tests/flowstat_tests "[concurrency]"
+TSAN_OPTIONS="halt_on_error=1 suppressions=$ROOT/tests/tsan.supp" build-tsan/tests/flowstat_tests "[concurrency],[model]"
 
 step "libFuzzer: ${FUZZ_SECONDS}s per target"
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_FUZZ=ON \
