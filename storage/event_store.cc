@@ -10,6 +10,7 @@
 #include <tuple>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <xxhash.h>
 
 #include "schema/chunk.h"
@@ -268,25 +269,85 @@ Status EventStore::Sync() {
   return FromRocks(db_->SyncWAL(), "syncing write-ahead log");
 }
 
+namespace {
+
+// Reads keys in ascending order with one iterator, so that each block is read (and
+// decompressed) once however many of the keys it holds: point reads with fill_cache off would
+// decompress a block again for every key in it. Whole-store passes keep fill_cache off so as not
+// to evict what queries use.
+class ForwardCursor {
+ public:
+  ForwardCursor(rocksdb::DB& db, const rocksdb::Snapshot* snapshot, std::string upper_bound)
+      : upper_bound_(std::move(upper_bound)), bound_(upper_bound_) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    ro.fill_cache = false;
+    ro.iterate_upper_bound = &bound_;
+    it_.reset(db.NewIterator(ro));
+  }
+
+  // The value stored under `key`, or nullopt. REQUIRES: keys asked in ascending order.
+  std::optional<rocksdb::Slice> Find(std::string_view key) {
+    const rocksdb::Slice target(key.data(), key.size());
+    // A few steps forward beat a seek: consecutive wanted keys are usually adjacent.
+    for (int steps = 0; it_->Valid() && it_->key().compare(target) < 0; ++steps) {
+      if (steps == 8 || !started_) break;
+      it_->Next();
+    }
+    if (!started_ || (it_->Valid() && it_->key().compare(target) < 0)) {
+      it_->Seek(target);
+      started_ = true;
+    }
+    if (it_->Valid() && it_->key() == target) return it_->value();
+    return std::nullopt;
+  }
+
+  Status status() const { return FromRocks(it_->status(), "reading for rollups"); }
+
+ private:
+  std::string upper_bound_;
+  rocksdb::Slice bound_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  bool started_ = false;
+};
+
+}  // namespace
+
 Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {
   rocksdb::WriteBatch wb;
   std::vector<schema::EventRecord> records;
-  rocksdb::ReadOptions ro;
-  ro.snapshot = view.snapshot_;
-  ro.fill_cache = false;
+  std::vector<uint64_t> scratch;
+  // For the namespace at hand: a cursor over its generations and one over each shard's chunks.
+  uint64_t cursor_ns = 0;
+  std::unique_ptr<ForwardCursor> generations;
+  std::vector<std::unique_ptr<ForwardCursor>> chunks(kSourceShards);
   for (const auto& [ns, hour] : hours) {
-    std::string generation;
-    rocksdb::Status rs = db_->Get(ro, HourKey(kGenerationPrefix, ns, hour), &generation);
-    if (!rs.ok() || generation.size() != 8) return FromRocks(rs.ok() ? rocksdb::Status::Corruption("generation") : rs, "reading generation");
+    if (!generations || ns != cursor_ns) {
+      cursor_ns = ns;
+      generations = std::make_unique<ForwardCursor>(*db_, view.snapshot_, HourKey(kGenerationPrefix, ns, UINT32_MAX));
+      for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
+        chunks[shard] = std::make_unique<ForwardCursor>(*db_, view.snapshot_, ChunkKey(ns, shard, UINT32_MAX));
+      }
+    }
+    const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
+    if (!generation || generation->size() != 8) {
+      Status s = generations->status();
+      return s.ok() ? Status::Corruption("rollup refresh: missing or malformed generation key") : s;
+    }
     uint64_t gen;
-    std::memcpy(&gen, generation.data(), 8);
+    std::memcpy(&gen, generation->data(), 8);
     records.clear();
     for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
-      Status s = view.ForEachChunk(ns, shard, hour, hour, nullptr, [&](uint32_t, std::span<const schema::EventRecord> r) {
-        records.insert(records.end(), r.begin(), r.end());
-        return Status::Ok();
-      });
+      const auto chunk = chunks[shard]->Find(ChunkKey(ns, shard, hour));
+      if (!chunk) {
+        Status s = chunks[shard]->status();
+        if (!s.ok()) return s;
+        continue;
+      }
+      std::span<const schema::EventRecord> r;
+      Status s = schema::ReadChunk(std::string_view(chunk->data(), chunk->size()), &scratch, &r);
       if (!s.ok()) return s;
+      records.insert(records.end(), r.begin(), r.end());
     }
     RollupValues rollup;
     if (BuildRollups(records, gen, &rollup)) {
