@@ -49,6 +49,11 @@ TEST_CASE("random queries match the reference model", "[model]") {
       CHECK(CheckQueries(*store, model, rng, 100) > 0);
       AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 300));  // some hours now stale
       CheckQueries(*store, model, rng, 100);
+      REQUIRE(store->Flush().ok());  // refreshes scattered hours among current ones
+      CHECK(CheckQueries(*store, model, rng, 100) > 0);
+      std::vector<std::string> problems;
+      REQUIRE(store->Verify(&problems, nullptr).ok());
+      CHECK(problems.empty());
     }
   }
 }
