@@ -1,7 +1,20 @@
 #include "storage/bulk_loader.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace flowstat::storage {
 namespace {
+
+// Hands the pages of freed batches back to the system before the rollup refresh allocates its
+// own (on a second thread, in another malloc arena): without it glibc keeps them, and the peak
+// RSS of an import grows with the input (measured: 4M events 183 MB without, 162 MB with).
+void ReturnFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
 
 constexpr size_t kMaxQueuedBatches = 2;
 
@@ -56,6 +69,7 @@ Status BulkLoader::Finish(AppendStats* stats) {
     s = write_status_;
     if (stats) *stats = totals_;
   }
+  ReturnFreedMemory();
   if (s.ok()) s = store_.RefreshRollups();
   return s.ok() ? store_.Sync() : s;
 }

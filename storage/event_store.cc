@@ -361,6 +361,9 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
       if (!s.ok()) return s;
       wb.Clear();
+      // Cursors pin the memtables they started on: a long-lived one would keep every memtable
+      // these writes fill (and RocksDB flushes) in memory. New ones start on the current state.
+      generations.reset();
     }
   }
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
