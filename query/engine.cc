@@ -498,10 +498,11 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
   for (const ScanTask& t : tasks) chunks += t.hour_hi - t.hour_lo + 1;
   const size_t shares = tasks.empty() ? 0 : (chunks >= kParallelScanChunks ? 2 : 1);
   std::vector<ScanShare> share;
+  share.reserve(shares);
   for (size_t k = 0; k < shares; ++k) share.emplace_back(*plan, q, view.dictionary().size());
   std::atomic<size_t> next{0};
-  std::thread helper;
-  if (shares == 2) helper = std::thread([&] { share[1].Run(view, tasks, &next); });
+  std::jthread helper;  // joins on every way out, an exception included
+  if (shares == 2) helper = std::jthread([&] { share[1].Run(view, tasks, &next); });
   if (shares > 0) share[0].Run(view, tasks, &next);
   if (helper.joinable()) helper.join();
   for (ScanShare& sh : share) {

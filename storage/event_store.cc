@@ -378,9 +378,9 @@ Status EventStore::RefreshRollups() {
   // event of the hours written is most of the cost of finishing an import).
   const size_t half = hours.size() / 2;
   Status second;
-  std::thread helper;
+  std::jthread helper;  // joins on every way out, an exception included
   if (half > 0) {
-    helper = std::thread([&] { second = RefreshHours(view, std::span(hours).subspan(half)); });
+    helper = std::jthread([&] { second = RefreshHours(view, std::span(hours).subspan(half)); });
   }
   Status first = RefreshHours(view, std::span(hours).first(half > 0 ? half : hours.size()));
   if (helper.joinable()) helper.join();
