@@ -43,6 +43,8 @@ bool ReadHandle(const unsigned char*& p, const unsigned char* end, uint64_t limi
 // Reads block `h` and checks its trailer: RocksDB's XXH3 block checksum (format_version <= 5) is
 // the low 32 bits of XXH3_64 over the block, with the trailer's compression-type byte mixed in.
 bool ReadVerifiedBlock(std::ifstream& in, const BlockHandle& h, std::string* block) {
+  constexpr uint64_t kMaxMetaBlockBytes = 16 << 20;  // real ones hold a few KB: bigger is damage
+  if (h.size > kMaxMetaBlockBytes) return false;
   block->resize(h.size + kBlockTrailerSize);
   in.seekg(static_cast<std::streamoff>(h.offset));
   if (!in.read(block->data(), static_cast<std::streamsize>(block->size()))) return false;
