@@ -132,8 +132,6 @@ class TableCheckingFileSystem final : public rocksdb::FileSystemWrapper {
 
 }  // namespace
 
-bool TableFileOk(const std::string& file) { return TableOk(file); }
-
 std::unique_ptr<rocksdb::Env> NewTableCheckingEnv() {
   return rocksdb::NewCompositeEnv(std::make_shared<TableCheckingFileSystem>(rocksdb::FileSystem::Default()));
 }
