@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 namespace flowstat::storage {
+
 size_t Dictionary::KindSlot(char kind) {
   switch (static_cast<schema::EntryKind>(kind)) {
     case schema::EntryKind::kNamespace: return 0;

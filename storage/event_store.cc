@@ -289,11 +289,9 @@ class ForwardCursor {
   // The value stored under `key`, or nullopt. REQUIRES: keys asked in ascending order.
   std::optional<rocksdb::Slice> Find(std::string_view key) {
     const rocksdb::Slice target(key.data(), key.size());
-    // A few steps forward beat a seek: consecutive wanted keys are usually adjacent.
-    for (int steps = 0; it_->Valid() && it_->key().compare(target) < 0; ++steps) {
-      if (steps == 8 || !started_) break;
-      it_->Next();
-    }
+    // A few steps forward beat a seek: consecutive wanted keys are usually adjacent. (An
+    // iterator not yet positioned is not Valid.)
+    for (int steps = 0; steps < 8 && it_->Valid() && it_->key().compare(target) < 0; ++steps) it_->Next();
     if (!started_ || (it_->Valid() && it_->key().compare(target) < 0)) {
       it_->Seek(target);
       started_ = true;
