@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <xxhash.h>
 
@@ -15,91 +16,6 @@ namespace flowstat::query {
 namespace {
 
 constexpr uint64_t kMaxBuckets = 2'000'000;
-
-// The distinct (bucket, port) pairs of a Serie Ports. With few buckets, a 65536-bit bitmap per
-// bucket that has ports (8 KB each) makes adding a pair one bit set whatever the data size; with
-// many buckets, pairs are collected and sorted at the end.
-class BucketPorts {
- public:
-  static constexpr uint64_t kMaxBitmapBuckets = 256;
-
-  void Reset(uint64_t buckets) {
-    buckets_ = buckets;
-    if (buckets <= kMaxBitmapBuckets) bitmaps_.assign(buckets, {});
-  }
-
-  void Add(uint64_t bucket, uint16_t port) {
-    if (buckets_ > kMaxBitmapBuckets) {
-      pairs_.push_back(bucket << 16 | port);
-      return;
-    }
-    std::vector<uint64_t>& bits = bitmaps_[bucket];
-    if (bits.empty()) bits.assign(65536 / 64, 0);
-    bits[port / 64] |= uint64_t{1} << (port % 64);
-  }
-
-  void Merge(const BucketPorts& o) {
-    pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
-    for (size_t b = 0; b < bitmaps_.size() && b < o.bitmaps_.size(); ++b) {
-      if (o.bitmaps_[b].empty()) continue;
-      if (bitmaps_[b].empty()) bitmaps_[b] = o.bitmaps_[b];
-      else for (size_t w = 0; w < bitmaps_[b].size(); ++w) bitmaps_[b][w] |= o.bitmaps_[b][w];
-    }
-  }
-
-  // Calls count(bucket, distinct ports) for each bucket with ports.
-  template <typename Fn>
-  void ForEachBucket(Fn&& count) {
-    if (buckets_ <= kMaxBitmapBuckets) {
-      for (uint64_t b = 0; b < bitmaps_.size(); ++b) {
-        uint64_t n = 0;
-        for (uint64_t word : bitmaps_[b]) n += static_cast<uint64_t>(std::popcount(word));
-        if (n > 0) count(b, n);
-      }
-      return;
-    }
-    std::sort(pairs_.begin(), pairs_.end());
-    pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
-    for (size_t i = 0; i < pairs_.size();) {
-      const uint64_t bucket = pairs_[i] >> 16;
-      size_t j = i;
-      while (j < pairs_.size() && pairs_[j] >> 16 == bucket) ++j;
-      count(bucket, j - i);
-      i = j;
-    }
-  }
-
- private:
-  uint64_t buckets_ = 0;
-  std::vector<std::vector<uint64_t>> bitmaps_;
-  std::vector<uint64_t> pairs_;  // bucket << 16 | port
-};
-
-// Sums per (source, destination) pair of a Repartition Flows, in a vector indexed by a HashIndex:
-// no allocation per pair, and the sums are contiguous for ranking.
-class PairSums {
- public:
-  void Add(uint32_t source, uint32_t destination, Count value) {
-    const uint64_t key = uint64_t{source} << 32 | destination;
-    const uint64_t hash = key * 0x9e3779b97f4a7c15ull;  // multiplicative: the high bits mix all
-    uint32_t ref = index_.Find(hash, [&](uint32_t r) { return sums_[r - 1].first == key; });
-    if (ref == 0) {
-      sums_.emplace_back(key, 0);
-      ref = static_cast<uint32_t>(sums_.size());
-      index_.Insert(hash, ref);
-    }
-    sums_[ref - 1].second += value;
-  }
-  void Merge(const PairSums& o) {
-    for (const auto& [key, sum] : o.sums_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
-  }
-  // (source << 32 | destination, sum), in no particular order.
-  const std::vector<std::pair<uint64_t, Count>>& sums() const { return sums_; }
-
- private:
-  schema::HashIndex index_;
-  std::vector<std::pair<uint64_t, Count>> sums_;
-};
 
 // A set of small integers (dictionary ids, ports), as a bitmap: adding is one store, listing
 // skips empty words.
@@ -130,6 +46,89 @@ class IdSet {
 
  private:
   std::vector<uint64_t> words_;
+};
+
+// The distinct (bucket, port) pairs of a Serie Ports. With few buckets, a port set (a 65536-bit
+// IdSet, 8 KB) per bucket that has ports makes adding a pair one bit set whatever the data size;
+// with many buckets, pairs are collected and sorted at the end.
+class BucketPorts {
+ public:
+  static constexpr uint64_t kMaxBitmapBuckets = 256;
+
+  void Reset(uint64_t buckets) {
+    buckets_ = buckets;
+    if (buckets <= kMaxBitmapBuckets) ports_.assign(buckets, std::nullopt);
+  }
+
+  void Add(uint64_t bucket, uint16_t port) {
+    if (buckets_ > kMaxBitmapBuckets) {
+      pairs_.push_back(bucket << 16 | port);
+      return;
+    }
+    std::optional<IdSet>& ports = ports_[bucket];
+    if (!ports) ports.emplace(65535);
+    ports->Insert(port);
+  }
+
+  void Merge(const BucketPorts& o) {
+    pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
+    for (size_t b = 0; b < ports_.size() && b < o.ports_.size(); ++b) {
+      if (!o.ports_[b]) continue;
+      if (ports_[b]) ports_[b]->Merge(*o.ports_[b]);
+      else ports_[b] = o.ports_[b];
+    }
+  }
+
+  // Calls count(bucket, distinct ports) for each bucket with ports.
+  template <typename Fn>
+  void ForEachBucket(Fn&& count) {
+    if (buckets_ <= kMaxBitmapBuckets) {
+      for (uint64_t b = 0; b < ports_.size(); ++b) {
+        if (ports_[b]) count(b, static_cast<uint64_t>(ports_[b]->size()));
+      }
+      return;
+    }
+    std::sort(pairs_.begin(), pairs_.end());
+    pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+    for (size_t i = 0; i < pairs_.size();) {
+      const uint64_t bucket = pairs_[i] >> 16;
+      size_t j = i;
+      while (j < pairs_.size() && pairs_[j] >> 16 == bucket) ++j;
+      count(bucket, j - i);
+      i = j;
+    }
+  }
+
+ private:
+  uint64_t buckets_ = 0;
+  std::vector<std::optional<IdSet>> ports_;  // per bucket, while buckets_ <= kMaxBitmapBuckets
+  std::vector<uint64_t> pairs_;              // bucket << 16 | port, beyond
+};
+
+// Sums per (source, destination) pair of a Repartition Flows, in a vector indexed by a HashIndex:
+// no allocation per pair, and the sums are contiguous for ranking.
+class PairSums {
+ public:
+  void Add(uint32_t source, uint32_t destination, Count value) {
+    const uint64_t key = uint64_t{source} << 32 | destination;
+    const uint64_t hash = key * 0x9e3779b97f4a7c15ull;  // multiplicative: the high bits mix all
+    uint32_t ref = index_.Find(hash, [&](uint32_t r) { return sums_[r - 1].first == key; });
+    if (ref == 0) {
+      sums_.emplace_back(key, 0);
+      ref = static_cast<uint32_t>(sums_.size());
+      index_.Insert(hash, ref);
+    }
+    sums_[ref - 1].second += value;
+  }
+  void Merge(const PairSums& o) {
+    for (const auto& [key, sum] : o.sums_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+  }
+  // (source << 32 | destination, sum), in no particular order.
+  const std::vector<std::pair<uint64_t, Count>>& sums() const { return sums_; }
+
+ private:
+  schema::HashIndex index_;
+  std::vector<std::pair<uint64_t, Count>> sums_;
 };
 
 // Everything one mode accumulates; which members are used depends on type and metric.
