@@ -24,6 +24,31 @@ std::string LargestSst(const std::string& dir) {
   return best;
 }
 
+// A store of `events` random events, compacted; returns its largest table file.
+std::string CompactedStoreTable(const std::string& dir, uint64_t seed, size_t events) {
+  {
+    auto store = OpenStore(dir);
+    std::mt19937_64 rng(seed);
+    REQUIRE(store->AppendBatch(RandomEvents(rng, events)).ok());
+    REQUIRE(store->Compact().ok());
+  }
+  std::string sst = LargestSst(dir);
+  REQUIRE(!sst.empty());
+  return sst;
+}
+
+void Overwrite(const std::string& path, uintmax_t offset, std::string_view bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+void CheckRefusedAsDamagedTable(const std::string& dir, const OpenOptions& options) {
+  auto store = Store::Open(dir, options);
+  CHECK(store.status().code() == Status::Code::kCorruption);
+  CHECK(store.status().message().find("damaged table file") != std::string::npos);
+}
+
 void FlipByte(const std::string& path, uintmax_t offset) {
   const auto written = std::filesystem::last_write_time(path);
   struct Restore {  // bit rot changes bytes, not time stamps
@@ -88,21 +113,10 @@ TEST_CASE("flipped bytes in table files are detected, never misread", "[reliabil
 // terabyte made RocksDB allocate it and abort. Such a store must be refused as corrupt.
 TEST_CASE("a table footer with an impossible block handle is refused", "[reliability]") {
   TempDir dir;
-  {
-    auto store = OpenStore(dir.path());
-    std::mt19937_64 rng(3);
-    REQUIRE(store->AppendBatch(RandomEvents(rng, 500)).ok());
-    REQUIRE(store->Compact().ok());
-  }
-  const std::string sst = LargestSst(dir.path());
-  REQUIRE(!sst.empty());
+  const std::string sst = CompactedStoreTable(dir.path(), 3, 500);
   const auto written = std::filesystem::last_write_time(sst);
-  {
-    std::fstream f(sst, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(sst) - 52));  // the metaindex handle
-    const char huge[] = "\xb9\xb4\xb4\xb4\xb4\xb4\x34";
-    f.write(huge, 7);
-  }
+  // The metaindex handle, 52 bytes from the end.
+  Overwrite(sst, std::filesystem::file_size(sst) - 52, "\xb9\xb4\xb4\xb4\xb4\xb4\x34");
   SECTION("bit rot: the bytes change, the time does not") { std::filesystem::last_write_time(sst, written); }
   SECTION("a copied store: the table is newer than the MANIFEST") {
     std::filesystem::last_write_time(sst, written + std::chrono::hours(1));
@@ -110,9 +124,7 @@ TEST_CASE("a table footer with an impossible block handle is refused", "[reliabi
   for (bool read_only : {true, false}) {
     OpenOptions o;
     o.read_only = read_only;
-    auto store = Store::Open(dir.path(), o);
-    CHECK(store.status().code() == Status::Code::kCorruption);
-    CHECK(store.status().message().find("damaged table file") != std::string::npos);
+    CheckRefusedAsDamagedTable(dir.path(), o);
   }
 }
 
@@ -120,14 +132,7 @@ TEST_CASE("a damaged properties block is refused before RocksDB parses it", "[re
   // RocksDB 7.8 parses a table's properties block before checking its checksum (and Debian's
   // build asserts on what it finds): flowstat checks that block first.
   TempDir dir;
-  {
-    auto store = OpenStore(dir.path());
-    std::mt19937_64 rng(4);
-    REQUIRE(store->AppendBatch(RandomEvents(rng, 500)).ok());
-    REQUIRE(store->Compact().ok());
-  }
-  const std::string sst = LargestSst(dir.path());
-  REQUIRE(!sst.empty());
+  const std::string sst = CompactedStoreTable(dir.path(), 4, 500);
   std::string bytes;
   {
     std::ifstream in(sst, std::ios::binary);
@@ -135,14 +140,8 @@ TEST_CASE("a damaged properties block is refused before RocksDB parses it", "[re
   }
   const size_t at = bytes.find("rocksdb.block.based.table.index.type");  // the first property's key
   REQUIRE(at != std::string::npos);
-  {
-    std::fstream f(sst, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(at - 3));  // its length prefixes
-    f.write("\xff\xff\x7f", 3);
-  }
-  auto store = Store::Open(dir.path(), {});
-  CHECK(store.status().code() == Status::Code::kCorruption);
-  CHECK(store.status().message().find("damaged table file") != std::string::npos);
+  Overwrite(sst, at - 3, "\xff\xff\x7f");  // its length prefixes
+  CheckRefusedAsDamagedTable(dir.path(), {});
 }
 
 TEST_CASE("verify finds a rollup that disagrees with its raw events", "[reliability]") {
