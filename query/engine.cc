@@ -175,16 +175,21 @@ class Reducer {
 
   uint64_t buckets() const { return buckets_; }
 
-  // True when hour `hour` lies inside the window and inside one bucket: a rollup can stand for it.
-  bool Covers(uint32_t hour) const {
-    const int64_t start = int64_t{hour} * storage::kChunkMs, end = start + storage::kChunkMs;
-    if (start < window_.start_ms || end > window_.end_ms) return false;
+  // True when [start_ms, start_ms + length_ms) lies inside the window and, for a Serie, inside
+  // one bucket: a rollup of that hour or day can stand for its events.
+  bool Covers(int64_t start_ms, int64_t length_ms) const {
+    const int64_t end_ms = start_ms + length_ms;
+    if (start_ms < window_.start_ms || end_ms > window_.end_ms) return false;
     return q_.type != StatisticType::kSerie ||
-           FloorDiv(start, q_.average_interval_ms) == FloorDiv(end - 1, q_.average_interval_ms);
+           FloorDiv(start_ms, q_.average_interval_ms) == FloorDiv(end_ms - 1, q_.average_interval_ms);
   }
 
-  // Adds an hour's rollups. REQUIRES: Covers(hour); `pairs` for Repartition Flows.
-  void AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary& summary, const fb::RollupPairs* pairs);
+  // Adds the rollups of the hour or day starting at `start_ms`; without `parts.ids`, the
+  // contributing IDs come from elsewhere (a day's). REQUIRES: Covers(start_ms, its length);
+  // `parts.pairs` for Repartition Flows.
+  void AddRollup(const Plan& plan, int64_t start_ms, const storage::EventStore::ReadView::RollupParts& parts);
+  // Adds the contributing IDs of a rollup.
+  void AddIds(const Plan& plan, const fb::RollupIds& ids);
 
   void Add(const EventRecord& r, Contribution c) {
     if (c.accepted) Add(r, c.accepted, &totals_[0]);
@@ -233,31 +238,42 @@ void Mark(const flatbuffers::Vector<uint32_t>* ids, IdSet* seen) {
   for (uint32_t id : *ids) seen->Insert(id);
 }
 
-void Reducer::AddRollup(const Plan& plan, uint32_t hour, const fb::RollupSummary& summary,
-                        const fb::RollupPairs* pairs) {
-  const uint64_t bucket =
-      static_cast<uint64_t>((int64_t{hour} * storage::kChunkMs - first_bucket_) / q_.average_interval_ms);
+void Reducer::AddIds(const Plan& plan, const fb::RollupIds& ids) {
+  if (!ids.groups()) return;
   const bool ports = q_.metric == Metric::kPorts;
-  for (const fb::RollupGroup* g : *summary.groups()) {
+  for (const fb::IdGroup* g : *ids.groups()) {
     const int mode = plan.ModeOfRollupClass(g->class_());
     if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
     ModeTotals& t = totals_[mode];
     Mark(ports && g->port_sources() ? g->port_sources() : g->sources(), &t.sources);
     Mark(ports && g->port_destinations() ? g->port_destinations() : g->destinations(), &t.destinations);
-    if (q_.type == StatisticType::kSerie && !ports) t.serie[bucket] += g->flows();
-    if (!g->ports()) continue;
-    for (const fb::PortSum* p : *g->ports()) {
-      if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.Add(bucket, p->port());
-      if (q_.type == StatisticType::kRepartition && ports) {
-        t.port_sums[p->port()] += p->sum();
-        t.ports.Insert(p->port());
+  }
+}
+
+void Reducer::AddRollup(const Plan& plan, int64_t start_ms, const storage::EventStore::ReadView::RollupParts& parts) {
+  if (parts.ids) AddIds(plan, *parts.ids);
+  const uint64_t bucket = static_cast<uint64_t>((start_ms - first_bucket_) / q_.average_interval_ms);
+  const bool ports = q_.metric == Metric::kPorts;
+  if (parts.summary->groups()) {
+    for (const fb::RollupGroup* g : *parts.summary->groups()) {
+      const int mode = plan.ModeOfRollupClass(g->class_());
+      if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+      ModeTotals& t = totals_[mode];
+      if (q_.type == StatisticType::kSerie && !ports) t.serie[bucket] += g->flows();
+      if (!g->ports()) continue;
+      for (const fb::PortSum* p : *g->ports()) {
+        if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.Add(bucket, p->port());
+        if (q_.type == StatisticType::kRepartition && ports) {
+          t.port_sums[p->port()] += p->sum();
+          t.ports.Insert(p->port());
+        }
       }
     }
   }
-  if (q_.type != StatisticType::kRepartition || ports || !pairs) return;
-  for (const fb::PairGroup* g : *pairs->groups()) {
+  if (q_.type != StatisticType::kRepartition || ports || !parts.pairs || !parts.pairs->groups()) return;
+  for (const fb::PairGroup* g : *parts.pairs->groups()) {
     const int mode = plan.ModeOfRollupClass(g->class_());
-    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id()) || !g->pairs()) continue;
     ModeTotals& t = totals_[mode];
     for (const fb::PairSum* p : *g->pairs()) t.pairs.Add(p->source_id(), p->destination_id(), p->sum());
   }
@@ -454,6 +470,70 @@ void AddStats(const QueryStats& from, QueryStats* to) {
   to->events_matched += from.events_matched;
 }
 
+// Adds the rollups of days [first_day, last_day] of `ns` (clipped to the window) to `reducer`
+// (pair sums too `with_pairs`),
+// and a scan task for each hour they do not cover. A day inside the window with a current day
+// rollup is read whole when it lies in one bucket; otherwise its rollup gives the day's IDs and
+// its hours' rollups give the sums without reading their IDs. Other hours read hour rollups.
+Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, uint64_t ns, uint32_t first_day,
+                  uint32_t last_day, bool with_pairs, Reducer* reducer, QueryStats* stats,
+                  std::vector<ScanTask>* tasks) {
+  using Parts = storage::EventStore::ReadView::RollupParts;
+  using Span = storage::EventStore::ReadView::RollupSpan;
+  enum class DayUse : uint8_t { kHours, kHoursWithoutIds, kDone };
+  const Window& w = plan.window();
+  std::vector<DayUse> use(last_day - first_day + 1, DayUse::kHours);
+  // The days wholly inside the window (a day without events needs nothing: it stays kDone).
+  const int64_t inside_lo = std::max<int64_t>(first_day, (std::max<int64_t>(w.start_ms, 0) + storage::kDayMs - 1) /
+                                                             storage::kDayMs);
+  const int64_t inside_hi = std::min<int64_t>(last_day, w.end_ms / storage::kDayMs - 1);
+  for (int64_t d = inside_lo; d <= inside_hi; ++d) use[d - first_day] = DayUse::kDone;
+  if (inside_lo <= inside_hi) {
+    Status s = view.ForEachRollup(
+        ns, Span::kDay, static_cast<uint32_t>(inside_lo), static_cast<uint32_t>(inside_hi), /*with_ids=*/true,
+        with_pairs, stats, [&](uint32_t day, const Parts& parts) {
+          DayUse& u = use[day - first_day];
+          if (!parts.summary || !parts.ids || (with_pairs && !parts.pairs)) {
+            u = DayUse::kHours;
+            return Status::Ok();
+          }
+          if (stats) stats->day_rollups_read++;
+          const int64_t start = int64_t{day} * storage::kDayMs;
+          if (reducer->Covers(start, storage::kDayMs)) {
+            reducer->AddRollup(plan, start, parts);
+          } else {
+            reducer->AddIds(plan, *parts.ids);
+            u = DayUse::kHoursWithoutIds;
+          }
+          return Status::Ok();
+        });
+    if (!s.ok()) return s;
+  }
+  for (size_t a = 0; a < use.size();) {  // runs of days whose hours are read alike
+    size_t b = a;
+    while (b + 1 < use.size() && use[b + 1] == use[a]) ++b;
+    const auto [lo, hi] = HourRange(plan, first_day + static_cast<uint32_t>(a), first_day + static_cast<uint32_t>(b));
+    const bool with_ids = use[a] == DayUse::kHours;
+    if (use[a] != DayUse::kDone && lo <= hi) {
+      Status s = view.ForEachRollup(ns, Span::kHour, lo, hi, with_ids, with_pairs, stats,
+                                    [&](uint32_t hour, const Parts& parts) {
+        const int64_t start = int64_t{hour} * storage::kChunkMs;
+        if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
+            reducer->Covers(start, storage::kChunkMs)) {
+          if (stats) stats->rollups_read++;
+          reducer->AddRollup(plan, start, parts);
+        } else {
+          AddScanTasks(plan, ns, hour, hour, tasks);
+        }
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+    }
+    a = b + 1;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
@@ -466,7 +546,7 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
     return Status::InvalidArgument("averageInterval: the window holds " + std::to_string(reducer.buckets()) +
                                    " buckets, more than " + std::to_string(kMaxBuckets));
   }
-  // Hours a current rollup covers are added here; every other hour becomes a raw scan task.
+  // Days and hours current rollups cover are added here; every other hour becomes a raw scan task.
   std::vector<ScanTask> tasks;
   const bool with_pairs = q.type == StatisticType::kRepartition && q.metric == Metric::kFlows;
   for (const auto& [ns, days] : plan->candidates()) {
@@ -474,22 +554,15 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
     for (size_t i = 0; i < days.size();) {
       size_t j = i;
       while (j + 1 < days.size() && days[j + 1] == days[j] + 1) ++j;
-      const auto [lo, hi] = HourRange(*plan, days[i], days[j]);
+      const uint32_t first = days[i], last = days[j];
       i = j + 1;
+      const auto [lo, hi] = HourRange(*plan, first, last);
       if (lo > hi) continue;
       if (!plan->rollups_usable()) {
         AddScanTasks(*plan, ns, lo, hi, &tasks);
         continue;
       }
-      auto on_hour = [&, ns = ns](uint32_t hour, const fb::RollupSummary* summary, const fb::RollupPairs* pairs) {
-        if (summary && (pairs || !with_pairs) && reducer.Covers(hour)) {
-          reducer.AddRollup(*plan, hour, *summary, pairs);
-        } else {
-          AddScanTasks(*plan, ns, hour, hour, &tasks);
-        }
-        return Status::Ok();
-      };
-      Status s = view.ForEachHour(ns, lo, hi, with_pairs, stats, on_hour);
+      Status s = AddRollups(view, *plan, ns, first, last, with_pairs, &reducer, stats, &tasks);
       if (!s.ok()) return s;
     }
   }

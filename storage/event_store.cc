@@ -309,6 +309,28 @@ class ForwardCursor {
   bool started_ = false;
 };
 
+// The rollup `value` as a verified root, when present, readable and stamped `generation`.
+template <typename Root>
+const Root* CurrentRollup(std::optional<rocksdb::Slice> value, uint64_t generation, std::vector<uint64_t>* scratch) {
+  if (!value) return nullptr;
+  const Root* root = schema::VerifiedRoot<Root>(std::string_view(value->data(), value->size()), scratch);
+  return root && root->generation() == generation ? root : nullptr;
+}
+
+void DeleteRollups(char summary, char ids, char pairs, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
+  for (char prefix : {summary, ids, pairs}) wb->Delete(HourKey(prefix, ns, unit));
+}
+
+// Writes the rollups `builder` holds under the three prefixes; deletes them when a sum overflows.
+void PutRollups(RollupBuilder& builder, uint64_t generation, char summary, char ids, char pairs, uint64_t ns,
+                uint32_t unit, rocksdb::WriteBatch* wb) {
+  RollupValues v;
+  if (!builder.Finish(generation, &v)) return DeleteRollups(summary, ids, pairs, ns, unit, wb);
+  wb->Put(HourKey(summary, ns, unit), v.summary);
+  wb->Put(HourKey(ids, ns, unit), v.ids);
+  wb->Put(HourKey(pairs, ns, unit), v.pairs);
+}
+
 }  // namespace
 
 Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {
@@ -347,14 +369,9 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       if (!s.ok()) return s;
       records.insert(records.end(), r.begin(), r.end());
     }
-    RollupValues rollup;
-    if (BuildRollups(records, gen, &rollup)) {
-      wb.Put(HourKey(kSummaryPrefix, ns, hour), rollup.summary);
-      wb.Put(HourKey(kPairsPrefix, ns, hour), rollup.pairs);
-    } else {
-      wb.Delete(HourKey(kSummaryPrefix, ns, hour));
-      wb.Delete(HourKey(kPairsPrefix, ns, hour));
-    }
+    RollupBuilder builder;
+    for (const schema::EventRecord& r : records) builder.Add(r);
+    PutRollups(builder, gen, kSummaryPrefix, kIdsPrefix, kPairsPrefix, ns, hour, &wb);
     if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat
       Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
       if (!s.ok()) return s;
@@ -367,30 +384,117 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
 }
 
-Status EventStore::RefreshRollups() {
-  if (read_only_ || dirty_hours_.empty()) return Status::Ok();
-  if (!write_error_.ok()) return write_error_;
-  ReadView view(*this, /*fill_cache=*/false);
-  const std::vector<std::pair<uint64_t, uint32_t>> hours(dirty_hours_.begin(), dirty_hours_.end());
-  // Hours are independent: a second thread takes half of them (decompressing and summing every
-  // event of the hours written is most of the cost of finishing an import).
-  const size_t half = hours.size() / 2;
+Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> days) {
+  rocksdb::WriteBatch wb;
+  std::vector<uint64_t> summary_scratch, ids_scratch, pairs_scratch;
+  uint64_t cursor_ns = 0;
+  std::unique_ptr<ForwardCursor> generations, summaries, ids, pairs;
+  for (const auto& [ns, day] : days) {
+    if (!generations || ns != cursor_ns) {
+      cursor_ns = ns;
+      auto open = [&](char prefix) {
+        return std::make_unique<ForwardCursor>(*db_, view.snapshot_, HourKey(prefix, ns, UINT32_MAX));
+      };
+      generations = open(kGenerationPrefix);
+      summaries = open(kSummaryPrefix);
+      ids = open(kIdsPrefix);
+      pairs = open(kPairsPrefix);
+    }
+    // A day is the merge of its hours' current rollups; an hour without one leaves it without.
+    RollupBuilder builder;
+    uint64_t day_generation = 0;
+    bool complete = true;
+    for (uint32_t hour = day * kHoursPerDay; hour < (day + 1) * kHoursPerDay && complete; ++hour) {
+      const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
+      if (!generation) continue;  // no events in this hour
+      if (generation->size() != 8) return Status::Corruption("rollup refresh: malformed generation key");
+      uint64_t gen;
+      std::memcpy(&gen, generation->data(), 8);
+      day_generation += gen;
+      const auto* s = CurrentRollup<fb::RollupSummary>(summaries->Find(HourKey(kSummaryPrefix, ns, hour)), gen,
+                                                       &summary_scratch);
+      const auto* i = CurrentRollup<fb::RollupIds>(ids->Find(HourKey(kIdsPrefix, ns, hour)), gen, &ids_scratch);
+      const auto* p = CurrentRollup<fb::RollupPairs>(pairs->Find(HourKey(kPairsPrefix, ns, hour)), gen, &pairs_scratch);
+      complete = s && i && p;
+      if (complete) builder.Add(*s, *i, *p);
+    }
+    for (const auto* cursor : {&generations, &summaries, &ids, &pairs}) {
+      Status s = (*cursor)->status();
+      if (!s.ok()) return s;
+    }
+    if (complete) {
+      PutRollups(builder, day_generation, kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix, ns, day, &wb);
+    } else {
+      DeleteRollups(kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix, ns, day, &wb);
+    }
+    if (wb.GetDataSize() > (1 << 20)) {
+      Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+      if (!s.ok()) return s;
+      wb.Clear();
+      generations.reset();  // see RefreshHours
+    }
+  }
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+}
+
+namespace {
+
+// Runs `refresh` on the two halves of `items` on two threads (each item is independent).
+template <typename Fn>
+Status OnTwoThreads(const std::vector<std::pair<uint64_t, uint32_t>>& items, Fn&& refresh) {
+  const size_t half = items.size() / 2;
   Status second;
   std::jthread helper;  // joins on every way out, an exception included
-  if (half > 0) {
-    helper = std::jthread([&] { second = RefreshHours(view, std::span(hours).subspan(half)); });
-  }
-  Status first = RefreshHours(view, std::span(hours).first(half > 0 ? half : hours.size()));
+  if (half > 0) helper = std::jthread([&] { second = refresh(std::span(items).subspan(half)); });
+  Status first = refresh(std::span(items).first(half > 0 ? half : items.size()));
   if (helper.joinable()) helper.join();
-  if (!first.ok()) return first;
-  if (!second.ok()) return second;
+  return first.ok() ? second : first;
+}
+
+}  // namespace
+
+Status EventStore::RefreshRollups() {
+  if (read_only_ || (dirty_hours_.empty() && dirty_days_.empty())) return Status::Ok();
+  if (!write_error_.ok()) return write_error_;
+  const std::vector<std::pair<uint64_t, uint32_t>> hours(dirty_hours_.begin(), dirty_hours_.end());
+  {
+    // Decompressing and summing every event of the hours written is most of the cost of
+    // finishing an import: two threads.
+    ReadView view(*this, /*fill_cache=*/false);
+    Status s = OnTwoThreads(hours, [&](auto part) { return RefreshHours(view, part); });
+    if (!s.ok()) return s;
+  }
+  for (const auto& [ns, hour] : hours) dirty_days_.insert({ns, hour / kHoursPerDay});
+  const std::vector<std::pair<uint64_t, uint32_t>> days(dirty_days_.begin(), dirty_days_.end());
+  ReadView view(*this, /*fill_cache=*/false);  // sees the hour rollups just written
+  Status s = OnTwoThreads(days, [&](auto part) { return RefreshDays(view, part); });
+  if (!s.ok()) return s;
   dirty_hours_.clear();
+  dirty_days_.clear();
   return Status::Ok();
 }
 
 Status EventStore::RefreshStaleRollups() {
   if (read_only_) return Status::Ok();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::vector<uint64_t> scratch;
+  // Whether the rollup under `key` is stamped `generation` (false when missing or unreadable).
+  auto current = [&](const std::string& key, uint64_t generation) -> Result<bool> {
+    std::string value;
+    rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), key, &value);
+    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading rollup");
+    return rs.ok() && CurrentRollup<fb::RollupSummary>(rocksdb::Slice(value), generation, &scratch) != nullptr;
+  };
+  // Generation keys come in (namespace, hour) order: a day's hours are adjacent.
+  std::optional<std::pair<uint64_t, uint32_t>> day;
+  uint64_t day_generation = 0;
+  auto check_day = [&]() -> Status {
+    if (!day) return Status::Ok();
+    auto ok = current(HourKey(kDaySummaryPrefix, day->first, day->second), day_generation);
+    if (!ok.ok()) return ok.status();
+    if (!*ok) dirty_days_.insert(*day);
+    return Status::Ok();
+  };
   const std::string first(1, kGenerationPrefix);
   for (it->Seek(first); it->Valid() && it->key()[0] == kGenerationPrefix; it->Next()) {
     uint64_t ns;
@@ -401,16 +505,19 @@ Status EventStore::RefreshStaleRollups() {
     }
     uint64_t gen;
     std::memcpy(&gen, it->value().data(), 8);
-    std::string summary;
-    rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), HourKey(kSummaryPrefix, ns, hour), &summary);
-    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading rollup");
-    std::vector<uint64_t> scratch;
-    const auto* root = rs.ok() ? schema::VerifiedRoot<fb::RollupSummary>(summary, &scratch) : nullptr;
-    if (!root || root->generation() != gen) {
-      dirty_hours_.insert({ns, hour});
+    auto ok = current(HourKey(kSummaryPrefix, ns, hour), gen);
+    if (!ok.ok()) return ok.status();
+    if (!*ok) dirty_hours_.insert({ns, hour});
+    if (!day || *day != std::pair(ns, hour / kHoursPerDay)) {
+      Status s = check_day();
+      if (!s.ok()) return s;
+      day.emplace(ns, hour / kHoursPerDay);
+      day_generation = 0;
     }
+    day_generation += gen;
   }
   Status s = FromRocks(it->status(), "scanning generations");
+  if (s.ok()) s = check_day();
   return s.ok() ? RefreshRollups() : s;
 }
 
@@ -459,45 +566,55 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
   return FromRocks(it->status(), "reading chunks");
 }
 
-Status EventStore::ReadView::ForEachHour(uint64_t ns, uint32_t hour_lo, uint32_t hour_hi, bool with_pairs,
-                                         QueryStats* stats, const HourVisitor& visit) const {
-  // Three aligned ranges: generations (which hours hold events), summaries, pairs.
+Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_t lo, uint32_t hi, bool with_ids,
+                                           bool with_pairs, QueryStats* stats, const RollupVisitor& visit) const {
+  const bool days = span == RollupSpan::kDay;
+  // Aligned ranges: generations (which hours hold events), then each kind of rollup.
   struct Range {
     std::string hi;
     rocksdb::Slice upper;
     std::unique_ptr<rocksdb::Iterator> it;
     std::vector<uint64_t> scratch;  // for values that are not 8-byte aligned
   };
-  auto open = [&](char prefix, Range* r) {
-    r->hi = HourKey(prefix, ns, hour_hi + 1);
+  auto open = [&](char prefix, uint32_t first, uint32_t last, Range* r) {
+    r->hi = HourKey(prefix, ns, last + 1);
     r->upper = rocksdb::Slice(r->hi);
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
     ro.fill_cache = fill_cache_;
     ro.iterate_upper_bound = &r->upper;
     r->it.reset(store_.db_->NewIterator(ro));
-    r->it->Seek(HourKey(prefix, ns, hour_lo));
+    r->it->Seek(HourKey(prefix, ns, first));
   };
-  Range gens, sums, pairs;
-  open(kGenerationPrefix, &gens);
-  open(kSummaryPrefix, &sums);
-  if (with_pairs) open(kPairsPrefix, &pairs);
-  // Positions `r` at `hour`; returns its value when present and of generation `gen`.
-  auto current = [&](Range& r, char prefix, uint32_t hour, uint64_t gen, auto* tag) -> decltype(tag) {
+  Range gens, sums, ids, pairs;
+  open(kGenerationPrefix, days ? lo * kHoursPerDay : lo, days ? hi * kHoursPerDay + kHoursPerDay - 1 : hi, &gens);
+  open(days ? kDaySummaryPrefix : kSummaryPrefix, lo, hi, &sums);
+  if (with_ids) open(days ? kDayIdsPrefix : kIdsPrefix, lo, hi, &ids);
+  if (with_pairs) open(days ? kDayPairsPrefix : kPairsPrefix, lo, hi, &pairs);
+  // Positions `r` at `unit`; returns its value when present and of generation `gen`.
+  auto current = [&](Range& r, uint32_t unit, uint64_t gen, auto* tag) -> decltype(tag) {
     using Root = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
+    const char prefix = r.hi[0];
     uint64_t key_ns;
-    uint32_t key_hour = 0;
+    uint32_t key_unit = 0;
     while (r.it->Valid() && ParseHourKey(std::string_view(r.it->key().data(), r.it->key().size()), prefix, &key_ns,
-                                         &key_hour) && key_hour < hour) {
+                                         &key_unit) && key_unit < unit) {
       r.it->Next();
     }
-    if (!r.it->Valid() || key_hour != hour) return nullptr;
+    if (!r.it->Valid() || key_unit != unit) return nullptr;
     const rocksdb::Slice value = r.it->value();
-    const Root* root = schema::VerifiedRoot<Root>(std::string_view(value.data(), value.size()), &r.scratch);
-    if (!root) return nullptr;  // unreadable: the raw chunks decide
     if (stats) stats->bytes_read += value.size();
-    return root->generation() == gen ? root : nullptr;
+    return CurrentRollup<Root>(value, gen, &r.scratch);
   };
+  auto emit = [&](uint32_t unit, uint64_t gen) {
+    RollupParts parts;
+    parts.summary = current(sums, unit, gen, static_cast<const fb::RollupSummary*>(nullptr));
+    if (with_ids) parts.ids = current(ids, unit, gen, static_cast<const fb::RollupIds*>(nullptr));
+    if (with_pairs) parts.pairs = current(pairs, unit, gen, static_cast<const fb::RollupPairs*>(nullptr));
+    return visit(unit, parts);
+  };
+  std::optional<uint32_t> day;  // with days: the one whose generations are being summed
+  uint64_t day_generation = 0;
   for (; gens.it->Valid(); gens.it->Next()) {
     uint64_t key_ns;
     uint32_t hour;
@@ -507,16 +624,24 @@ Status EventStore::ReadView::ForEachHour(uint64_t ns, uint32_t hour_lo, uint32_t
     }
     uint64_t gen;
     std::memcpy(&gen, gens.it->value().data(), 8);
-    const fb::RollupSummary* summary = current(sums, kSummaryPrefix, hour, gen, static_cast<const fb::RollupSummary*>(nullptr));
-    const fb::RollupPairs* pair_sums =
-        with_pairs ? current(pairs, kPairsPrefix, hour, gen, static_cast<const fb::RollupPairs*>(nullptr)) : nullptr;
-    if (stats && summary) stats->rollups_read++;
-    Status s = visit(hour, summary, pair_sums);
-    if (!s.ok()) return s;
+    if (!days) {
+      Status s = emit(hour, gen);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (day && *day != hour / kHoursPerDay) {
+      Status s = emit(*day, day_generation);
+      if (!s.ok()) return s;
+      day_generation = 0;
+    }
+    day = hour / kHoursPerDay;
+    day_generation += gen;
   }
   Status s = FromRocks(gens.it->status(), "reading generations");
-  if (s.ok()) s = FromRocks(sums.it->status(), "reading rollups");
-  if (s.ok() && with_pairs) s = FromRocks(pairs.it->status(), "reading rollups");
+  if (s.ok() && day) s = emit(*day, day_generation);
+  for (Range* r : {&sums, &ids, &pairs}) {
+    if (s.ok() && r->it) s = FromRocks(r->it->status(), "reading rollups");
+  }
   return s;
 }
 

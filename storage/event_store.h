@@ -82,13 +82,19 @@ class EventStore {
     // Visits the chunks of (`namespace_hash`, `shard`) with hour in [hour_lo, hour_hi], in order.
     Status ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
                         QueryStats* stats, const ChunkVisitor& visit) const;
-    // The hours in [hour_lo, hour_hi] of `namespace_hash` that hold events, in order, with their
-    // rollups when those are current (else nullptr: read the hour's chunks). `pairs` is looked
-    // up only when `with_pairs`.
-    using HourVisitor = std::function<Status(uint32_t hour, const fb::RollupSummary* summary,
-                                             const fb::RollupPairs* pairs)>;
-    Status ForEachHour(uint64_t namespace_hash, uint32_t hour_lo, uint32_t hour_hi, bool with_pairs,
-                       QueryStats* stats, const HourVisitor& visit) const;
+    // The rollups of one hour or day; nullptr for each that is missing or not current (read the
+    // finer rollups or the raw chunks instead).
+    struct RollupParts {
+      const fb::RollupSummary* summary = nullptr;
+      const fb::RollupIds* ids = nullptr;
+      const fb::RollupPairs* pairs = nullptr;
+    };
+    enum class RollupSpan { kHour, kDay };
+    using RollupVisitor = std::function<Status(uint32_t unit, const RollupParts& current)>;
+    // The hours (or days) in [lo, hi] of `namespace_hash` that hold events, in order, with their
+    // current rollups. `ids` and `pairs` are looked up only when asked for.
+    Status ForEachRollup(uint64_t namespace_hash, RollupSpan span, uint32_t lo, uint32_t hi, bool with_ids,
+                         bool with_pairs, QueryStats* stats, const RollupVisitor& visit) const;
 
     // The (day, namespace hash) pairs where an item of `kind` hashing to `item_hash` occurs,
     // for days in [day_lo, day_hi]. May over-report (hash collisions), never under-reports.
@@ -113,6 +119,8 @@ class EventStore {
                    uint32_t day, uint64_t ns);
   // Recomputes the rollups of `hours` as of `view` (thread-safe: RefreshRollups splits the work).
   Status RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours);
+  // Recomputes the day rollups of `days` ((namespace hash, day)) from the hour rollups of `view`.
+  Status RefreshDays(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> days);
   // Sorts, deduplicates and adds one batch's chunks and presence keys to `wb`; adds the
   // (namespace hash, hour) pairs written to `hours`.
   void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
@@ -127,6 +135,7 @@ class EventStore {
   std::vector<uint64_t> namespace_hashes_;  // by namespace dictionary id; 0 = not computed yet
   std::vector<uint8_t> source_shards_;      // by source dictionary id; 0xff = not computed yet
   std::set<std::pair<uint64_t, uint32_t>> dirty_hours_;  // (namespace hash, hour) with stale rollups
+  std::set<std::pair<uint64_t, uint32_t>> dirty_days_;   // (namespace hash, day), beyond those of dirty hours
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
   PresenceMemo presence_written_;
 };

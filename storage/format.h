@@ -1,4 +1,4 @@
-// The on-disk layout of a flowstat store, version 1. Every constant here is drawn byte by byte
+// The on-disk layout of a flowstat store, version 2. Every constant here is drawn byte by byte
 // in doc/storage-format.md under the same name. DO NOT CHANGE without bumping kFormatVersion.
 #pragma once
 
@@ -7,7 +7,7 @@
 
 namespace flowstat::storage {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 // First byte of every RocksDB key: the key's kind.
 inline constexpr char kMetaPrefix = 'M';        // 'M' "format"       -> kFormatDescription
@@ -16,16 +16,23 @@ inline constexpr char kChunkPrefix = 'C';       // 'C' ns:u64 BE shard:u8 hour:u
 inline constexpr char kPresencePrefix = 'P';    // 'P' kind:u8 item:u64 BE day:u32 BE ns:u64 BE -> ""
 inline constexpr char kGenerationPrefix = 'G';  // 'G' ns:u64 BE hour:u32 BE -> u64 LE (merge: add)
 inline constexpr char kSummaryPrefix = 'R';     // 'R' ns:u64 BE hour:u32 BE -> fb::RollupSummary
+inline constexpr char kIdsPrefix = 'I';         // 'I' ns:u64 BE hour:u32 BE -> fb::RollupIds
 inline constexpr char kPairsPrefix = 'Q';       // 'Q' ns:u64 BE hour:u32 BE -> fb::RollupPairs
+inline constexpr char kDaySummaryPrefix = 'r';  // 'r' ns:u64 BE day:u32 BE  -> fb::RollupSummary
+inline constexpr char kDayIdsPrefix = 'i';      // 'i' ns:u64 BE day:u32 BE  -> fb::RollupIds
+inline constexpr char kDayPairsPrefix = 'q';    // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
 
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
-    "flowstat-store 1; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; rollup=3600000ms";
+    "flowstat-store 2; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
+    "rollup=3600000ms,86400000ms";
 
 inline constexpr uint64_t kHashSeed = 0;
 inline constexpr int64_t kChunkMs = 3600000;       // a chunk holds one hour of one namespace
 inline constexpr int64_t kPresenceMs = 86400000;   // presence keys cover one day
+inline constexpr int64_t kDayMs = 86400000;        // day rollups cover one day
+inline constexpr uint32_t kHoursPerDay = 24;
 
 // Kinds of presence keys: an item that occurs in some event of (namespace hash, day).
 inline constexpr uint8_t kPresenceSourceId = 's';
@@ -40,6 +47,6 @@ inline constexpr size_t kChunkKeySize = 14;
 inline constexpr int kSourceShards = 16;
 inline uint8_t SourceShard(uint64_t source_hash) { return static_cast<uint8_t>(source_hash >> 60); }
 inline constexpr size_t kPresenceKeySize = 22;
-inline constexpr size_t kHourKeySize = 13;  // 'G', 'R' and 'Q' keys
+inline constexpr size_t kHourKeySize = 13;  // generation and rollup keys (hour or day)
 
 }  // namespace flowstat::storage

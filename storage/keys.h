@@ -17,7 +17,8 @@ std::string ChunkKey(uint64_t namespace_hash, uint8_t shard, uint32_t hour);
 // False if `key` is not a well-formed chunk key.
 bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint8_t* shard, uint32_t* hour);
 
-// 'G', 'R' or 'Q' (kGenerationPrefix, kSummaryPrefix, kPairsPrefix) + namespace hash + hour.
+// A generation or rollup key: prefix + namespace hash + hour (for the day rollup prefixes 'r',
+// 'i', 'q': + day).
 std::string HourKey(char prefix, uint64_t namespace_hash, uint32_t hour);
 bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, uint32_t* hour);
 

@@ -1,27 +1,22 @@
 #include "storage/rollup.h"
 
 #include <algorithm>
-#include <map>
-#include <unordered_map>
-#include <vector>
 
 namespace flowstat::storage {
 namespace {
 
 using schema::EventRecord;
 
-struct GroupTotals {
-  uint64_t flows = 0;
-  std::map<uint16_t, uint64_t> ports;
-  std::vector<uint32_t> sources, destinations, port_sources, port_destinations;
-  std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, bool>> pairs;
-};
-
 bool AddTo(uint64_t* sum, uint64_t v) { return !__builtin_add_overflow(*sum, v, sum); }
 
 void SortUnique(std::vector<uint32_t>* v) {
   std::sort(v->begin(), v->end());
   v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+template <typename T>
+void Append(const flatbuffers::Vector<T>* from, std::vector<T>* to) {
+  if (from) to->insert(to->end(), from->begin(), from->end());
 }
 
 }  // namespace
@@ -39,48 +34,116 @@ int RollupClassesOf(const EventRecord& r, uint8_t out[2]) {
   return n;
 }
 
-bool BuildRollups(std::span<const EventRecord> records, uint64_t generation, RollupValues* out) {
-  std::map<std::pair<uint32_t, uint8_t>, GroupTotals> groups;  // (namespace id, class)
-  for (const EventRecord& r : records) {
-    uint8_t classes[2];
-    const int n = RollupClassesOf(r, classes);
-    for (int i = 0; i < n; ++i) {
-      GroupTotals& g = groups[{r.namespace_id(), classes[i]}];
-      if (!AddTo(&g.flows, r.value())) return false;
-      g.sources.push_back(r.source_id());
-      g.destinations.push_back(r.destination_id());
-      auto& pair = g.pairs[{r.source_id(), r.destination_id()}];
-      if (!AddTo(&pair.first, r.value())) return false;
-      if (schema::HasPort(r)) {
-        pair.second = true;
-        if (!AddTo(&g.ports[r.destination_port()], r.value())) return false;
-        g.port_sources.push_back(r.source_id());
-        g.port_destinations.push_back(r.destination_id());
+RollupBuilder::Group& RollupBuilder::GroupOf(uint32_t namespace_id, uint8_t rollup_class) {
+  const std::pair<uint32_t, uint8_t> key{namespace_id, rollup_class};
+  if (last_ == nullptr || key != last_key_) {  // records come in runs of one namespace
+    last_key_ = key;
+    last_ = &groups_[key];
+  }
+  return *last_;
+}
+
+void RollupBuilder::Add(const EventRecord& r) {
+  uint8_t classes[2];
+  const int n = RollupClassesOf(r, classes);
+  const uint64_t pair_key = uint64_t{r.source_id()} << 32 | r.destination_id();
+  for (int i = 0; i < n; ++i) {
+    Group& g = GroupOf(r.namespace_id(), classes[i]);
+    g.overflow |= !AddTo(&g.flows, r.value());
+    g.sources.push_back(r.source_id());
+    g.destinations.push_back(r.destination_id());
+    g.pairs.push_back({pair_key, r.value(), schema::HasPort(r)});
+    if (schema::HasPort(r)) {
+      g.ports.emplace_back(r.destination_port(), r.value());
+      g.port_sources.push_back(r.source_id());
+      g.port_destinations.push_back(r.destination_id());
+    }
+  }
+}
+
+void RollupBuilder::Add(const fb::RollupSummary& summary, const fb::RollupIds& ids, const fb::RollupPairs& pairs) {
+  if (summary.groups()) {
+    for (const fb::RollupGroup* s : *summary.groups()) {
+      Group& g = GroupOf(s->namespace_id(), s->class_());
+      g.overflow |= !AddTo(&g.flows, s->flows());
+      if (s->ports()) {
+        for (const fb::PortSum* p : *s->ports()) g.ports.emplace_back(p->port(), p->sum());
       }
     }
   }
-  flatbuffers::FlatBufferBuilder summary(4096), pairs(4096);
+  if (ids.groups()) {
+    for (const fb::IdGroup* s : *ids.groups()) {
+      Group& g = GroupOf(s->namespace_id(), s->class_());
+      Append(s->sources(), &g.sources);
+      Append(s->destinations(), &g.destinations);
+      Append(s->port_sources() ? s->port_sources() : s->sources(), &g.port_sources);
+      Append(s->port_destinations() ? s->port_destinations() : s->destinations(), &g.port_destinations);
+    }
+  }
+  if (pairs.groups()) {
+    for (const fb::PairGroup* s : *pairs.groups()) {
+      Group& g = GroupOf(s->namespace_id(), s->class_());
+      if (!s->pairs()) continue;
+      for (const fb::PairSum* p : *s->pairs()) {
+        g.pairs.push_back({uint64_t{p->source_id()} << 32 | p->destination_id(), p->sum(), p->has_port() != 0});
+      }
+    }
+  }
+}
+
+bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
+  flatbuffers::FlatBufferBuilder summary(4096), ids(4096), pairs(4096);
   std::vector<flatbuffers::Offset<fb::RollupGroup>> summary_groups;
+  std::vector<flatbuffers::Offset<fb::IdGroup>> id_groups;
   std::vector<flatbuffers::Offset<fb::PairGroup>> pair_groups;
-  for (auto& [key, g] : groups) {
+  std::vector<fb::PortSum> port_sums;
+  std::vector<fb::PairSum> pair_sums;
+  for (auto& [key, g] : groups_) {
+    if (g.overflow) return false;
+    std::sort(g.ports.begin(), g.ports.end());
+    port_sums.clear();
+    for (size_t i = 0; i < g.ports.size();) {  // a run of one port
+      uint64_t total = 0;
+      size_t j = i;
+      for (; j < g.ports.size() && g.ports[j].first == g.ports[i].first; ++j) {
+        if (!AddTo(&total, g.ports[j].second)) return false;
+      }
+      port_sums.emplace_back(g.ports[i].first, total);
+      i = j;
+    }
+    std::sort(g.pairs.begin(), g.pairs.end(), [](const Pair& a, const Pair& b) { return a.key < b.key; });
+    pair_sums.clear();
+    for (size_t i = 0; i < g.pairs.size();) {  // a run of one (source, destination)
+      uint64_t total = 0;
+      bool has_port = false;
+      size_t j = i;
+      for (; j < g.pairs.size() && g.pairs[j].key == g.pairs[i].key; ++j) {
+        if (!AddTo(&total, g.pairs[j].sum)) return false;
+        has_port |= g.pairs[j].has_port;
+      }
+      pair_sums.emplace_back(static_cast<uint32_t>(g.pairs[i].key >> 32), static_cast<uint32_t>(g.pairs[i].key), total,
+                             has_port ? 1 : 0);
+      i = j;
+    }
     for (auto* v : {&g.sources, &g.destinations, &g.port_sources, &g.port_destinations}) SortUnique(v);
-    std::vector<fb::PortSum> ports;
-    for (const auto& [port, sum] : g.ports) ports.emplace_back(port, sum);
     const bool same_sources = g.port_sources == g.sources, same_destinations = g.port_destinations == g.destinations;
-    summary_groups.push_back(fb::CreateRollupGroup(
-        summary, key.first, key.second, g.flows, summary.CreateVectorOfStructs(ports),
-        summary.CreateVector(g.sources), summary.CreateVector(g.destinations),
-        same_sources ? 0 : summary.CreateVector(g.port_sources),
-        same_destinations ? 0 : summary.CreateVector(g.port_destinations)));
-    std::vector<fb::PairSum> sums;
-    sums.reserve(g.pairs.size());
-    for (const auto& [p, s] : g.pairs) sums.emplace_back(p.first, p.second, s.first, s.second ? 1 : 0);
-    pair_groups.push_back(fb::CreatePairGroup(pairs, key.first, key.second, pairs.CreateVectorOfStructs(sums)));
+    summary_groups.push_back(
+        fb::CreateRollupGroup(summary, key.first, key.second, g.flows, summary.CreateVectorOfStructs(port_sums)));
+    id_groups.push_back(fb::CreateIdGroup(ids, key.first, key.second, ids.CreateVector(g.sources),
+                                          ids.CreateVector(g.destinations),
+                                          same_sources ? 0 : ids.CreateVector(g.port_sources),
+                                          same_destinations ? 0 : ids.CreateVector(g.port_destinations)));
+    pair_groups.push_back(fb::CreatePairGroup(pairs, key.first, key.second, pairs.CreateVectorOfStructs(pair_sums)));
   }
   summary.Finish(fb::CreateRollupSummary(summary, generation, summary.CreateVector(summary_groups)));
+  ids.Finish(fb::CreateRollupIds(ids, generation, ids.CreateVector(id_groups)));
   pairs.Finish(fb::CreateRollupPairs(pairs, generation, pairs.CreateVector(pair_groups)));
-  out->summary.assign(reinterpret_cast<const char*>(summary.GetBufferPointer()), summary.GetSize());
-  out->pairs.assign(reinterpret_cast<const char*>(pairs.GetBufferPointer()), pairs.GetSize());
+  auto bytes = [](const flatbuffers::FlatBufferBuilder& b) {
+    return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  };
+  out->summary = bytes(summary);
+  out->ids = bytes(ids);
+  out->pairs = bytes(pairs);
   return true;
 }
 

@@ -1,11 +1,14 @@
-// Rollups: per (namespace hash, hour), the sums and sets a query without tag or ID filters needs,
-// derived from the hour's deduplicated chunks. Each is stamped with the hour's generation (a
-// counter every write to the hour bumps); a reader uses a rollup only when its generation is the
-// current one, and reads the raw chunks otherwise — so rollups can lag, never lie.
+// Rollups: per (namespace hash, hour) and per (namespace hash, day), the sums and sets a query
+// without tag or ID filters needs, derived from the deduplicated chunks. Each is stamped with a
+// generation (the hour's counter, which every write to the hour bumps; for a day, the sum of its
+// hours' counters); a reader uses a rollup only when that generation is the current one, and
+// reads finer rollups or the raw chunks otherwise — so rollups can lag, never lie.
 #pragma once
 
-#include <span>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "schema/record.h"
 
@@ -19,11 +22,40 @@ int RollupClassesOf(const schema::EventRecord& r, uint8_t out[2]);
 
 struct RollupValues {
   std::string summary;  // fb::RollupSummary
+  std::string ids;      // fb::RollupIds
   std::string pairs;    // fb::RollupPairs
 };
 
-// Builds the rollups of every record of one (namespace hash, hour). False when a sum would not
-// fit in 64 bits: such an hour has no rollup and is always read raw.
-bool BuildRollups(std::span<const schema::EventRecord> records, uint64_t generation, RollupValues* out);
+// Accumulates the events of one period — raw records, or the rollups of the periods that make
+// it up — into that period's rollups. The result depends only on the events, not on how they
+// were added: a day built from its hours' rollups is byte for byte the day built from its
+// records (which is how `verify` checks day rollups against the raw events).
+class RollupBuilder {
+ public:
+  void Add(const schema::EventRecord& r);
+  // Adds the rollups of a sub-period (all three of one generation).
+  void Add(const fb::RollupSummary& summary, const fb::RollupIds& ids, const fb::RollupPairs& pairs);
+  // False when a sum would not fit in 64 bits: such a period has no rollup and is read finer.
+  bool Finish(uint64_t generation, RollupValues* out);
+
+ private:
+  struct Pair {
+    uint64_t key;  // source << 32 | destination
+    uint64_t sum;
+    bool has_port;
+  };
+  struct Group {
+    uint64_t flows = 0;
+    bool overflow = false;
+    std::vector<std::pair<uint16_t, uint64_t>> ports;  // (port, sum), unsorted, repeats
+    std::vector<uint32_t> sources, destinations, port_sources, port_destinations;
+    std::vector<Pair> pairs;
+  };
+  Group& GroupOf(uint32_t namespace_id, uint8_t rollup_class);
+
+  std::map<std::pair<uint32_t, uint8_t>, Group> groups_;  // (namespace id, class), in key order
+  std::pair<uint32_t, uint8_t> last_key_{0, 0xff};
+  Group* last_ = nullptr;
+};
 
 }  // namespace flowstat::storage

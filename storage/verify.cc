@@ -97,7 +97,11 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         }
         break;
       case kSummaryPrefix:
+      case kIdsPrefix:
       case kPairsPrefix:
+      case kDaySummaryPrefix:
+      case kDayIdsPrefix:
+      case kDayPairsPrefix:
         if (!ParseHourKey(key, key[0], &ns, &hour)) problems->push_back(where + ": malformed rollup key");
         break;
       default:
@@ -105,31 +109,47 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     }
   }
   if (!it->status().ok()) problems->push_back("scan: " + it->status().ToString());
-  // Rollups against the raw events they stand for: a current rollup must be what BuildRollups
-  // makes of the hour's chunks now.
+  // Rollups against the raw events they stand for: a current rollup must be what RollupBuilder
+  // makes of the period's chunks now.
+  auto check = [&](const char (&prefixes)[3], uint64_t ns, uint32_t unit, uint64_t generation, RollupBuilder& built,
+                   const std::string& what) {
+    std::string values[3];
+    bool present = false;
+    for (int k = 0; k < 3; ++k) present |= db_->Get(ro, HourKey(prefixes[k], ns, unit), &values[k]).ok();
+    RollupValues expected;
+    if (!present || !built.Finish(generation, &expected)) return;
+    const auto* root = schema::VerifiedRoot<fb::RollupSummary>(values[0], &scratch);
+    if (!root) {
+      problems->push_back(what + ": unreadable rollup");
+    } else if (root->generation() == generation &&  // else stale: not used by queries
+               (values[0] != expected.summary || values[1] != expected.ids || values[2] != expected.pairs)) {
+      problems->push_back(what + " of namespace hash " + std::to_string(ns) + ": rollup differs from its raw events");
+    }
+  };
+  std::map<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, RollupBuilder>> days;  // generation sum, events
   for (auto& [hour_key, records] : hours) {
+    const auto [ns, hour] = hour_key;
     auto gen = generations.find(hour_key);
     if (gen == generations.end()) {
-      problems->push_back("hour " + std::to_string(hour_key.second) + ": events without a generation counter");
+      problems->push_back("hour " + std::to_string(hour) + ": events without a generation counter");
       continue;
     }
-    std::string summary, pairs;
-    const bool has_summary = db_->Get(ro, HourKey(kSummaryPrefix, hour_key.first, hour_key.second), &summary).ok();
-    const bool has_pairs = db_->Get(ro, HourKey(kPairsPrefix, hour_key.first, hour_key.second), &pairs).ok();
-    if (!has_summary && !has_pairs) continue;
-    std::sort(records.begin(), records.end(), schema::RecordLess);
-    RollupValues expected;
-    if (!BuildRollups(records, gen->second, &expected)) continue;
-    const auto* root = schema::VerifiedRoot<fb::RollupSummary>(summary, &scratch);
-    if (!root) {
-      problems->push_back("hour " + std::to_string(hour_key.second) + ": unreadable rollup");
-      continue;
+    RollupBuilder built;
+    auto& day = days[{ns, hour / kHoursPerDay}];
+    for (const schema::EventRecord& r : records) {
+      built.Add(r);
+      day.second.Add(r);
     }
-    if (root->generation() != gen->second) continue;  // stale: not used by queries
-    if (summary != expected.summary || pairs != expected.pairs) {
-      problems->push_back("hour " + std::to_string(hour_key.second) + " of namespace hash " +
-                          std::to_string(hour_key.first) + ": rollup differs from its raw events");
-    }
+    check({kSummaryPrefix, kIdsPrefix, kPairsPrefix}, ns, hour, gen->second, built, "hour " + std::to_string(hour));
+    records = {};
+  }
+  for (const auto& [hour_key, gen] : generations) {
+    auto day = days.find({hour_key.first, hour_key.second / kHoursPerDay});
+    if (day != days.end()) day->second.first += gen;
+  }
+  for (auto& [day_key, day] : days) {
+    check({kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix}, day_key.first, day_key.second, day.first, day.second,
+          "day " + std::to_string(day_key.second));
   }
   if (keys_checked) *keys_checked = checked;
   return Status::Ok();

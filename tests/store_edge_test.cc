@@ -181,6 +181,83 @@ TEST_CASE("huge values sum exactly beyond 64 bits", "[edge]") {
   CHECK(json.find(R"("value":36893488147419099136)") != std::string::npos);
 }
 
+TEST_CASE("a day whose sums pass 64 bits is read from its hours, exactly", "[edge][rollup]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const int64_t day = k13 / 86400000 * 86400000;
+  std::vector<FlowEvent> events;
+  // 1500 * (2^53 - 1) fits in 64 bits: each hour has its rollup; the day's 3000 do not fit.
+  for (int i = 0; i < 3000; ++i) {
+    events.push_back(MakeEvent(day + (i % 2 ? 5 : 17) * kH + i, "/n", "s", "d", Action::kAccept, kMaxEventValue));
+  }
+  REQUIRE(store->AppendBatch(events).ok());
+  REQUIRE(store->Flush().ok());
+  Query q = Window("/n", day, day + 86400000);
+  q.action = ActionFilter::kAccept;
+  q.type = StatisticType::kRepartition;
+  QueryStats stats;
+  auto r = store->Query(q, &stats);
+  REQUIRE(r.ok());
+  CHECK(stats.rollups_read == 2);  // the two hours' rollups, no day rollup
+  CHECK(stats.day_rollups_read == 0);
+  CHECK(stats.chunks_read == 0);
+  // 3000 * (2^53 - 1)
+  CHECK(FormatStatisticsJson(*r).find(R"("value":27021597764222973000)") != std::string::npos);
+  q.type = StatisticType::kSerie;
+  q.average_interval_ms = 86400000;
+  CHECK(FormatStatisticsJson(Run(*store, q)).find(R"("value":27021597764222973000)") != std::string::npos);
+}
+
+TEST_CASE("a day rollup stands for its hours only while none of them changed", "[edge][rollup]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const int64_t day = k13 / 86400000 * 86400000;
+  std::vector<FlowEvent> events;
+  for (int h = 0; h < 24; h += 3) {
+    events.push_back(MakeEvent(day + h * kH, "/n", "s" + std::to_string(h), "d", Action::kAccept, 1));
+  }
+  REQUIRE(store->AppendBatch(events).ok());
+  REQUIRE(store->Flush().ok());
+  Query q = Window("/n", day - kH, day + 86400000 + kH);  // the day and one hour either side
+  q.type = StatisticType::kRepartition;
+  QueryStats stats;
+  auto before = store->Query(q, &stats);
+  REQUIRE(before.ok());
+  CHECK(stats.day_rollups_read == 1);
+  CHECK(stats.rollups_read == 0);
+  REQUIRE(Total((*before)[0]) == 8);
+  CHECK((*before)[0].source_ids.size() == 8);
+  // A late event in hour 10 (which had none): the day is stale until the next refresh.
+  const std::vector<FlowEvent> late{MakeEvent(day + 10 * kH, "/n", "late", "d", Action::kAccept, 5)};
+  REQUIRE(store->AppendBatch(late).ok());
+  stats = {};
+  auto stale = store->Query(q, &stats);
+  REQUIRE(stale.ok());
+  CHECK(stats.day_rollups_read == 0);
+  CHECK(Total((*stale)[0]) == 13);
+  CHECK((*stale)[0].source_ids.size() == 9);
+  REQUIRE(store->Flush().ok());
+  stats = {};
+  auto after = store->Query(q, &stats);
+  REQUIRE(after.ok());
+  CHECK(stats.day_rollups_read == 1);
+  CHECK(FormatStatisticsJson(*after) == FormatStatisticsJson(*stale));
+  // A Serie of hours takes the sums from the hours and the IDs from the day.
+  q.type = StatisticType::kSerie;
+  q.average_interval_ms = kH;
+  stats = {};
+  auto serie = store->Query(q, &stats);
+  REQUIRE(serie.ok());
+  CHECK(stats.day_rollups_read == 1);
+  CHECK(stats.rollups_read == 9);
+  CHECK(Total((*serie)[0]) == 13);
+  CHECK((*serie)[0].source_ids == (*after)[0].source_ids);
+  CHECK((*serie)[0].data_points[11].value == 5);  // bucket 0 is the hour before the day
+  std::vector<std::string> problems;
+  REQUIRE(store->Verify(&problems, nullptr).ok());
+  CHECK(problems.empty());
+}
+
 TEST_CASE("flowMode classifies by action, observedAction or both", "[edge]") {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -20,14 +20,19 @@ void AppendInRandomBatches(Store& store, Model& model, std::mt19937_64& rng, std
   }
 }
 
-// Returns how many hour rollups the queries used (to show both paths were exercised).
-uint64_t CheckQueries(Store& store, const Model& model, std::mt19937_64& rng, int queries) {
-  uint64_t rollups = 0;
+struct RollupUse {
+  uint64_t hours = 0, days = 0;
+};
+
+// Returns how many hour and day rollups the queries used (to show every path was exercised).
+RollupUse CheckQueries(Store& store, const Model& model, std::mt19937_64& rng, int queries) {
+  RollupUse rollups;
   for (int k = 0; k < queries; ++k) {
     Query q = RandomQuery(rng);
     QueryStats stats;
     auto got = store.Query(q, &stats);
-    rollups += stats.rollups_read;
+    rollups.hours += stats.rollups_read;
+    rollups.days += stats.day_rollups_read;
     INFO("query " << k << " ns=" << q.namespace_ << " type=" << int(q.type) << " metric=" << int(q.metric)
                   << " action=" << int(q.action) << " mode=" << int(q.flow_mode));
     REQUIRE(got.ok());
@@ -44,13 +49,18 @@ TEST_CASE("random queries match the reference model", "[model]") {
       Model model;
       auto store = OpenStore(dir.path());
       AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 3000));
-      CHECK(CheckQueries(*store, model, rng, 50) == 0);  // no rollups before a flush
-      REQUIRE(store->Flush().ok());                      // builds the rollups
-      CHECK(CheckQueries(*store, model, rng, 100) > 0);
-      AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 300));  // some hours now stale
+      RollupUse use = CheckQueries(*store, model, rng, 50);
+      CHECK(use.hours + use.days == 0);  // no rollups before a flush
+      REQUIRE(store->Flush().ok());      // builds the rollups
+      use = CheckQueries(*store, model, rng, 100);
+      CHECK(use.hours > 0);
+      CHECK(use.days > 0);
+      AppendInRandomBatches(*store, model, rng, RandomEvents(rng, 300));  // some hours and days now stale
       CheckQueries(*store, model, rng, 100);
       REQUIRE(store->Flush().ok());  // refreshes scattered hours among current ones
-      CHECK(CheckQueries(*store, model, rng, 100) > 0);
+      use = CheckQueries(*store, model, rng, 100);
+      CHECK(use.hours > 0);
+      CHECK(use.days > 0);
       std::vector<std::string> problems;
       REQUIRE(store->Verify(&problems, nullptr).ok());
       CHECK(problems.empty());

@@ -108,6 +108,7 @@ Query RandomQuery(std::mt19937_64& rng) {
   int64_t length = Between(rng, 1, Chance(rng, 0.5) ? 7200000 : span);
   if (q.average_interval_ms == 1000) length = std::min<int64_t>(length, 3600000);
   if (Chance(rng, 0.2)) start = start / 3600000 * 3600000;
+  if (Chance(rng, 0.15)) start = start / 86400000 * 86400000;  // whole days: day rollups
   if (Chance(rng, 0.2)) {
     q.now_ms = start + length;
     q.start_relative = length;

@@ -92,6 +92,7 @@ struct FlowStatistic {
 struct QueryStats {
   uint64_t chunks_read = 0;       // RocksDB values (namespace × source shard × hour chunks) read
   uint64_t rollups_read = 0;      // current hour rollups used instead of chunks
+  uint64_t day_rollups_read = 0;  // current day rollups used (instead of hours, or for their IDs)
   uint64_t bytes_read = 0;        // their size
   uint64_t events_examined = 0;   // events decoded and tested against the filters
   uint64_t events_matched = 0;    // events that contributed to a result
