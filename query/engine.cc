@@ -315,44 +315,57 @@ void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
 }
 
 void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
-  // Entries are ordered on ids and views first; strings are made for the kept ones only.
   struct Entry {
     Count value;
-    std::string_view source, destination;
-    uint32_t port;
+    uint32_t source, destination, port;  // dictionary ids (Flows) or a port (Ports)
+    std::string_view source_id, destination_id;  // looked up for the entries that can be kept
   };
   std::vector<Entry> entries;
-  auto id = [&](uint32_t i) { return *d.Payload(i, schema::EntryKind::kEntityId); };
   if (q_.metric == Metric::kFlows) {
     entries.reserve(t.pairs.sums().size());
     for (const auto& [key, value] : t.pairs.sums()) {
-      entries.push_back({value, id(static_cast<uint32_t>(key >> 32)), id(static_cast<uint32_t>(key)), 0});
+      entries.push_back({value, static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), 0, {}, {}});
     }
   } else {
     entries.reserve(t.ports.size());
     t.ports.ForEach([&](uint32_t port) {
-      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
+      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], 0, 0, port, {}, {}});
     });
   }
-  auto before = [](const Entry& a, const Entry& b) {
-    if (a.value != b.value) return a.value > b.value;
-    if (a.source != b.source) return a.source < b.source;
-    if (a.destination != b.destination) return a.destination < b.destination;
-    return a.port < b.port;
-  };
-  size_t keep = entries.size();
-  if (q_.limit && *q_.limit < keep) {
-    keep = static_cast<size_t>(*q_.limit);
-    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(keep), entries.end(), before);
-  } else {
-    std::sort(entries.begin(), entries.end(), before);
+  // With a limit, rank on values alone first: only the entries above the limit's value and those
+  // tied with it need their ID strings (ties are ordered by them).
+  if (q_.limit && *q_.limit < entries.size()) {
+    const auto nth = entries.begin() + static_cast<std::ptrdiff_t>(*q_.limit);
+    auto by_value = [](const Entry& a, const Entry& b) { return a.value > b.value; };
+    if (*q_.limit == 0) {
+      entries.clear();
+    } else {
+      std::nth_element(entries.begin(), nth - 1, entries.end(), by_value);
+      const Count last_kept = (nth - 1)->value;
+      entries.erase(std::partition(nth, entries.end(), [&](const Entry& e) { return e.value == last_kept; }),
+                    entries.end());
+    }
   }
+  auto id = [&](uint32_t i) { return *d.Payload(i, schema::EntryKind::kEntityId); };
+  if (q_.metric == Metric::kFlows) {
+    for (Entry& e : entries) {
+      e.source_id = id(e.source);
+      e.destination_id = id(e.destination);
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    if (a.value != b.value) return a.value > b.value;
+    if (a.source_id != b.source_id) return a.source_id < b.source_id;
+    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
+    return a.port < b.port;
+  });
+  const size_t keep = q_.limit ? std::min<size_t>(entries.size(), static_cast<size_t>(*q_.limit)) : entries.size();
   out->data_points.resize(keep);
   for (size_t i = 0; i < keep; ++i) {
     DataPoint& p = out->data_points[i];
     p.value = entries[i].value;
-    p.source_id = entries[i].source;
-    p.destination_id = entries[i].destination;
+    p.source_id = entries[i].source_id;
+    p.destination_id = entries[i].destination_id;
     p.port = entries[i].port;
   }
 }
