@@ -326,6 +326,22 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
     for (const auto& [key, value] : t.pairs.sums()) {
       entries.push_back({value, static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), 0, {}, {}});
     }
+  } else if (q_.limit) {
+    // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
+    // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
+    const size_t limit = static_cast<size_t>(std::min<uint64_t>(*q_.limit, 65536));
+    auto before = [](const Entry& a, const Entry& b) { return a.value != b.value ? a.value > b.value : a.port < b.port; };
+    t.ports.ForEach([&](uint32_t port) {
+      const Count value = t.port_sums[port];
+      if (value == 0 || limit == 0) return;
+      if (entries.size() == limit) {
+        if (value <= entries.front().value) return;
+        std::pop_heap(entries.begin(), entries.end(), before);
+        entries.pop_back();
+      }
+      entries.push_back({value, 0, 0, port, {}, {}});
+      std::push_heap(entries.begin(), entries.end(), before);
+    });
   } else {
     entries.reserve(t.ports.size());
     t.ports.ForEach([&](uint32_t port) {
