@@ -392,7 +392,7 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
   for (const auto& [ns, day] : days) {
     if (!generations || ns != cursor_ns) {
       cursor_ns = ns;
-      auto open = [&](char prefix) {
+      auto open = [&, ns = ns](char prefix) {
         return std::make_unique<ForwardCursor>(*db_, view.snapshot_, HourKey(prefix, ns, UINT32_MAX));
       };
       generations = open(kGenerationPrefix);
