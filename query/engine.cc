@@ -105,8 +105,10 @@ class BucketPorts {
   std::vector<uint64_t> pairs_;              // bucket << 16 | port, beyond
 };
 
-// Sums per (source, destination) pair of a Repartition Flows, in a vector indexed by a HashIndex:
-// no allocation per pair, and the sums are contiguous for ranking.
+// Sums per (source, destination) pair of a Repartition Flows. Events add to a vector indexed by
+// a HashIndex (no allocation per pair, sums contiguous for ranking); rollups, whose pairs come
+// sorted, are merged into a sorted run instead: sequential, where hashing thousands of pairs
+// would be a cache miss each.
 class PairSums {
  public:
   void Add(uint32_t source, uint32_t destination, Count value) {
@@ -120,15 +122,48 @@ class PairSums {
     }
     sums_[ref - 1].second += value;
   }
-  void Merge(const PairSums& o) {
-    for (const auto& [key, sum] : o.sums_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+
+  // Adds a rollup's pairs (sorted by source, destination, as stored; re-sorted if not). Each
+  // merge passes over every pair so far: beyond a few runs (a window of many hour rollups),
+  // hashing is cheaper.
+  void AddRun(const flatbuffers::Vector<const fb::PairSum*>& run) {
+    if (++runs_ > kMaxMergedRuns) {
+      for (const fb::PairSum* p : run) Add(p->source_id(), p->destination_id(), p->sum());
+      return;
+    }
+    const auto mid = static_cast<std::ptrdiff_t>(sorted_.size());
+    for (const fb::PairSum* p : run) sorted_.emplace_back(uint64_t{p->source_id()} << 32 | p->destination_id(), p->sum());
+    auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (!std::is_sorted(sorted_.begin() + mid, sorted_.end(), by_key)) std::sort(sorted_.begin() + mid, sorted_.end(), by_key);
+    std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), by_key);
+    size_t out = 0;  // sum equal neighbours
+    for (size_t i = 0; i < sorted_.size(); ++i) {
+      if (out > 0 && sorted_[out - 1].first == sorted_[i].first) sorted_[out - 1].second += sorted_[i].second;
+      else sorted_[out++] = sorted_[i];
+    }
+    sorted_.resize(out);
   }
-  // (source << 32 | destination, sum), in no particular order.
-  const std::vector<std::pair<uint64_t, Count>>& sums() const { return sums_; }
+
+  void Merge(const PairSums& o) {
+    for (const auto* list : {&o.sums_, &o.sorted_}) {
+      for (const auto& [key, sum] : *list) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+    }
+  }
+
+  // (source << 32 | destination, sum), each pair once, in no particular order.
+  const std::vector<std::pair<uint64_t, Count>>& Sums() {
+    if (sums_.empty()) return sorted_;
+    for (const auto& [key, sum] : sorted_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+    sorted_.clear();
+    return sums_;
+  }
 
  private:
   schema::HashIndex index_;
-  std::vector<std::pair<uint64_t, Count>> sums_;
+  std::vector<std::pair<uint64_t, Count>> sums_;    // of Add, indexed
+  std::vector<std::pair<uint64_t, Count>> sorted_;  // of AddRun, sorted by key, each key once
+  static constexpr int kMaxMergedRuns = 8;
+  int runs_ = 0;
 };
 
 // Everything one mode accumulates; which members are used depends on type and metric.
@@ -275,7 +310,7 @@ void Reducer::AddRollup(const Plan& plan, int64_t start_ms, const storage::Event
     const int mode = plan.ModeOfRollupClass(g->class_());
     if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id()) || !g->pairs()) continue;
     ModeTotals& t = totals_[mode];
-    for (const fb::PairSum* p : *g->pairs()) t.pairs.Add(p->source_id(), p->destination_id(), p->sum());
+    t.pairs.AddRun(*g->pairs());
   }
 }
 
@@ -322,8 +357,9 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
   };
   std::vector<Entry> entries;
   if (q_.metric == Metric::kFlows) {
-    entries.reserve(t.pairs.sums().size());
-    for (const auto& [key, value] : t.pairs.sums()) {
+    const auto& sums = t.pairs.Sums();
+    entries.reserve(sums.size());
+    for (const auto& [key, value] : sums) {
       entries.push_back({value, static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), 0, {}, {}});
     }
   } else if (q_.limit) {
