@@ -150,8 +150,9 @@ class PairSums {
     }
   }
 
-  // (source << 32 | destination, sum), each pair once, in no particular order.
-  const std::vector<std::pair<uint64_t, Count>>& Sums() {
+  // (source << 32 | destination, sum), each pair once, in no particular order (the caller may
+  // reorder them).
+  std::vector<std::pair<uint64_t, Count>>& Sums() {
     if (sums_.empty()) return sorted_;
     for (const auto& [key, sum] : sorted_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
     sorted_.clear();
@@ -352,58 +353,49 @@ void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
 void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
   struct Entry {
     Count value;
-    uint32_t source, destination, port;  // dictionary ids (Flows) or a port (Ports)
-    std::string_view source_id, destination_id;  // looked up for the entries that can be kept
+    std::string_view source_id, destination_id;  // Flows
+    uint32_t port;                               // Ports
   };
   std::vector<Entry> entries;
+  const std::optional<size_t> limit =
+      q_.limit ? std::optional<size_t>(static_cast<size_t>(std::min<uint64_t>(*q_.limit, SIZE_MAX))) : std::nullopt;
   if (q_.metric == Metric::kFlows) {
-    const auto& sums = t.pairs.Sums();
-    entries.reserve(sums.size());
-    for (const auto& [key, value] : sums) {
-      entries.push_back({value, static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), 0, {}, {}});
+    // With a limit, rank on values alone first: only the pairs above the limit's value and those
+    // tied with it need their ID strings (ties are ordered by them).
+    auto& sums = t.pairs.Sums();
+    auto end = sums.end();
+    if (limit && *limit < sums.size()) {
+      end = sums.begin();
+      if (*limit > 0) {
+        const auto nth = sums.begin() + static_cast<std::ptrdiff_t>(*limit);
+        std::nth_element(sums.begin(), nth - 1, sums.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        const Count last_kept = (nth - 1)->second;
+        end = std::partition(nth, sums.end(), [&](const auto& e) { return e.second == last_kept; });
+      }
     }
-  } else if (q_.limit) {
+    entries.reserve(static_cast<size_t>(end - sums.begin()));
+    auto id = [&](uint64_t i) { return *d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId); };
+    for (auto it = sums.begin(); it != end; ++it) entries.push_back({it->second, id(it->first >> 32), id(it->first & 0xffffffff), 0});
+  } else if (limit) {
     // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
     // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
-    const size_t limit = static_cast<size_t>(std::min<uint64_t>(*q_.limit, 65536));
     auto before = [](const Entry& a, const Entry& b) { return a.value != b.value ? a.value > b.value : a.port < b.port; };
     t.ports.ForEach([&](uint32_t port) {
       const Count value = t.port_sums[port];
-      if (value == 0 || limit == 0) return;
-      if (entries.size() == limit) {
+      if (value == 0 || *limit == 0) return;
+      if (entries.size() == *limit) {
         if (value <= entries.front().value) return;
         std::pop_heap(entries.begin(), entries.end(), before);
         entries.pop_back();
       }
-      entries.push_back({value, 0, 0, port, {}, {}});
+      entries.push_back({value, {}, {}, port});
       std::push_heap(entries.begin(), entries.end(), before);
     });
   } else {
     entries.reserve(t.ports.size());
     t.ports.ForEach([&](uint32_t port) {
-      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], 0, 0, port, {}, {}});
+      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
     });
-  }
-  // With a limit, rank on values alone first: only the entries above the limit's value and those
-  // tied with it need their ID strings (ties are ordered by them).
-  if (q_.limit && *q_.limit < entries.size()) {
-    const auto nth = entries.begin() + static_cast<std::ptrdiff_t>(*q_.limit);
-    auto by_value = [](const Entry& a, const Entry& b) { return a.value > b.value; };
-    if (*q_.limit == 0) {
-      entries.clear();
-    } else {
-      std::nth_element(entries.begin(), nth - 1, entries.end(), by_value);
-      const Count last_kept = (nth - 1)->value;
-      entries.erase(std::partition(nth, entries.end(), [&](const Entry& e) { return e.value == last_kept; }),
-                    entries.end());
-    }
-  }
-  auto id = [&](uint32_t i) { return *d.Payload(i, schema::EntryKind::kEntityId); };
-  if (q_.metric == Metric::kFlows) {
-    for (Entry& e : entries) {
-      e.source_id = id(e.source);
-      e.destination_id = id(e.destination);
-    }
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     if (a.value != b.value) return a.value > b.value;
@@ -411,7 +403,7 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
     if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
     return a.port < b.port;
   });
-  const size_t keep = q_.limit ? std::min<size_t>(entries.size(), static_cast<size_t>(*q_.limit)) : entries.size();
+  const size_t keep = limit ? std::min(entries.size(), *limit) : entries.size();
   out->data_points.resize(keep);
   for (size_t i = 0; i < keep; ++i) {
     DataPoint& p = out->data_points[i];
