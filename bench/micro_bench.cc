@@ -1,5 +1,6 @@
 // Microbenchmarks per component: JSON parsing, record encoding, chunk building, key encoding,
-// and the bulk write path into a store. Inputs come from `flowstat generate`'s generator.
+// rollup building (an hour from its records, a day from its hours) and the bulk write path into a
+// store. Inputs come from `flowstat generate`'s generator.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "schema/event_view.h"
 #include "storage/dictionary.h"
 #include "storage/keys.h"
+#include "storage/rollup.h"
 #include "tools/generate.h"
 
 namespace {
@@ -82,6 +84,58 @@ void BM_BuildChunk(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
 }
 BENCHMARK(BM_BuildChunk)->Arg(1000)->Arg(10000);
+
+// An hour's records as the refresh reads them: `n` events over 2000 sources, 300 destinations
+// and 500 ports, in 16 chunks (source shards), each sorted.
+std::vector<flowstat::schema::EventRecord> HourRecords(int64_t n, uint32_t hour) {
+  std::vector<flowstat::schema::EventRecord> shards[16];
+  for (int64_t i = 0; i < n; ++i) {
+    const auto source = static_cast<uint32_t>(i * 7919 % 2000 + 1);
+    shards[source % 16].emplace_back(source, static_cast<uint32_t>(i % 300 + 1), int64_t{hour} * 3600000 + i % 3600000,
+                                     1, 1, 2, 3, 4, 5, 6, static_cast<uint16_t>(i * 31 % 500),
+                                     flowstat::schema::kFlagHasPort, 6, 5, 0);
+  }
+  std::vector<flowstat::schema::EventRecord> records;
+  for (auto& shard : shards) {
+    flowstat::schema::SortUnique(&shard);
+    records.insert(records.end(), shard.begin(), shard.end());
+  }
+  return records;
+}
+
+void BM_RollupHour(benchmark::State& state) {
+  const auto records = HourRecords(state.range(0), 490000);
+  for (auto _ : state) {
+    flowstat::storage::RollupBuilder builder;
+    for (const auto& r : records) builder.Add(r);
+    flowstat::storage::RollupValues values;
+    benchmark::DoNotOptimize(builder.Finish(1, &values));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+}
+BENCHMARK(BM_RollupHour)->Arg(1000)->Arg(10000);
+
+// A day rollup merged from its 24 hour rollups, as the refresh after an import makes it.
+void BM_RollupDayFromHours(benchmark::State& state) {
+  std::vector<flowstat::storage::RollupValues> hours(24);
+  for (uint32_t h = 0; h < 24; ++h) {
+    flowstat::storage::RollupBuilder builder;
+    for (const auto& r : HourRecords(state.range(0), 490000 + h)) builder.Add(r);
+    (void)builder.Finish(1, &hours[h]);
+  }
+  for (auto _ : state) {
+    flowstat::storage::RollupBuilder builder;
+    for (const auto& h : hours) {
+      builder.Add(*flatbuffers::GetRoot<flowstat::fb::RollupSummary>(h.summary.data()),
+                  *flatbuffers::GetRoot<flowstat::fb::RollupIds>(h.ids.data()),
+                  *flatbuffers::GetRoot<flowstat::fb::RollupPairs>(h.pairs.data()));
+    }
+    flowstat::storage::RollupValues day;
+    benchmark::DoNotOptimize(builder.Finish(24, &day));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 24 * state.range(0)));
+}
+BENCHMARK(BM_RollupDayFromHours)->Arg(1000)->Arg(10000);
 
 void BM_ChunkKey(benchmark::State& state) {
   uint32_t hour = 0;

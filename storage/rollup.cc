@@ -14,6 +14,11 @@ void SortUnique(std::vector<uint32_t>* v) {
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
+// Appends `id` unless it is the last one appended.
+void PushNew(std::vector<uint32_t>* ids, uint32_t id) {
+  if (ids->empty() || ids->back() != id) ids->push_back(id);
+}
+
 template <typename T>
 void Append(const flatbuffers::Vector<T>* from, std::vector<T>* to) {
   if (from) to->insert(to->end(), from->begin(), from->end());
@@ -50,13 +55,20 @@ void RollupBuilder::Add(const EventRecord& r) {
   for (int i = 0; i < n; ++i) {
     Group& g = GroupOf(r.namespace_id(), classes[i]);
     g.overflow |= !AddTo(&g.flows, r.value());
-    g.sources.push_back(r.source_id());
-    g.destinations.push_back(r.destination_id());
-    g.pairs.push_back({pair_key, r.value(), schema::HasPort(r)});
+    // Chunks come sorted by (source, destination): a repeat of the previous source or pair is
+    // folded in here rather than sorted out in Finish.
+    PushNew(&g.sources, r.source_id());
+    PushNew(&g.destinations, r.destination_id());
+    if (!g.pairs.empty() && g.pairs.back().key == pair_key) {
+      g.overflow |= !AddTo(&g.pairs.back().sum, r.value());
+      g.pairs.back().has_port |= schema::HasPort(r);
+    } else {
+      g.pairs.push_back({pair_key, r.value(), schema::HasPort(r)});
+    }
     if (schema::HasPort(r)) {
       g.ports.emplace_back(r.destination_port(), r.value());
-      g.port_sources.push_back(r.source_id());
-      g.port_destinations.push_back(r.destination_id());
+      PushNew(&g.port_sources, r.source_id());
+      PushNew(&g.port_destinations, r.destination_id());
     }
   }
 }
