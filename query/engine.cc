@@ -327,9 +327,9 @@ uint64_t OrderPrefix(std::string_view s) {
 std::vector<std::string> IdStrings(const IdSet& seen, const storage::Dictionary::Reader& d) {
   std::vector<std::pair<uint64_t, std::string_view>> keyed;
   seen.ForEach([&](uint32_t id) {
-    if (id == 0) return;  // no entry (only a damaged rollup could list it)
-    const std::string_view s = d.Payload(id, schema::EntryKind::kEntityId).value_or(std::string_view());
-    keyed.emplace_back(OrderPrefix(s), s);
+    const auto s = d.Payload(id, schema::EntryKind::kEntityId);
+    if (!s) return;  // not an ID entry (only a damaged rollup could list it)
+    keyed.emplace_back(OrderPrefix(*s), *s);
   });
   std::sort(keyed.begin(), keyed.end());
   std::vector<std::string> ids;
