@@ -374,7 +374,10 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
       }
     }
     entries.reserve(static_cast<size_t>(end - sums.begin()));
-    auto id = [&](uint64_t i) { return *d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId); };
+    // A rollup naming a non-ID entry (only damage can) shows as "" rather than being dereferenced.
+    auto id = [&](uint64_t i) {
+      return d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId).value_or(std::string_view());
+    };
     for (auto it = sums.begin(); it != end; ++it) entries.push_back({it->second, id(it->first >> 32), id(it->first & 0xffffffff), 0});
   } else if (limit) {
     // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
