@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "flowstat 0.1.0 (store format 1)";
+constexpr const char* kVersion = "flowstat 0.2.0 (store format 2)";
 
 }  // namespace
 
