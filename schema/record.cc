@@ -131,15 +131,51 @@ uint32_t RecordEncoder::Details(const EventView& e) {
                           std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
 }
 
+std::optional<uint32_t> InlineIpv4(std::string_view address) {
+  uint32_t value = 0;
+  size_t i = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0 && (i >= address.size() || address[i++] != '.')) return std::nullopt;
+    const size_t start = i;
+    uint32_t n = 0;
+    while (i < address.size() && i - start < 3 && address[i] >= '0' && address[i] <= '9') {
+      n = n * 10 + static_cast<uint32_t>(address[i++] - '0');
+    }
+    const size_t digits = i - start;
+    if (digits == 0 || n > 255 || (digits > 1 && address[start] == '0')) return std::nullopt;
+    value = value << 8 | n;
+  }
+  if (i != address.size()) return std::nullopt;
+  return value;
+}
+
+std::string FormatIpv4(uint32_t address) {
+  return std::to_string(address >> 24) + '.' + std::to_string((address >> 16) & 255) + '.' +
+         std::to_string((address >> 8) & 255) + '.' + std::to_string(address & 255);
+}
+
+uint32_t RecordEncoder::Address(const std::optional<std::string_view>& address, uint16_t inline_flag,
+                                uint16_t* flags) {
+  if (!address) return 0;
+  // Inline: most addresses are IPv4, and a fleet has many of them (a dictionary lookup each).
+  if (const auto ipv4 = InlineIpv4(*address)) {
+    *flags |= inline_flag;
+    return *ipv4;
+  }
+  return interner_.Intern(EntryKind::kAddress, *address);
+}
+
 EventRecord RecordEncoder::Encode(const EventView& e) {
   const uint8_t types = static_cast<uint8_t>(static_cast<uint8_t>(e.source_type) |
                                              (static_cast<uint8_t>(e.destination_type) << 2));
+  uint16_t flags = EncodeFlags(e);
+  const uint32_t source_ip = Address(e.source_ip, kFlagSourceIpv4, &flags);
+  const uint32_t destination_ip = Address(e.destination_ip, kFlagDestinationIpv4, &flags);
   return EventRecord(interner_.Intern(EntryKind::kEntityId, e.source_id),
                      interner_.Intern(EntryKind::kEntityId, e.destination_id), e.timestamp_ms, e.value,
                      interner_.Intern(EntryKind::kNamespace, e.namespace_), TagList(e.source_tags),
-                     TagList(e.destination_tags), Optional(EntryKind::kAddress, e.source_ip),
-                     Optional(EntryKind::kAddress, e.destination_ip), Details(e), e.destination_port.value_or(0),
-                     EncodeFlags(e), e.protocol.value_or(0), types, 0);
+                     TagList(e.destination_tags), source_ip, destination_ip, Details(e),
+                     e.destination_port.value_or(0), flags, e.protocol.value_or(0), types, 0);
 }
 
 Status DecodeEvent(const EventRecord& r, const EntryLookup& lookup, FlowEvent* e) {
@@ -151,8 +187,16 @@ Status DecodeEvent(const EventRecord& r, const EntryLookup& lookup, FlowEvent* e
   if (s.ok()) s = DecodeString(lookup, r.destination_id(), EntryKind::kEntityId, &e->destination_id);
   if (s.ok()) s = DecodeTags(lookup, r.source_tags(), &e->source_tags);
   if (s.ok()) s = DecodeTags(lookup, r.destination_tags(), &e->destination_tags);
-  if (s.ok()) s = DecodeOptional(lookup, r.source_ip(), EntryKind::kAddress, &e->source_ip);
-  if (s.ok()) s = DecodeOptional(lookup, r.destination_ip(), EntryKind::kAddress, &e->destination_ip);
+  if (r.flags() & kFlagSourceIpv4) {
+    e->source_ip = FormatIpv4(r.source_ip());
+  } else if (s.ok()) {
+    s = DecodeOptional(lookup, r.source_ip(), EntryKind::kAddress, &e->source_ip);
+  }
+  if (r.flags() & kFlagDestinationIpv4) {
+    e->destination_ip = FormatIpv4(r.destination_ip());
+  } else if (s.ok()) {
+    s = DecodeOptional(lookup, r.destination_ip(), EntryKind::kAddress, &e->destination_ip);
+  }
   if (s.ok()) s = DecodeDetails(lookup, r.details(), e);
   if (!s.ok()) return s;
   const uint16_t f = r.flags();

@@ -26,6 +26,17 @@ inline constexpr uint16_t kFlagHasEncrypted = 1u << 6;
 inline constexpr uint16_t kFlagEncrypted = 1u << 7;
 inline constexpr uint16_t kFlagHasObservedEncrypted = 1u << 8;
 inline constexpr uint16_t kFlagObservedEncrypted = 1u << 9;
+// The address field holds the address itself, not a dictionary id: set for an IPv4 address in
+// canonical dotted-decimal form (see InlineIpv4), the one text that decodes back to itself.
+inline constexpr uint16_t kFlagSourceIpv4 = 1u << 10;
+inline constexpr uint16_t kFlagDestinationIpv4 = 1u << 11;
+
+// The value of `address` when it is an IPv4 address in canonical dotted-decimal form — four
+// decimal numbers 0..255 without leading zeros, separated by '.' ("10.0.0.1", not "10.00.0.1")
+// — as a.b.c.d -> a << 24 | b << 16 | c << 8 | d; nullopt for any other text.
+std::optional<uint32_t> InlineIpv4(std::string_view address);
+// The canonical text of an inline IPv4 address.
+std::string FormatIpv4(uint32_t address);
 
 // Dictionary entries start with one byte naming their kind; the payload follows.
 enum class EntryKind : char {
@@ -80,10 +91,10 @@ class RecordEncoder {
   };
 
   uint32_t TagList(const std::vector<std::string_view>& tags);
+  // The address field for `address` (an inline IPv4 address, or a dictionary id; 0 when absent);
+  // sets `inline_flag` in `flags` when inline.
+  uint32_t Address(const std::optional<std::string_view>& address, uint16_t inline_flag, uint16_t* flags);
   uint32_t Details(const EventView& event);
-  uint32_t Optional(EntryKind kind, const std::optional<std::string_view>& s) {
-    return s ? interner_.Intern(kind, *s) : 0;
-  }
 
   Interner& interner_;
   Cache tag_lists_;

@@ -5,7 +5,9 @@
 #include <rocksdb/db.h>
 
 #include <fstream>
+#include <random>
 
+#include "schema/record.h"
 #include "tests/test_support.h"
 
 namespace flowstat::testing {
@@ -81,6 +83,57 @@ TEST_CASE("reopen keeps every event", "[format]") {
   REQUIRE(r.ok());
   CHECK((*r)[0].data_points.at(0).value == 5);
   CHECK_FALSE(store->Append(MakeEvent(kWeekStart, "/n", "s", "d")).ok());
+}
+
+TEST_CASE("only canonical dotted-decimal IPv4 addresses are stored inline", "[format]") {
+  using schema::InlineIpv4;
+  CHECK(InlineIpv4("10.0.0.1") == std::optional<uint32_t>(0x0a000001));
+  CHECK(InlineIpv4("0.0.0.0") == std::optional<uint32_t>(0));
+  CHECK(InlineIpv4("255.255.255.255") == std::optional<uint32_t>(0xffffffff));
+  CHECK(InlineIpv4("192.168.100.20") == std::optional<uint32_t>(0xc0a86414));
+  // Texts that are not the one canonical spelling of an address keep their exact text.
+  for (const char* text : {"", "010.0.0.1", "1.2.3.04", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.1000", " 1.2.3.4",
+                           "1.2.3.4 ", "1..2.3", "1.2.3.", ".1.2.3", "::1", "1.2.3.-4", "1.2.3.4/24", "0x1.2.3.4",
+                           "\xd9\xa1.2.3.4", "00.0.0.0"}) {
+    INFO(text);
+    CHECK_FALSE(InlineIpv4(text).has_value());
+  }
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 10000; ++i) {
+    const auto address = static_cast<uint32_t>(rng());
+    REQUIRE(InlineIpv4(schema::FormatIpv4(address)) == std::optional<uint32_t>(address));
+  }
+}
+
+TEST_CASE("addresses come back with their exact text, inline or not, and keep events' identity", "[format]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const std::vector<std::optional<std::string>> addresses = {
+      "10.1.2.3", "0.0.0.0", "255.255.255.255", "010.1.2.3", "10.1.2.3 ", "2001:db8::1", "::1", "", std::nullopt};
+  std::vector<FlowEvent> events;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    for (size_t j = 0; j < addresses.size(); ++j) {
+      FlowEvent e = MakeEvent(kWeekStart + static_cast<int64_t>(i * addresses.size() + j), "/n", "s", "d");
+      e.source_ip = addresses[i];
+      e.destination_ip = addresses[j];
+      events.push_back(e);
+    }
+  }
+  REQUIRE(store->AppendBatch(events).ok());
+  REQUIRE(store->AppendBatch(events).ok());  // the same events again: still one of each
+  Query q;
+  q.namespace_ = "/n";
+  q.start_absolute = kWeekStart;
+  q.end_absolute = kWeekStart + kWeek;
+  std::vector<FlowEvent> back;
+  REQUIRE(store->ScanEvents(q, 0, [&](const FlowEvent& e) {
+    back.push_back(e);
+    return true;
+  }).ok());
+  CHECK(back == events);
+  std::vector<std::string> problems;
+  REQUIRE(store->Verify(&problems, nullptr).ok());
+  CHECK(problems.empty());
 }
 
 TEST_CASE("foreign, other-version and missing stores are refused", "[format]") {
