@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "storage/chunk_merge.h"
@@ -176,6 +177,97 @@ TEST_CASE("verify finds a rollup that disagrees with its raw events", "[reliabil
   std::vector<std::string> problems;
   REQUIRE(store->Verify(&problems, nullptr).ok());
   REQUIRE_FALSE(problems.empty());
+  CHECK(problems[0].find("rollup differs from its raw events") != std::string::npos);
+}
+
+// Opens the store's RocksDB directly (as a crash or a bad disk would leave it), runs `edit`.
+void EditRaw(const std::string& path, const std::function<void(rocksdb::DB&)>& edit) {
+  rocksdb::Options o;
+  o.merge_operator = std::make_shared<storage::ChunkMergeOperator>();
+  rocksdb::DB* raw;
+  REQUIRE(rocksdb::DB::Open(o, path, &raw).ok());
+  edit(*raw);
+  delete raw;
+}
+
+// The keys of `prefix` with their values.
+std::vector<std::pair<std::string, std::string>> KeysOf(rocksdb::DB& db, char prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  REQUIRE(it->status().ok());
+  return out;
+}
+
+TEST_CASE("a crash between hour and day rollups costs speed until compact, never answers", "[reliability][rollup]") {
+  TempDir dir;
+  std::mt19937_64 rng(8);
+  const auto events = RandomEvents(rng, 3000);
+  Query q;
+  q.namespace_ = "/";
+  q.start_absolute = kBaseMs;
+  q.end_absolute = kBaseMs + 2 * 86400000LL;  // two whole days
+  q.type = StatisticType::kRepartition;
+  std::string expected;
+  {
+    auto store = OpenStore(dir.path());
+    REQUIRE(store->AppendBatch(events).ok());
+    REQUIRE(store->Flush().ok());
+    QueryStats stats;
+    auto r = store->Query(q, &stats);
+    REQUIRE(r.ok());
+    REQUIRE(stats.day_rollups_read > 0);
+    expected = FormatStatisticsJson(*r);
+  }
+  EditRaw(dir.path(), [](rocksdb::DB& db) {  // as if the process died before writing the days
+    for (char prefix : {'r', 'i', 'q'}) {
+      for (const auto& [key, value] : KeysOf(db, prefix)) REQUIRE(db.Delete(rocksdb::WriteOptions(), key).ok());
+    }
+  });
+  auto store = OpenStore(dir.path());
+  QueryStats stats;
+  auto hours = store->Query(q, &stats);
+  REQUIRE(hours.ok());
+  CHECK(stats.day_rollups_read == 0);
+  CHECK(stats.rollups_read > 0);
+  CHECK(FormatStatisticsJson(*hours) == expected);
+  REQUIRE(store->Compact().ok());  // finds the stale days and rebuilds them
+  stats = {};
+  auto days = store->Query(q, &stats);
+  REQUIRE(days.ok());
+  CHECK(stats.day_rollups_read > 0);
+  CHECK(FormatStatisticsJson(*days) == expected);
+  std::vector<std::string> problems;
+  REQUIRE(store->Verify(&problems, nullptr).ok());
+  CHECK(problems.empty());
+}
+
+TEST_CASE("verify finds a day rollup that disagrees with its raw events", "[reliability][rollup]") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    std::vector<FlowEvent> events;  // one event in every hour of two days: equal generation sums
+    for (int h = 0; h < 48; ++h) {
+      events.push_back(MakeEvent(kBaseMs + h * 3600000LL, "/v", "s" + std::to_string(h / 24), "d", Action::kAccept,
+                                 static_cast<uint64_t>(1 + h / 24)));
+    }
+    REQUIRE(store->AppendBatch(events).ok());
+    REQUIRE(store->Flush().ok());
+  }
+  EditRaw(dir.path(), [](rocksdb::DB& db) {  // swap the two days' summaries
+    const auto days = KeysOf(db, 'r');
+    REQUIRE(days.size() == 2);
+    REQUIRE(db.Put(rocksdb::WriteOptions(), days[0].first, days[1].second).ok());
+  });
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto store = OpenStore(dir.path(), read_only);
+  std::vector<std::string> problems;
+  REQUIRE(store->Verify(&problems, nullptr).ok());
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("day ") == 0);
   CHECK(problems[0].find("rollup differs from its raw events") != std::string::npos);
 }
 
