@@ -333,6 +333,11 @@ void PutRollups(RollupBuilder& builder, uint64_t generation, char summary, char 
 
 }  // namespace
 
+Status EventStore::WriteRollups(rocksdb::WriteBatch* wb) {
+  std::lock_guard lock(rollup_write_mu_);
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), wb), "writing rollups");
+}
+
 Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {
   rocksdb::WriteBatch wb;
   std::vector<schema::EventRecord> records;
@@ -373,7 +378,7 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
     for (const schema::EventRecord& r : records) builder.Add(r);
     PutRollups(builder, gen, kSummaryPrefix, kIdsPrefix, kPairsPrefix, ns, hour, &wb);
     if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat
-      Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+      Status s = WriteRollups(&wb);
       if (!s.ok()) return s;
       wb.Clear();
       // Cursors pin the memtables they started on: a long-lived one would keep every memtable
@@ -381,7 +386,7 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       generations.reset();
     }
   }
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+  return WriteRollups(&wb);
 }
 
 Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> days) {
@@ -428,13 +433,13 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
       DeleteRollups(kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix, ns, day, &wb);
     }
     if (wb.GetDataSize() > (1 << 20)) {
-      Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+      Status s = WriteRollups(&wb);
       if (!s.ok()) return s;
       wb.Clear();
       generations.reset();  // see RefreshHours
     }
   }
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing rollups");
+  return WriteRollups(&wb);
 }
 
 namespace {
