@@ -274,14 +274,14 @@ namespace {
 // Reads keys in ascending order with one iterator, so that each block is read (and
 // decompressed) once however many of the keys it holds: point reads with fill_cache off would
 // decompress a block again for every key in it. Whole-store passes keep fill_cache off so as not
-// to evict what queries use.
+// to evict what queries use; queries leave it on.
 class ForwardCursor {
  public:
-  ForwardCursor(rocksdb::DB& db, const rocksdb::Snapshot* snapshot, std::string upper_bound)
+  ForwardCursor(rocksdb::DB& db, const rocksdb::Snapshot* snapshot, std::string upper_bound, bool fill_cache = false)
       : upper_bound_(std::move(upper_bound)), bound_(upper_bound_) {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot;
-    ro.fill_cache = false;
+    ro.fill_cache = fill_cache;
     ro.iterate_upper_bound = &bound_;
     it_.reset(db.NewIterator(ro));
   }
@@ -317,18 +317,18 @@ const Root* CurrentRollup(std::optional<rocksdb::Slice> value, uint64_t generati
   return root && root->generation() == generation ? root : nullptr;
 }
 
-void DeleteRollups(char summary, char ids, char pairs, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
-  for (char prefix : {summary, ids, pairs}) wb->Delete(HourKey(prefix, ns, unit));
+void DeleteRollups(RollupPrefixes prefixes, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
+  for (char prefix : {prefixes.summary, prefixes.ids, prefixes.pairs}) wb->Delete(HourKey(prefix, ns, unit));
 }
 
-// Writes the rollups `builder` holds under the three prefixes; deletes them when a sum overflows.
-void PutRollups(RollupBuilder& builder, uint64_t generation, char summary, char ids, char pairs, uint64_t ns,
-                uint32_t unit, rocksdb::WriteBatch* wb) {
+// Writes the rollups `builder` holds; deletes them when a sum overflows.
+void PutRollups(RollupBuilder& builder, uint64_t generation, RollupPrefixes prefixes, uint64_t ns, uint32_t unit,
+                rocksdb::WriteBatch* wb) {
   RollupValues v;
-  if (!builder.Finish(generation, &v)) return DeleteRollups(summary, ids, pairs, ns, unit, wb);
-  wb->Put(HourKey(summary, ns, unit), v.summary);
-  wb->Put(HourKey(ids, ns, unit), v.ids);
-  wb->Put(HourKey(pairs, ns, unit), v.pairs);
+  if (!builder.Finish(generation, &v)) return DeleteRollups(prefixes, ns, unit, wb);
+  wb->Put(HourKey(prefixes.summary, ns, unit), v.summary);
+  wb->Put(HourKey(prefixes.ids, ns, unit), v.ids);
+  wb->Put(HourKey(prefixes.pairs, ns, unit), v.pairs);
 }
 
 }  // namespace
@@ -376,7 +376,7 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
     }
     RollupBuilder builder;
     for (const schema::EventRecord& r : records) builder.Add(r);
-    PutRollups(builder, gen, kSummaryPrefix, kIdsPrefix, kPairsPrefix, ns, hour, &wb);
+    PutRollups(builder, gen, kHourRollups, ns, hour, &wb);
     if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat
       Status s = WriteRollups(&wb);
       if (!s.ok()) return s;
@@ -428,9 +428,9 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
       if (!s.ok()) return s;
     }
     if (complete) {
-      PutRollups(builder, day_generation, kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix, ns, day, &wb);
+      PutRollups(builder, day_generation, kDayRollups, ns, day, &wb);
     } else {
-      DeleteRollups(kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix, ns, day, &wb);
+      DeleteRollups(kDayRollups, ns, day, &wb);
     }
     if (wb.GetDataSize() > (1 << 20)) {
       Status s = WriteRollups(&wb);
@@ -574,61 +574,51 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
 Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_t lo, uint32_t hi, bool with_ids,
                                            bool with_pairs, QueryStats* stats, const RollupVisitor& visit) const {
   const bool days = span == RollupSpan::kDay;
-  // Aligned ranges: generations (which hours hold events), then each kind of rollup.
-  struct Range {
-    std::string hi;
-    rocksdb::Slice upper;
-    std::unique_ptr<rocksdb::Iterator> it;
+  // The generations say which hours hold events; a cursor per kind of rollup finds each unit's.
+  const std::string gens_hi = HourKey(kGenerationPrefix, ns, days ? (hi + 1) * kHoursPerDay : hi + 1);
+  const rocksdb::Slice gens_upper(gens_hi);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  ro.fill_cache = fill_cache_;
+  ro.iterate_upper_bound = &gens_upper;
+  std::unique_ptr<rocksdb::Iterator> gens(store_.db_->NewIterator(ro));
+  gens->Seek(HourKey(kGenerationPrefix, ns, days ? lo * kHoursPerDay : lo));
+  struct Rollups {
+    char prefix;
+    std::optional<ForwardCursor> cursor;
     std::vector<uint64_t> scratch;  // for values that are not 8-byte aligned
   };
-  auto open = [&](char prefix, uint32_t first, uint32_t last, Range* r) {
-    r->hi = HourKey(prefix, ns, last + 1);
-    r->upper = rocksdb::Slice(r->hi);
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
-    ro.fill_cache = fill_cache_;
-    ro.iterate_upper_bound = &r->upper;
-    r->it.reset(store_.db_->NewIterator(ro));
-    r->it->Seek(HourKey(prefix, ns, first));
-  };
-  Range gens, sums, ids, pairs;
-  open(kGenerationPrefix, days ? lo * kHoursPerDay : lo, days ? hi * kHoursPerDay + kHoursPerDay - 1 : hi, &gens);
-  open(days ? kDaySummaryPrefix : kSummaryPrefix, lo, hi, &sums);
-  if (with_ids) open(days ? kDayIdsPrefix : kIdsPrefix, lo, hi, &ids);
-  if (with_pairs) open(days ? kDayPairsPrefix : kPairsPrefix, lo, hi, &pairs);
-  // Positions `r` at `unit`; returns its value when present and of generation `gen`.
-  auto current = [&](Range& r, uint32_t unit, uint64_t gen, auto* tag) -> decltype(tag) {
-    using Root = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
-    const char prefix = r.hi[0];
-    uint64_t key_ns;
-    uint32_t key_unit = 0;
-    while (r.it->Valid() && ParseHourKey(std::string_view(r.it->key().data(), r.it->key().size()), prefix, &key_ns,
-                                         &key_unit) && key_unit < unit) {
-      r.it->Next();
-    }
-    if (!r.it->Valid() || key_unit != unit) return nullptr;
-    const rocksdb::Slice value = r.it->value();
-    if (stats) stats->bytes_read += value.size();
-    return CurrentRollup<Root>(value, gen, &r.scratch);
+  const RollupPrefixes prefixes = days ? kDayRollups : kHourRollups;
+  Rollups sums{prefixes.summary}, ids{prefixes.ids}, pairs{prefixes.pairs};
+  auto open = [&](Rollups& r) { r.cursor.emplace(*store_.db_, snapshot_, HourKey(r.prefix, ns, hi + 1), fill_cache_); };
+  open(sums);
+  if (with_ids) open(ids);
+  if (with_pairs) open(pairs);
+  // The value of `r` at `unit`, if it has one.
+  auto find = [&](Rollups& r, uint32_t unit) -> std::optional<rocksdb::Slice> {
+    if (!r.cursor) return std::nullopt;
+    const auto value = r.cursor->Find(HourKey(r.prefix, ns, unit));
+    if (value && stats) stats->bytes_read += value->size();
+    return value;
   };
   auto emit = [&](uint32_t unit, uint64_t gen) {
     RollupParts parts;
-    parts.summary = current(sums, unit, gen, static_cast<const fb::RollupSummary*>(nullptr));
-    if (with_ids) parts.ids = current(ids, unit, gen, static_cast<const fb::RollupIds*>(nullptr));
-    if (with_pairs) parts.pairs = current(pairs, unit, gen, static_cast<const fb::RollupPairs*>(nullptr));
+    parts.summary = CurrentRollup<fb::RollupSummary>(find(sums, unit), gen, &sums.scratch);
+    parts.ids = CurrentRollup<fb::RollupIds>(find(ids, unit), gen, &ids.scratch);
+    parts.pairs = CurrentRollup<fb::RollupPairs>(find(pairs, unit), gen, &pairs.scratch);
     return visit(unit, parts);
   };
   std::optional<uint32_t> day;  // with days: the one whose generations are being summed
   uint64_t day_generation = 0;
-  for (; gens.it->Valid(); gens.it->Next()) {
+  for (; gens->Valid(); gens->Next()) {
     uint64_t key_ns;
     uint32_t hour;
-    if (!ParseHourKey(std::string_view(gens.it->key().data(), gens.it->key().size()), kGenerationPrefix, &key_ns,
-                      &hour) || gens.it->value().size() != 8) {
+    if (!ParseHourKey(std::string_view(gens->key().data(), gens->key().size()), kGenerationPrefix, &key_ns, &hour) ||
+        gens->value().size() != 8) {
       return Status::Corruption("malformed generation key");
     }
     uint64_t gen;
-    std::memcpy(&gen, gens.it->value().data(), 8);
+    std::memcpy(&gen, gens->value().data(), 8);
     if (!days) {
       Status s = emit(hour, gen);
       if (!s.ok()) return s;
@@ -642,10 +632,10 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
     day = hour / kHoursPerDay;
     day_generation += gen;
   }
-  Status s = FromRocks(gens.it->status(), "reading generations");
+  Status s = FromRocks(gens->status(), "reading generations");
   if (s.ok() && day) s = emit(*day, day_generation);
-  for (Range* r : {&sums, &ids, &pairs}) {
-    if (s.ok() && r->it) s = FromRocks(r->it->status(), "reading rollups");
+  for (const Rollups* r : {&sums, &ids, &pairs}) {
+    if (s.ok() && r->cursor) s = r->cursor->status();
   }
   return s;
 }

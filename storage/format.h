@@ -22,6 +22,13 @@ inline constexpr char kDaySummaryPrefix = 'r';  // 'r' ns:u64 BE day:u32 BE  -> 
 inline constexpr char kDayIdsPrefix = 'i';      // 'i' ns:u64 BE day:u32 BE  -> fb::RollupIds
 inline constexpr char kDayPairsPrefix = 'q';    // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
 
+// The key prefixes of the three rollups of one hour or one day.
+struct RollupPrefixes {
+  char summary, ids, pairs;
+};
+inline constexpr RollupPrefixes kHourRollups{kSummaryPrefix, kIdsPrefix, kPairsPrefix};
+inline constexpr RollupPrefixes kDayRollups{kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix};
+
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =

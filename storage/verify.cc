@@ -111,11 +111,12 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   if (!it->status().ok()) problems->push_back("scan: " + it->status().ToString());
   // Rollups against the raw events they stand for: a current rollup must be what RollupBuilder
   // makes of the period's chunks now.
-  auto check = [&](const char (&prefixes)[3], uint64_t ns, uint32_t unit, uint64_t generation, RollupBuilder& built,
+  auto check = [&](RollupPrefixes prefixes, uint64_t ns, uint32_t unit, uint64_t generation, RollupBuilder& built,
                    const std::string& what) {
     std::string values[3];
     bool present = false;
-    for (int k = 0; k < 3; ++k) present |= db_->Get(ro, HourKey(prefixes[k], ns, unit), &values[k]).ok();
+    const char keys[3] = {prefixes.summary, prefixes.ids, prefixes.pairs};
+    for (int k = 0; k < 3; ++k) present |= db_->Get(ro, HourKey(keys[k], ns, unit), &values[k]).ok();
     RollupValues expected;
     if (!present || !built.Finish(generation, &expected)) return;
     const auto* root = schema::VerifiedRoot<fb::RollupSummary>(values[0], &scratch);
@@ -140,7 +141,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
       built.Add(r);
       day.second.Add(r);
     }
-    check({kSummaryPrefix, kIdsPrefix, kPairsPrefix}, ns, hour, gen->second, built, "hour " + std::to_string(hour));
+    check(kHourRollups, ns, hour, gen->second, built, "hour " + std::to_string(hour));
     records = {};
   }
   for (const auto& [hour_key, gen] : generations) {
@@ -148,8 +149,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     if (day != days.end()) day->second.first += gen;
   }
   for (auto& [day_key, day] : days) {
-    check({kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix}, day_key.first, day_key.second, day.first, day.second,
-          "day " + std::to_string(day_key.second));
+    check(kDayRollups, day_key.first, day_key.second, day.first, day.second, "day " + std::to_string(day_key.second));
   }
   if (keys_checked) *keys_checked = checked;
   return Status::Ok();
