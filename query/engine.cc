@@ -111,8 +111,9 @@ class BucketPorts {
 // would be a cache miss each.
 class PairSums {
  public:
-  void Add(uint32_t source, uint32_t destination, Count value) {
-    const uint64_t key = uint64_t{source} << 32 | destination;
+  void Add(uint32_t source, uint32_t destination, Count value) { Add(uint64_t{source} << 32 | destination, value); }
+  // `key` is source << 32 | destination.
+  void Add(uint64_t key, Count value) {
     const uint64_t hash = key * 0x9e3779b97f4a7c15ull;  // multiplicative: the high bits mix all
     uint32_t ref = index_.Find(hash, [&](uint32_t r) { return sums_[r - 1].first == key; });
     if (ref == 0) {
@@ -146,7 +147,7 @@ class PairSums {
 
   void Merge(const PairSums& o) {
     for (const auto* list : {&o.sums_, &o.sorted_}) {
-      for (const auto& [key, sum] : *list) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+      for (const auto& [key, sum] : *list) Add(key, sum);
     }
   }
 
@@ -154,7 +155,7 @@ class PairSums {
   // reorder them).
   std::vector<std::pair<uint64_t, Count>>& Sums() {
     if (sums_.empty()) return sorted_;
-    for (const auto& [key, sum] : sorted_) Add(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum);
+    for (const auto& [key, sum] : sorted_) Add(key, sum);
     sorted_.clear();
     return sums_;
   }
@@ -356,6 +357,13 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
     std::string_view source_id, destination_id;  // Flows
     uint32_t port;                               // Ports
   };
+  // The answer's order: value descending, ties by key ascending.
+  auto before = [](const Entry& a, const Entry& b) {
+    if (a.value != b.value) return a.value > b.value;
+    if (a.source_id != b.source_id) return a.source_id < b.source_id;
+    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
+    return a.port < b.port;
+  };
   std::vector<Entry> entries;
   const std::optional<size_t> limit =
       q_.limit ? std::optional<size_t>(static_cast<size_t>(std::min<uint64_t>(*q_.limit, SIZE_MAX))) : std::nullopt;
@@ -382,7 +390,6 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
   } else if (limit) {
     // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
     // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
-    auto before = [](const Entry& a, const Entry& b) { return a.value != b.value ? a.value > b.value : a.port < b.port; };
     t.ports.ForEach([&](uint32_t port) {
       const Count value = t.port_sums[port];
       if (value == 0 || *limit == 0) return;
@@ -400,12 +407,7 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
       if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
     });
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    if (a.value != b.value) return a.value > b.value;
-    if (a.source_id != b.source_id) return a.source_id < b.source_id;
-    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
-    return a.port < b.port;
-  });
+  std::sort(entries.begin(), entries.end(), before);
   const size_t keep = limit ? std::min(entries.size(), *limit) : entries.size();
   out->data_points.resize(keep);
   for (size_t i = 0; i < keep; ++i) {
@@ -525,16 +527,17 @@ struct ScanShare {
 void AddStats(const QueryStats& from, QueryStats* to) {
   to->chunks_read += from.chunks_read;
   to->rollups_read += from.rollups_read;
+  to->day_rollups_read += from.day_rollups_read;
   to->bytes_read += from.bytes_read;
   to->events_examined += from.events_examined;
   to->events_matched += from.events_matched;
 }
 
-// Adds the rollups of days [first_day, last_day] of `ns` (clipped to the window) to `reducer`
-// (pair sums too `with_pairs`),
-// and a scan task for each hour they do not cover. A day inside the window with a current day
-// rollup is read whole when it lies in one bucket; otherwise its rollup gives the day's IDs and
-// its hours' rollups give the sums without reading their IDs. Other hours read hour rollups.
+// Adds the rollups of days [first_day, last_day] of `ns` (clipped to the window) to `reducer`,
+// pair sums too `with_pairs`, and a scan task for each hour they do not cover. A day inside the
+// window with a current day rollup is read whole when it lies in one bucket; otherwise its rollup
+// gives the day's IDs and its hours' rollups give the sums without reading their IDs. Other hours
+// read hour rollups.
 Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, uint64_t ns, uint32_t first_day,
                   uint32_t last_day, bool with_pairs, Reducer* reducer, QueryStats* stats,
                   std::vector<ScanTask>* tasks) {
