@@ -45,6 +45,13 @@ Status DecodeOptional(const EntryLookup& lookup, uint32_t id, EntryKind kind,
   return DecodeString(lookup, id, kind, &**out);
 }
 
+// An address field: the address itself when `inline_ipv4`, else a dictionary id (0: absent).
+Status DecodeAddress(const EntryLookup& lookup, uint32_t field, bool inline_ipv4, std::optional<std::string>* out) {
+  if (!inline_ipv4) return DecodeOptional(lookup, field, EntryKind::kAddress, out);
+  *out = FormatIpv4(field);
+  return Status::Ok();
+}
+
 Status DecodeTags(const EntryLookup& lookup, uint32_t id, std::vector<std::string>* tags) {
   tags->clear();
   if (id == 0) return Status::Ok();
@@ -187,15 +194,9 @@ Status DecodeEvent(const EventRecord& r, const EntryLookup& lookup, FlowEvent* e
   if (s.ok()) s = DecodeString(lookup, r.destination_id(), EntryKind::kEntityId, &e->destination_id);
   if (s.ok()) s = DecodeTags(lookup, r.source_tags(), &e->source_tags);
   if (s.ok()) s = DecodeTags(lookup, r.destination_tags(), &e->destination_tags);
-  if (r.flags() & kFlagSourceIpv4) {
-    e->source_ip = FormatIpv4(r.source_ip());
-  } else if (s.ok()) {
-    s = DecodeOptional(lookup, r.source_ip(), EntryKind::kAddress, &e->source_ip);
-  }
-  if (r.flags() & kFlagDestinationIpv4) {
-    e->destination_ip = FormatIpv4(r.destination_ip());
-  } else if (s.ok()) {
-    s = DecodeOptional(lookup, r.destination_ip(), EntryKind::kAddress, &e->destination_ip);
+  if (s.ok()) s = DecodeAddress(lookup, r.source_ip(), (r.flags() & kFlagSourceIpv4) != 0, &e->source_ip);
+  if (s.ok()) {
+    s = DecodeAddress(lookup, r.destination_ip(), (r.flags() & kFlagDestinationIpv4) != 0, &e->destination_ip);
   }
   if (s.ok()) s = DecodeDetails(lookup, r.details(), e);
   if (!s.ok()) return s;
