@@ -102,8 +102,7 @@ TEST_CASE("flipped bytes in table files are detected, never misread", "[reliabil
         }
         REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));  // exact or refused
       }
-      std::vector<std::string> problems;
-      REQUIRE((*store)->Verify(&problems, nullptr).ok());
+      const std::vector<std::string> problems = VerifyProblems(**store);
       CHECK_FALSE(problems.empty());
       INFO("queries refused: " << refused);
     }
@@ -152,9 +151,7 @@ TEST_CASE("verify finds a rollup that disagrees with its raw events", "[reliabil
     std::mt19937_64 rng(5);
     REQUIRE(store->AppendBatch(RandomEvents(rng, 2000)).ok());
     REQUIRE(store->Flush().ok());
-    std::vector<std::string> problems;
-    REQUIRE(store->Verify(&problems, nullptr).ok());
-    CHECK(problems.empty());
+    CHECK(VerifyProblems(*store).empty());
   }
   // Swap two hours' summaries: both stay well-formed, but each now describes other events.
   rocksdb::Options o;
@@ -174,8 +171,7 @@ TEST_CASE("verify finds a rollup that disagrees with its raw events", "[reliabil
   OpenOptions read_only;
   read_only.read_only = true;
   auto store = OpenStore(dir.path(), read_only);
-  std::vector<std::string> problems;
-  REQUIRE(store->Verify(&problems, nullptr).ok());
+  const std::vector<std::string> problems = VerifyProblems(*store);
   REQUIRE_FALSE(problems.empty());
   CHECK(problems[0].find("rollup differs from its raw events") != std::string::npos);
 }
@@ -239,9 +235,7 @@ TEST_CASE("a crash between hour and day rollups costs speed until compact, never
   REQUIRE(days.ok());
   CHECK(stats.day_rollups_read > 0);
   CHECK(FormatStatisticsJson(*days) == expected);
-  std::vector<std::string> problems;
-  REQUIRE(store->Verify(&problems, nullptr).ok());
-  CHECK(problems.empty());
+  CHECK(VerifyProblems(*store).empty());
 }
 
 TEST_CASE("verify finds a day rollup that disagrees with its raw events", "[reliability][rollup]") {
@@ -264,8 +258,7 @@ TEST_CASE("verify finds a day rollup that disagrees with its raw events", "[reli
   OpenOptions read_only;
   read_only.read_only = true;
   auto store = OpenStore(dir.path(), read_only);
-  std::vector<std::string> problems;
-  REQUIRE(store->Verify(&problems, nullptr).ok());
+  const std::vector<std::string> problems = VerifyProblems(*store);
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].find("day ") == 0);
   CHECK(problems[0].find("rollup differs from its raw events") != std::string::npos);

@@ -253,9 +253,7 @@ TEST_CASE("a day rollup stands for its hours only while none of them changed", "
   CHECK(Total((*serie)[0]) == 13);
   CHECK((*serie)[0].source_ids == (*after)[0].source_ids);
   CHECK((*serie)[0].data_points[11].value == 5);  // bucket 0 is the hour before the day
-  std::vector<std::string> problems;
-  REQUIRE(store->Verify(&problems, nullptr).ok());
-  CHECK(problems.empty());
+  CHECK(VerifyProblems(*store).empty());
 }
 
 TEST_CASE("flowMode classifies by action, observedAction or both", "[edge]") {

@@ -131,9 +131,7 @@ TEST_CASE("addresses come back with their exact text, inline or not, and keep ev
     return true;
   }).ok());
   CHECK(back == events);
-  std::vector<std::string> problems;
-  REQUIRE(store->Verify(&problems, nullptr).ok());
-  CHECK(problems.empty());
+  CHECK(VerifyProblems(*store).empty());
 }
 
 TEST_CASE("foreign, other-version and missing stores are refused", "[format]") {

@@ -55,6 +55,12 @@ std::unique_ptr<Store> OpenStore(const std::string& dir, OpenOptions options) {
   return std::move(*store);
 }
 
+std::vector<std::string> VerifyProblems(Store& store) {
+  std::vector<std::string> problems;
+  REQUIRE(store.Verify(&problems, nullptr).ok());
+  return problems;
+}
+
 FlowEvent MakeEvent(int64_t t, const std::string& ns, const std::string& src, const std::string& dst,
                     Action action, uint64_t value) {
   FlowEvent e;

@@ -25,6 +25,9 @@ class TempDir {
 // Opens (creating) a store or fails the test.
 std::unique_ptr<Store> OpenStore(const std::string& dir, OpenOptions options = {});
 
+// What Store::Verify reports about `store` (the check itself must run, or the test fails).
+std::vector<std::string> VerifyProblems(Store& store);
+
 // Events over [kBaseMs, kBaseMs + 3 days) drawn from small pools full of traps: namespaces that
 // share prefixes, Unicode, '=' inside tag values, edges of hours, huge values, duplicates.
 inline constexpr int64_t kBaseMs = 1763164800000;  // 2025-11-15T00:00:00Z
