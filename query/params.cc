@@ -7,6 +7,7 @@
 
 #include "flowstat/query.h"
 #include "schema/event_fields.h"
+#include "util/text.h"
 
 namespace flowstat {
 namespace {
@@ -17,32 +18,19 @@ Status ParamError(std::string_view name, std::string_view reason) {
   return Status::InvalidArgument(std::string(name) + ": " + std::string(reason));
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
 template <typename Enum, size_t N>
-Status ParseChoice(std::string_view name, std::string_view text, const std::pair<const char*, Enum> (&choices)[N],
-                   Enum* out) {
-  std::string allowed;
-  for (const auto& [label, value] : choices) {
-    if (EqualsIgnoreCase(text, label)) {
-      *out = value;
-      return Status::Ok();
-    }
-    allowed += (allowed.empty() ? "" : "|") + std::string(label);
-  }
-  return ParamError(name, "must be one of " + allowed + ", got '" + std::string(text.substr(0, 64)) + "'");
+Status ParseChoice(std::string_view name, std::string_view text, const util::NameTable<Enum, N>& choices, Enum* out) {
+  const std::optional<Enum> value = util::FindName(text, choices);
+  if (!value) return ParamError(name, util::UnknownNameReason(text, choices));
+  *out = *value;
+  return Status::Ok();
 }
 
 Status ParseBool(std::string_view name, std::string_view text, bool* out) {
-  if (EqualsIgnoreCase(text, "true")) return *out = true, Status::Ok();
-  if (EqualsIgnoreCase(text, "false")) return *out = false, Status::Ok();
-  return ParamError(name, "must be true or false");
+  const std::optional<bool> value = util::ParseBoolText(text);
+  if (!value) return ParamError(name, "must be true or false");
+  *out = *value;
+  return Status::Ok();
 }
 
 Status SetTime(std::string_view name, std::string_view text, std::optional<int64_t>* out) {
@@ -137,13 +125,13 @@ Result<int64_t> ParseDuration(std::string_view text) {
 }
 
 Status SetQueryParameter(Query* q, std::string_view name, std::string_view v) {
-  static const std::pair<const char*, Metric> kMetrics[] = {{"Flows", Metric::kFlows}, {"Ports", Metric::kPorts}};
-  static const std::pair<const char*, StatisticType> kTypes[] = {{"Serie", StatisticType::kSerie},
-                                                                 {"Repartition", StatisticType::kRepartition}};
-  static const std::pair<const char*, ActionFilter> kActions[] = {
-      {"accept", ActionFilter::kAccept}, {"reject", ActionFilter::kReject}, {"any", ActionFilter::kAny}};
-  static const std::pair<const char*, FlowMode> kModes[] = {
-      {"applied", FlowMode::kApplied}, {"observed", FlowMode::kObserved}, {"all", FlowMode::kAll}};
+  static constexpr util::NameTable<Metric, 2> kMetrics{{{"Flows", Metric::kFlows}, {"Ports", Metric::kPorts}}};
+  static constexpr util::NameTable<StatisticType, 2> kTypes{
+      {{"Serie", StatisticType::kSerie}, {"Repartition", StatisticType::kRepartition}}};
+  static constexpr util::NameTable<ActionFilter, 3> kActions{
+      {{"accept", ActionFilter::kAccept}, {"reject", ActionFilter::kReject}, {"any", ActionFilter::kAny}}};
+  static constexpr util::NameTable<FlowMode, 3> kModes{
+      {{"applied", FlowMode::kApplied}, {"observed", FlowMode::kObserved}, {"all", FlowMode::kAll}}};
   if (name == "namespace") return q->namespace_.assign(v), Status::Ok();
   if (name == "recursive") return ParseBool(name, v, &q->recursive);
   if (name == "startAbsolute") return SetTime(name, v, &q->start_absolute);

@@ -1,4 +1,4 @@
-// The CSV form of the input (SPEC §2).
+// The CSV form of the input (doc/input.md).
 #include <simdjson.h>
 
 #include <charconv>
@@ -7,6 +7,7 @@
 
 #include "flowstat/event.h"
 #include "schema/event_fields.h"
+#include "util/text.h"
 
 namespace flowstat {
 namespace {
@@ -60,9 +61,20 @@ Status ParseUnsigned(std::string_view field, std::string_view text, uint64_t max
 }
 
 Status ParseBoolCell(std::string_view field, std::string_view text, bool* out) {
-  if (text == "true" || text == "TRUE" || text == "True") return *out = true, Status::Ok();
-  if (text == "false" || text == "FALSE" || text == "False") return *out = false, Status::Ok();
-  return FieldError(field, "must be true or false");
+  const std::optional<bool> value = util::ParseBoolText(text);
+  if (!value) return FieldError(field, "must be true or false");
+  *out = *value;
+  return Status::Ok();
+}
+
+// A setter for an optional bool column.
+auto OptionalBool(std::string_view field, std::optional<bool> FlowEvent::*member) {
+  return [field, member](std::string_view t, FlowEvent* e) {
+    bool b = false;
+    Status s = ParseBoolCell(field, t, &b);
+    if (s.ok()) e->*member = b;
+    return s;
+  };
 }
 
 void SplitTags(std::string_view text, std::vector<std::string>* tags) {
@@ -118,18 +130,8 @@ const std::unordered_map<std::string_view, Setter>& Setters() {
       {"observedAction", [](std::string_view t, FlowEvent* e) {
          return schema::ParseEnumField("observedAction", t, &e->observed_action);
        }},
-      {"encrypted", [](std::string_view t, FlowEvent* e) {
-         bool b;
-         Status s = ParseBoolCell("encrypted", t, &b);
-         if (s.ok()) e->encrypted = b;
-         return s;
-       }},
-      {"observedEncrypted", [](std::string_view t, FlowEvent* e) {
-         bool b;
-         Status s = ParseBoolCell("observedEncrypted", t, &b);
-         if (s.ok()) e->observed_encrypted = b;
-         return s;
-       }},
+      {"encrypted", OptionalBool("encrypted", &FlowEvent::encrypted)},
+      {"observedEncrypted", OptionalBool("observedEncrypted", &FlowEvent::observed_encrypted)},
       {"dropReason", OptionalString(&FlowEvent::drop_reason)},
       {"observedDropReason", OptionalString(&FlowEvent::observed_drop_reason)},
       {"policyID", OptionalString(&FlowEvent::policy_id)},

@@ -1,42 +1,26 @@
 #include "schema/event_fields.h"
 
 #include <array>
-#include <strings.h>
+
+#include "util/text.h"
 
 namespace flowstat::schema {
 namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 template <typename Enum, size_t N>
-Status ParseNamed(std::string_view field, std::string_view text,
-                  const std::array<std::pair<const char*, Enum>, N>& names, Enum* out) {
-  for (const auto& [name, value] : names) {
-    if (EqualsIgnoreCase(text, name)) {
-      *out = value;
-      return Status::Ok();
-    }
-  }
-  std::string allowed;
-  for (const auto& entry : names) allowed += (allowed.empty() ? "" : "|") + std::string(entry.first);
-  return FieldError(field, "must be one of " + allowed + ", got '" + std::string(text.substr(0, 64)) + "'");
+Status ParseNamed(std::string_view field, std::string_view text, const util::NameTable<Enum, N>& names, Enum* out) {
+  const std::optional<Enum> value = util::FindName(text, names);
+  if (!value) return FieldError(field, util::UnknownNameReason(text, names));
+  *out = *value;
+  return Status::Ok();
 }
 
-constexpr std::array<std::pair<const char*, Action>, 2> kActions{
+constexpr util::NameTable<Action, 2> kActions{
     {{"Accept", Action::kAccept}, {"Reject", Action::kReject}}};
-constexpr std::array<std::pair<const char*, ObservedAction>, 3> kObservedActions{
+constexpr util::NameTable<ObservedAction, 3> kObservedActions{
     {{"NotApplicable", ObservedAction::kNotApplicable}, {"Accept", ObservedAction::kAccept},
      {"Reject", ObservedAction::kReject}}};
-constexpr std::array<std::pair<const char*, EndpointType>, 3> kEndpointTypes{
+constexpr util::NameTable<EndpointType, 3> kEndpointTypes{
     {{"ProcessingUnit", EndpointType::kProcessingUnit}, {"ExternalNetwork", EndpointType::kExternalNetwork},
      {"Claims", EndpointType::kClaims}}};
 

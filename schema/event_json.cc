@@ -1,4 +1,4 @@
-// FlowEvent <-> the JSON Lines input format of SPEC §2.
+// FlowEvent <-> the JSON Lines input format of doc/input.md.
 #include <simdjson.h>
 
 #include <string>
@@ -128,13 +128,13 @@ const std::vector<NamedHandler>& Handlers() {
       {"observedAction", [](element v, EventView* e) { return GetEnum(v, "observedAction", &e->observed_action); }},
       {"observed", [](element v, EventView* e) { return GetBool(v, "observed", &e->observed); }},
       {"encrypted", [](element v, EventView* e) {
-         bool b;
+         bool b = false;
          Status s = GetBool(v, "encrypted", &b);
          if (s.ok()) e->encrypted = b;
          return s;
        }},
       {"observedEncrypted", [](element v, EventView* e) {
-         bool b;
+         bool b = false;
          Status s = GetBool(v, "observedEncrypted", &b);
          if (s.ok()) e->observed_encrypted = b;
          return s;

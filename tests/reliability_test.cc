@@ -1,4 +1,4 @@
-// SPEC §6: damaged stores are refused (never misread), readers see consistent snapshots while a
+// Reliability (doc/input.md, identity and durability): damaged stores are refused (never misread), readers see consistent snapshots while a
 // writer appends, and Verify finds what is wrong.
 #include <catch2/catch.hpp>
 
@@ -296,8 +296,8 @@ TEST_CASE("readers see whole batches while one writer appends", "[reliability][c
   for (int b = 0; b < kBatches; ++b) {
     std::vector<FlowEvent> batch;
     for (int i = 0; i < kBatch; ++i) {
-      batch.push_back(MakeEvent(kBaseMs + (b * kBatch + i) * 7919 % 86400000, "/c/" + std::to_string(i % 5),
-                                "s" + std::to_string(i % 13), "d" + std::to_string(b % 7)));
+      batch.push_back(MakeEvent(kBaseMs + (b * kBatch + i) * 7919 % 86400000, Numbered("/c/", i % 5),
+                                Numbered("s", i % 13), Numbered("d", b % 7)));
     }
     REQUIRE(store->AppendBatch(batch).ok());
     if (b % 10 == 9) REQUIRE(store->Flush().ok());  // rollups rebuilt while readers run

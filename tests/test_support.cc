@@ -96,8 +96,8 @@ std::vector<FlowEvent> RandomEvents(std::mt19937_64& rng, size_t n) {
     e.observed_action = static_cast<ObservedAction>(Between(rng, 0, 2));
     if (Chance(rng, 0.2)) e.protocol = static_cast<uint8_t>(Between(rng, 0, 255));
     if (Chance(rng, 0.2)) e.encrypted = Chance(rng, 0.5);
-    if (Chance(rng, 0.1)) e.policy_id = "p" + std::to_string(Between(rng, 0, 3));
-    if (Chance(rng, 0.1)) e.source_ip = "10.0.0." + std::to_string(Between(rng, 0, 3));
+    if (Chance(rng, 0.1)) e.policy_id = Numbered("p", Between(rng, 0, 3));
+    if (Chance(rng, 0.1)) e.source_ip = Numbered("10.0.0.", Between(rng, 0, 3));
     events.push_back(std::move(e));
   }
   return events;

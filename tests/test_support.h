@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flowstat/store.h"
@@ -21,6 +22,13 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// `prefix` followed by the decimal digits of `n` ("s" + 7 -> "s7").
+inline std::string Numbered(std::string_view prefix, long long n) {
+  std::string out(prefix);
+  out += std::to_string(n);
+  return out;
+}
 
 // Opens (creating) a store or fails the test.
 std::unique_ptr<Store> OpenStore(const std::string& dir, OpenOptions options = {});

@@ -74,7 +74,10 @@ std::string FormatStatistics(const std::vector<FlowStatistic>& list, const std::
   if (human) return Table(rows);
   std::string out;
   for (const Row& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + CsvCell(r[i]);
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i) out += ',';
+      out += CsvCell(r[i]);
+    }
     out += '\n';
   }
   return out;

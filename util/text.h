@@ -1,0 +1,56 @@
+// Small text helpers shared by the input readers (schema/) and the query parameters (query/), so
+// that CSV cells, JSON values and command-line flags accept exactly the same spellings.
+#pragma once
+
+#include <array>
+#include <cctype>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace flowstat::util {
+
+// ASCII case-insensitive equality ("Accept" == "ACCEPT").
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+// "true" / "false" in any case; nullopt for anything else.
+inline std::optional<bool> ParseBoolText(std::string_view text) {
+  if (EqualsIgnoreCase(text, "true")) return true;
+  if (EqualsIgnoreCase(text, "false")) return false;
+  return std::nullopt;
+}
+
+// A closed set of names (case-insensitive on input) and the values they stand for.
+template <typename Enum, size_t N>
+using NameTable = std::array<std::pair<const char*, Enum>, N>;
+
+template <typename Enum, size_t N>
+std::optional<Enum> FindName(std::string_view text, const NameTable<Enum, N>& names) {
+  for (const auto& [name, value] : names) {
+    if (EqualsIgnoreCase(text, name)) return value;
+  }
+  return std::nullopt;
+}
+
+// "must be one of A|B|C, got 'TEXT'": the reason given for a name not in the table.
+template <typename Enum, size_t N>
+std::string UnknownNameReason(std::string_view text, const NameTable<Enum, N>& names) {
+  std::string reason = "must be one of ";
+  for (size_t i = 0; i < N; ++i) {
+    if (i) reason += '|';
+    reason += names[i].first;
+  }
+  reason += ", got '";
+  reason += text.substr(0, 64);
+  reason += '\'';
+  return reason;
+}
+
+}  // namespace flowstat::util
