@@ -1,6 +1,5 @@
 // The public Store: storage::EventStore for the layout, query::Evaluate for the answers, and
 // the boundary where no exception may pass.
-#include <mutex>
 #include <new>
 
 #include "flowstat/store.h"
@@ -30,28 +29,35 @@ class StoreImpl final : public Store {
 
   Status AppendBatch(std::span<const FlowEvent> events, AppendStats* stats) override {
     return Guard([&] {
-      std::lock_guard lock(writer_);
-      return store_->Write(events, stats);
+      auto writer = store_->EnterWriter();
+      return writer.ok() ? store_->Write(*writer, events, stats) : writer.status();
     });
   }
 
   Result<std::unique_ptr<Loader>> NewLoader() override {
     return Guard([&]() -> Result<std::unique_ptr<Loader>> {
-      std::unique_lock lock(writer_);
-      return std::unique_ptr<Loader>(new storage::BulkLoader(*store_, std::move(lock)));
+      auto writer = store_->EnterWriter();
+      if (!writer.ok()) return writer.status();
+      return std::unique_ptr<Loader>(new storage::BulkLoader(*store_, std::move(*writer)));
     });
   }
 
   Status Flush() override {
     return Guard([&] {
-      std::lock_guard lock(writer_);
-      Status s = store_->RefreshRollups();
-      return s.ok() ? store_->Sync() : s;
+      auto writer = store_->EnterWriter();
+      return writer.ok() ? store_->Flush(*writer) : writer.status();
     });
   }
 
+  Status Sync() override {
+    return Guard([&] { return store_->Sync(); });
+  }
+
   Status Compact() override {
-    return Guard([&] { return store_->Compact(); });
+    return Guard([&] {
+      auto writer = store_->EnterWriter();
+      return writer.ok() ? store_->Compact(*writer) : writer.status();
+    });
   }
 
   Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) override {
@@ -81,7 +87,6 @@ class StoreImpl final : public Store {
 
  private:
   std::unique_ptr<storage::EventStore> store_;
-  std::mutex writer_;
 };
 
 }  // namespace

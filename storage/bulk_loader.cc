@@ -20,8 +20,8 @@ constexpr size_t kMaxQueuedBatches = 2;
 
 }  // namespace
 
-BulkLoader::BulkLoader(EventStore& store, std::unique_lock<std::mutex> writer_lock)
-    : store_(store), writer_lock_(std::move(writer_lock)), writer_([this] { WriteLoop(); }) {}
+BulkLoader::BulkLoader(EventStore& store, util::WriterLease writer)
+    : store_(store), writer_lease_(std::move(writer)), write_thread_([this] { WriteLoop(); }) {}
 
 BulkLoader::~BulkLoader() {
   {
@@ -29,19 +29,19 @@ BulkLoader::~BulkLoader() {
     closing_ = true;
   }
   changed_.notify_all();
-  writer_.join();
+  write_thread_.join();
 }
 
 Status BulkLoader::AddJson(std::string_view line) {
   Status s = schema::ParseEventJsonView(line, &view_);
-  if (s.ok()) store_.Encode(view_, &batch_);
+  if (s.ok()) store_.Encode(writer_lease_, view_, &batch_);
   return s;
 }
 
 Status BulkLoader::Add(const FlowEvent& event) {
   schema::ViewOf(event, &view_);
   Status s = schema::ValidateView(&view_);
-  if (s.ok()) store_.Encode(view_, &batch_);
+  if (s.ok()) store_.Encode(writer_lease_, view_, &batch_);
   return s;
 }
 
@@ -52,7 +52,7 @@ Status BulkLoader::WriteStatus() {
 
 Status BulkLoader::Commit() {
   if (batch_.events == 0) return WriteStatus();
-  store_.Seal(&batch_);
+  store_.Seal(writer_lease_, &batch_);
   std::unique_lock lock(mu_);
   changed_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches; });
   queue_.push_back(std::move(batch_));
@@ -70,8 +70,7 @@ Status BulkLoader::Finish(AppendStats* stats) {
     if (stats) *stats = totals_;
   }
   ReturnFreedMemory();
-  if (s.ok()) s = store_.RefreshRollups();
-  return s.ok() ? store_.Sync() : s;
+  return s.ok() ? store_.Flush(writer_lease_) : s;
 }
 
 void BulkLoader::WriteLoop() {
@@ -84,7 +83,7 @@ void BulkLoader::WriteLoop() {
     writing_ = true;
     lock.unlock();
     AppendStats stats;
-    Status s = write_status_.ok() ? store_.WriteRecords(std::move(batch), &stats) : Status::Ok();
+    Status s = write_status_.ok() ? store_.WriteRecords(writer_lease_, std::move(batch), &stats) : Status::Ok();
     lock.lock();
     writing_ = false;
     if (!s.ok() && write_status_.ok()) write_status_ = s;

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "flowstat/store.h"
+#include "flowstat/loader.h"
 #include "schema/event_view.h"
 #include "storage/event_store.h"
 
@@ -15,8 +15,8 @@ namespace flowstat::storage {
 
 class BulkLoader final : public Loader {
  public:
-  // `writer_lock` is held for the loader's lifetime: it makes this loader the only writer.
-  BulkLoader(EventStore& store, std::unique_lock<std::mutex> writer_lock);
+  // `writer` is held for the loader's lifetime: it makes this loader the store's only writer.
+  BulkLoader(EventStore& store, util::WriterLease writer);
   ~BulkLoader() override;
 
   Status AddJson(std::string_view line) override;
@@ -30,7 +30,7 @@ class BulkLoader final : public Loader {
   Status WriteStatus();
 
   EventStore& store_;
-  std::unique_lock<std::mutex> writer_lock_;
+  const util::WriterLease writer_lease_;
   RecordBatch batch_;
   schema::EventView view_;
 
@@ -41,7 +41,7 @@ class BulkLoader final : public Loader {
   bool writing_ = false;  // a batch taken from queue_ is being written
   Status write_status_;
   AppendStats totals_;
-  std::thread writer_;  // last: starts after the members it uses
+  std::thread write_thread_;  // last: starts after the members it uses
 };
 
 }  // namespace flowstat::storage

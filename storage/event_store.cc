@@ -145,6 +145,16 @@ Status EventStore::LoadDictionary() {
   return FromRocks(it->status(), "loading dictionary");
 }
 
+Result<util::WriterLease> EventStore::EnterWriter() {
+  if (read_only_) return Status::InvalidArgument("store is open read-only");
+  std::optional<util::WriterLease> lease;
+  if (!writer_.Enter(&lease)) {
+    return Status::Busy("this thread is the store's writer already (a Loader it created is alive): "
+                        "finish and destroy the Loader first");
+  }
+  return std::move(*lease);
+}
+
 void EventStore::AddPresence(const Dictionary::Reader& dict, std::vector<PresenceKeyBytes>* keys, uint8_t kind,
                              uint32_t id, uint32_t day, uint64_t ns) {
   if (id == 0 || !presence_written_.Insert(kind, id, day, ns)) return;
@@ -169,7 +179,7 @@ void EventStore::AddPresence(const Dictionary::Reader& dict, std::vector<Presenc
   }
 }
 
-void EventStore::Encode(const schema::EventView& event, RecordBatch* batch) {
+void EventStore::Encode(const util::WriterLease&, const schema::EventView& event, RecordBatch* batch) {
   const schema::EventRecord r = encoder_.Encode(event);
   if (r.namespace_id() >= namespace_hashes_.size()) namespace_hashes_.resize(r.namespace_id() + 1024, 0);
   uint64_t& ns = namespace_hashes_[r.namespace_id()];
@@ -181,7 +191,7 @@ void EventStore::Encode(const schema::EventView& event, RecordBatch* batch) {
   batch->events++;
 }
 
-void EventStore::Seal(RecordBatch* batch) {
+void EventStore::Seal(const util::WriterLease&, RecordBatch* batch) {
   auto pending = dictionary_.TakePending();
   batch->dictionary.insert(batch->dictionary.end(), pending.begin(), pending.end());
 }
@@ -226,8 +236,8 @@ void EventStore::AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t
   for (const PresenceKeyBytes& key : presence) wb->Put(rocksdb::Slice(key.data(), key.size()), {});
 }
 
-Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
-  if (read_only_) return Status::InvalidArgument("store is open read-only");
+Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, AppendStats* stats) {
+  util::MutexLock lock(&write_mu_);
   if (!write_error_.ok()) return write_error_;
   rocksdb::WriteBatch wb;
   for (const auto& [id, entry] : batch.dictionary) wb.Put(DictionaryKey(id), entry);
@@ -245,6 +255,7 @@ Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
     presence_written_.Clear();
     return s;
   }
+  writes_done_.fetch_add(1, std::memory_order_release);
   if (stats) {
     stats->accepted += batch.events;
     stats->duplicates += duplicates;
@@ -252,21 +263,31 @@ Status EventStore::WriteRecords(RecordBatch batch, AppendStats* stats) {
   return Status::Ok();
 }
 
-Status EventStore::Write(std::span<const FlowEvent> events, AppendStats* stats) {
-  if (read_only_) return Status::InvalidArgument("store is open read-only");
+Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEvent> events, AppendStats* stats) {
   RecordBatch batch;
   schema::EventView view;
   for (const FlowEvent& e : events) {
     schema::ViewOf(e, &view);
-    Encode(view, &batch);
+    Encode(writer, view, &batch);
   }
-  Seal(&batch);
-  return WriteRecords(std::move(batch), stats);
+  Seal(writer, &batch);
+  return WriteRecords(writer, std::move(batch), stats);
+}
+
+Status EventStore::Flush(const util::WriterLease&) {
+  Status s = RefreshRollups();
+  return s.ok() ? Sync() : s;
 }
 
 Status EventStore::Sync() {
   if (read_only_) return Status::Ok();
-  return FromRocks(db_->SyncWAL(), "syncing write-ahead log");
+  const uint64_t mine = writes_done_.load(std::memory_order_acquire);
+  util::MutexLock lock(&sync_mu_);
+  if (writes_synced_ >= mine) return Status::Ok();  // a sync that started after our write covered it
+  const uint64_t covered = writes_done_.load(std::memory_order_acquire);
+  Status s = FromRocks(db_->SyncWAL(), "syncing write-ahead log");
+  if (s.ok()) writes_synced_ = covered;
+  return s;
 }
 
 namespace {
@@ -459,9 +480,16 @@ Status OnTwoThreads(const std::vector<std::pair<uint64_t, uint32_t>>& items, Fn&
 }  // namespace
 
 Status EventStore::RefreshRollups() {
-  if (read_only_ || (dirty_hours_.empty() && dirty_days_.empty())) return Status::Ok();
-  if (!write_error_.ok()) return write_error_;
-  const std::vector<std::pair<uint64_t, uint32_t>> hours(dirty_hours_.begin(), dirty_hours_.end());
+  if (read_only_) return Status::Ok();
+  std::vector<std::pair<uint64_t, uint32_t>> hours;
+  std::set<std::pair<uint64_t, uint32_t>> day_set;
+  {
+    util::MutexLock lock(&write_mu_);
+    if (!write_error_.ok()) return write_error_;
+    hours.assign(dirty_hours_.begin(), dirty_hours_.end());
+    day_set = dirty_days_;
+  }
+  if (hours.empty() && day_set.empty()) return Status::Ok();
   {
     // Decompressing and summing every event of the hours written is most of the cost of
     // finishing an import: two threads.
@@ -469,13 +497,17 @@ Status EventStore::RefreshRollups() {
     Status s = OnTwoThreads(hours, [&](auto part) { return RefreshHours(view, part); });
     if (!s.ok()) return s;
   }
-  for (const auto& [ns, hour] : hours) dirty_days_.insert({ns, hour / kHoursPerDay});
-  const std::vector<std::pair<uint64_t, uint32_t>> days(dirty_days_.begin(), dirty_days_.end());
-  ReadView view(*this, /*fill_cache=*/false);  // sees the hour rollups just written
-  Status s = OnTwoThreads(days, [&](auto part) { return RefreshDays(view, part); });
-  if (!s.ok()) return s;
-  dirty_hours_.clear();
-  dirty_days_.clear();
+  for (const auto& [ns, hour] : hours) day_set.insert({ns, hour / kHoursPerDay});
+  const std::vector<std::pair<uint64_t, uint32_t>> days(day_set.begin(), day_set.end());
+  {
+    ReadView view(*this, /*fill_cache=*/false);  // sees the hour rollups just written
+    Status s = OnTwoThreads(days, [&](auto part) { return RefreshDays(view, part); });
+    if (!s.ok()) return s;
+  }  // the view's dictionary lock is released before write_mu_ is taken: AddChunks takes them the other way
+  // Only what was refreshed: an hour written meanwhile stays dirty for the next refresh.
+  util::MutexLock lock(&write_mu_);
+  for (const auto& hour : hours) dirty_hours_.erase(hour);
+  for (const auto& day : days) dirty_days_.erase(day);
   return Status::Ok();
 }
 
@@ -497,7 +529,10 @@ Status EventStore::RefreshStaleRollups() {
     if (!day) return Status::Ok();
     auto ok = current(HourKey(kDaySummaryPrefix, day->first, day->second), day_generation);
     if (!ok.ok()) return ok.status();
-    if (!*ok) dirty_days_.insert(*day);
+    if (!*ok) {
+      util::MutexLock lock(&write_mu_);
+      dirty_days_.insert(*day);
+    }
     return Status::Ok();
   };
   const std::string first(1, kGenerationPrefix);
@@ -512,7 +547,10 @@ Status EventStore::RefreshStaleRollups() {
     std::memcpy(&gen, it->value().data(), 8);
     auto ok = current(HourKey(kSummaryPrefix, ns, hour), gen);
     if (!ok.ok()) return ok.status();
-    if (!*ok) dirty_hours_.insert({ns, hour});
+    if (!*ok) {
+      util::MutexLock lock(&write_mu_);
+      dirty_hours_.insert({ns, hour});
+    }
     if (!day || *day != std::pair(ns, hour / kHoursPerDay)) {
       Status s = check_day();
       if (!s.ok()) return s;
@@ -526,8 +564,7 @@ Status EventStore::RefreshStaleRollups() {
   return s.ok() ? RefreshRollups() : s;
 }
 
-Status EventStore::Compact() {
-  if (read_only_) return Status::InvalidArgument("store is open read-only");
+Status EventStore::Compact(const util::WriterLease&) {
   Status s = RefreshStaleRollups();
   if (!s.ok()) return s;
   rocksdb::CompactRangeOptions o;
@@ -589,7 +626,7 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
     std::vector<uint64_t> scratch;  // for values that are not 8-byte aligned
   };
   const RollupPrefixes prefixes = days ? kDayRollups : kHourRollups;
-  Rollups sums{prefixes.summary}, ids{prefixes.ids}, pairs{prefixes.pairs};
+  Rollups sums{prefixes.summary, {}, {}}, ids{prefixes.ids, {}, {}}, pairs{prefixes.pairs, {}, {}};
   auto open = [&](Rollups& r) { r.cursor.emplace(*store_.db_, snapshot_, HourKey(r.prefix, ns, hi + 1), fill_cache_); };
   open(sums);
   if (with_ids) open(ids);

@@ -2,13 +2,17 @@
 // merges, dictionary entries and presence keys, in one atomic WriteBatch) and the read path
 // (chunks of a namespace hash over an hour range, presence lookups), on consistent snapshots.
 //
-// Thread safety: one writer thread (Write, Sync, Compact); any number of threads holding a
-// ReadView. See flowstat/store.h for the process-level rules.
+// Thread safety: whatever writes holds the writer slot (writer_, taken with EnterWriter), and
+// methods that write take the lease as proof; Sync and any number of ReadViews may be used from
+// any thread at any time. A bulk loader holds the slot for its whole life, encoding on one
+// thread while WriteRecords runs on another: the state those two threads share is guarded by
+// write_mu_. See flowstat/store.h for what each public call does while another runs.
 #pragma once
 
 #include <rocksdb/db.h>
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
@@ -18,11 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "flowstat/store.h"
+#include "flowstat/loader.h"
+#include "flowstat/query.h"
 #include "schema/record.h"
 #include "storage/dictionary.h"
 #include "storage/format.h"
 #include "storage/presence_memo.h"
+#include "util/thread_annotations.h"
+#include "util/writer_slot.h"
 
 namespace flowstat::storage {
 
@@ -47,23 +54,27 @@ class EventStore {
   static Result<std::unique_ptr<EventStore>> Open(const std::string& path, const OpenOptions& options);
   ~EventStore();
 
+  // Takes the writer slot, waiting for the current writer to finish. Busy (at once) when the
+  // calling thread holds the slot already, e.g. through a live Loader it created.
+  Result<util::WriterLease> EnterWriter();
+
   // Encodes, deduplicates and writes `events` atomically: Encode each, Seal, WriteRecords.
-  Status Write(std::span<const FlowEvent> events, AppendStats* stats);
+  Status Write(const util::WriterLease& writer, std::span<const FlowEvent> events, AppendStats* stats);
 
   // The write path in two steps, so that encoding (one thread) and writing (another) overlap.
   // Encode and Seal run on the encoding thread; WriteRecords takes sealed batches in order.
   // After a failed write the store refuses further writes (its dictionary may be ahead of disk).
-  void Encode(const schema::EventView& event, RecordBatch* batch);
-  void Seal(RecordBatch* batch);  // attaches the dictionary entries interned since the last Seal
-  Status WriteRecords(RecordBatch batch, AppendStats* stats);
-  Status Sync();
+  void Encode(const util::WriterLease& writer, const schema::EventView& event, RecordBatch* batch);
+  // Attaches the dictionary entries interned since the last Seal.
+  void Seal(const util::WriterLease& writer, RecordBatch* batch);
+  Status WriteRecords(const util::WriterLease& writer, RecordBatch batch, AppendStats* stats) EXCLUDES(write_mu_);
+  // Makes every write completed before the call durable (syncs the write-ahead log). Any thread,
+  // any time. Group commit: callers arriving while a sync runs share the next one.
+  Status Sync() EXCLUDES(sync_mu_);
+  // Brings the rollups of the hours written since the last refresh up to date, then Sync.
+  Status Flush(const util::WriterLease& writer) EXCLUDES(write_mu_);
   // Rewrites the store compactly, after bringing every rollup up to date.
-  Status Compact();
-
-  // Recomputes the rollups of the hours written since the last call (see storage/rollup.h).
-  Status RefreshRollups();
-  // Recomputes every rollup whose generation is not its hour's (after a crash, say).
-  Status RefreshStaleRollups();
+  Status Compact(const util::WriterLease& writer) EXCLUDES(write_mu_);
 
   uint64_t NamespaceHash(std::string_view ns) const { return namespace_hash_(ns); }
 
@@ -112,12 +123,16 @@ class EventStore {
 
  private:
   EventStore() = default;
+  // Recomputes the rollups of the hours written since the last call (see storage/rollup.h).
+  Status RefreshRollups() EXCLUDES(write_mu_);
+  // Recomputes every rollup whose generation is not its hour's (after a crash, say).
+  Status RefreshStaleRollups() EXCLUDES(write_mu_);
   Status LoadDictionary();
   Status CheckFormat(bool fresh);
   using PresenceKeyBytes = std::array<char, kPresenceKeySize>;
   // Appends the presence keys an (ID or tag list) `id` adds in (day, ns), unless written before.
   void AddPresence(const Dictionary::Reader& dict, std::vector<PresenceKeyBytes>* keys, uint8_t kind, uint32_t id,
-                   uint32_t day, uint64_t ns);
+                   uint32_t day, uint64_t ns) REQUIRES(write_mu_);
   // Recomputes the rollups of `hours` as of `view` (thread-safe: RefreshRollups splits the work).
   Status RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours);
   // Recomputes the day rollups of `days` ((namespace hash, day)) from the hour rollups of `view`.
@@ -130,21 +145,33 @@ class EventStore {
   // Sorts, deduplicates and adds one batch's chunks and presence keys to `wb`; adds the
   // (namespace hash, hour) pairs written to `hours`.
   void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
-                 std::set<std::pair<uint64_t, uint32_t>>* hours);
+                 std::set<std::pair<uint64_t, uint32_t>>* hours) REQUIRES(write_mu_);
 
   std::unique_ptr<rocksdb::Env> env_;  // checks table files as they are opened; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
-  Status write_error_;
+  uint64_t (*namespace_hash_)(std::string_view) = nullptr;
+
+  // The one writer. Its holder alone encodes: interns into the dictionary and uses the caches
+  // below (the dictionary itself is safe for concurrent readers).
+  util::WriterSlot writer_;
   Dictionary dictionary_;
   schema::RecordEncoder encoder_{dictionary_};
   std::vector<uint64_t> namespace_hashes_;  // by namespace dictionary id; 0 = not computed yet
   std::vector<uint8_t> source_shards_;      // by source dictionary id; 0xff = not computed yet
-  std::set<std::pair<uint64_t, uint32_t>> dirty_hours_;  // (namespace hash, hour) with stale rollups
-  std::set<std::pair<uint64_t, uint32_t>> dirty_days_;   // (namespace hash, day), beyond those of dirty hours
-  std::mutex rollup_write_mu_;                           // see WriteRollups
-  uint64_t (*namespace_hash_)(std::string_view) = nullptr;
-  PresenceMemo presence_written_;
+
+  // What the writing side of a bulk load shares with the rollup refresh and the encoding thread.
+  util::Mutex write_mu_;
+  Status write_error_ GUARDED_BY(write_mu_);
+  std::set<std::pair<uint64_t, uint32_t>> dirty_hours_ GUARDED_BY(write_mu_);  // (namespace hash, hour) with stale rollups
+  std::set<std::pair<uint64_t, uint32_t>> dirty_days_ GUARDED_BY(write_mu_);   // (namespace hash, day), beyond dirty hours'
+  PresenceMemo presence_written_ GUARDED_BY(write_mu_);
+
+  std::mutex rollup_write_mu_;  // see WriteRollups
+
+  std::atomic<uint64_t> writes_done_{0};  // WriteRecords calls that succeeded
+  util::Mutex sync_mu_;                   // one log sync at a time
+  uint64_t writes_synced_ GUARDED_BY(sync_mu_) = 0;  // writes_done_ as of the last sync's start
 };
 
 // Converts a RocksDB status into the library's Status (the one place this happens).

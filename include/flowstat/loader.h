@@ -1,0 +1,51 @@
+// flowstat/loader.h — what opening and writing a store take and give back: OpenOptions,
+// AppendStats and the bulk Loader. Included by flowstat/store.h; on its own it lets the storage
+// layer implement a Loader without depending on the Store that hands it out.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "flowstat/event.h"
+#include "flowstat/status.h"
+
+namespace flowstat {
+
+struct OpenOptions {
+  bool read_only = false;          // open an existing store for queries only
+  bool create_if_missing = true;   // ignored when read_only
+  // Test seam: replaces the namespace hash of the chunk keys (doc/storage-format.md), so tests
+  // can force collisions. Answers must stay exact whatever it returns. nullptr: XXH64.
+  uint64_t (*namespace_hash)(std::string_view) = nullptr;
+};
+
+struct AppendStats {
+  uint64_t accepted = 0;    // events handed to the store
+  uint64_t duplicates = 0;  // of which were equal to another event of the same batch
+};
+
+// Bulk loading: events are parsed and encoded on the calling thread while a background thread
+// writes the previous batch, so parsing and writing overlap. Obtained from Store::NewLoader.
+// Thread safety: use a Loader from the thread that created it. While it lives it is the store's
+// one writer: Append, AppendBatch, NewLoader, Flush and Compact called from other threads wait
+// until it is destroyed; called from the thread that created it they return Busy at once
+// (waiting for itself would never end). Query, ScanEvents and Verify run meanwhile on snapshots.
+class Loader {
+ public:
+  virtual ~Loader() = default;
+  // Parses one JSON line of the input format (doc/input.md) into the current batch. On InvalidArgument (the reason,
+  // without file or line) the batch is unchanged.
+  virtual Status AddJson(std::string_view line) = 0;
+  // Adds a validated event to the current batch.
+  virtual Status Add(const FlowEvent& event) = 0;
+  // Events added since the last Commit.
+  virtual uint64_t pending() const = 0;
+  // Hands the current batch to the writer thread (each batch is atomic; batches are written in
+  // order). Returns the error of an earlier batch's write, if any.
+  virtual Status Commit() = 0;
+  // Commits, waits until every batch is written and makes them durable (as Store::Flush).
+  // `stats` (optional) receives the totals of all batches.
+  virtual Status Finish(AppendStats* stats) = 0;
+};
+
+}  // namespace flowstat
