@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The canonical benchmark (../shared/workload, W2M): flowstat and DuckDB on the same data in one run.
+# The canonical benchmark (W2M) when its workload folder is beside the checkout (../shared/workload,
+# or $SHARED/workload): flowstat and DuckDB on the same data in one run. Without it, runs flowstat
+# alone on `flowstat generate` data and bench/queries-generated.jsonl.
 # Measures import events/s and peak RSS, bytes/event after compaction, Q1..Q6 warm medians
 # (in-process, >= 5 runs), the query process's peak RSS, then DuckDB's figures and the ratios.
 # usage: bench/run.sh [EVENTS]      (default 2000000 = W2M; 8000000 for the growth check)
@@ -17,9 +19,17 @@ cmake --build "$ROOT/build" -j2 --target flowstat_cli flowstat_query_bench >/dev
 FS=$ROOT/build/tools/flowstat
 QB=$ROOT/build/bench/flowstat_query_bench
 if [ "$EVENTS" = 2000000 ]; then DATA=$WORK/w2m.jsonl; else DATA=$WORK/w$EVENTS.jsonl; fi
-[ -s "$DATA" ] || python3 "$SHARED/workload/gen_flows.py" "$EVENTS" 7 > "$DATA"
-SRC=$(head -1 "$DATA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sourceID"])')
-sed "s/69a8ee81d40c72f7ad95cae8/$SRC/" "$SHARED/workload/queries-w2m.jsonl" > "$WORK/queries.jsonl"
+if [ -f "$SHARED/workload/gen_flows.py" ]; then
+  [ -s "$DATA" ] || python3 "$SHARED/workload/gen_flows.py" "$EVENTS" 7 > "$DATA"
+  SRC=$(head -1 "$DATA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sourceID"])')
+  sed "s/69a8ee81d40c72f7ad95cae8/$SRC/" "$SHARED/workload/queries-w2m.jsonl" > "$WORK/queries.jsonl"
+else
+  echo "no canonical workload at $SHARED/workload: flowstat generate data, bench/queries-generated.jsonl, no DuckDB"
+  DATA=$WORK/generated-$EVENTS.jsonl
+  [ -s "$DATA" ] || "$FS" generate --events "$EVENTS" --seed 7 --days 7 > "$DATA"
+  cp "$ROOT/bench/queries-generated.jsonl" "$WORK/queries.jsonl"
+  SKIP_DUCKDB=1
+fi
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r); data: $EVENTS events, $(du -h "$DATA" | cut -f1)"
 DB=$WORK/flowstat-$EVENTS.db

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC §6 under SIGKILL: an import killed at random moments (parsing, writing, flushing,
+# Durability under SIGKILL (doc/input.md): an import killed at random moments (parsing, writing, flushing,
 # compacting, refreshing rollups) and run again ends with exactly the answers of one clean
 # import, and an import that reported success survives a SIGKILL right after.
 # usage: crash_test.sh FLOWSTAT_BIN [EVENTS] [KILLS]

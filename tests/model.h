@@ -1,4 +1,4 @@
-// A brute-force reference model of SPEC §3, written independently of query/: it keeps the raw
+// A brute-force reference model of doc/queries.md, written independently of query/: it keeps the raw
 // events in a vector and answers a query by looking at every one of them, with strings.
 #pragma once
 
@@ -11,7 +11,7 @@ namespace flowstat::testing {
 
 class Model {
  public:
-  // Adds events; an event equal to one already held is ignored (SPEC §6).
+  // Adds events; an event equal to one already held is ignored (doc/input.md, identity).
   void Add(const FlowEvent& e);
   const std::vector<FlowEvent>& events() const { return events_; }
 

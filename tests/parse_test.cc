@@ -1,4 +1,4 @@
-// Input parsing (SPEC §2) and query parameters (SPEC §3).
+// Input parsing (doc/input.md) and query parameters (doc/queries.md).
 #include <catch2/catch.hpp>
 
 #include "flowstat/event.h"

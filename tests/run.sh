@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up (Debian packages), builds and runs every test:
-#   1. Release: the whole CTest suite (unit, model, CLI end to end, hostile corpus, crash test);
+#   1. Release (GCC, -Werror): the whole CTest suite (unit, model, CLI end to end, hostile corpus,
+#      crash test);
+#   1b. clang -Werror build of every target, with the thread-safety analysis (-Wthread-safety);
 #   2. AddressSanitizer + UBSan: the whole suite again;
 #   3. ThreadSanitizer: the concurrency tests;
 #   4. libFuzzer (clang, ASan + UBSan): each target for FUZZ_SECONDS (default 60) from its seeds.
@@ -13,10 +15,15 @@ cd "$ROOT"
 step() { echo; echo "==== $*"; }
 
 step "Release build and tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFLOWSTAT_WERROR=ON >/dev/null
 cmake --build build -j2
 (cd build && ctest -j2 --output-on-failure)
 [ "${1:-}" = "--release-only" ] && exit 0
+
+step "clang -Werror build (thread-safety analysis of the GUARDED_BY annotations)"
+cmake -S . -B build-clang -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Release -DFLOWSTAT_WERROR=ON >/dev/null
+cmake --build build-clang -j2
+build-clang/tests/flowstat_tests "[golden],[concurrency]"
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_SANITIZE=ON -DFLOWSTAT_BUILD_BENCH=OFF >/dev/null
@@ -27,7 +34,7 @@ step "ThreadSanitizer: concurrent readers and a writer; the model tests (two-thr
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_TSAN=ON -DFLOWSTAT_BUILD_BENCH=OFF \
   -DFLOWSTAT_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-tsan -j2 --target flowstat_tests
-TSAN_OPTIONS="halt_on_error=1 suppressions=$ROOT/tests/tsan.supp" build-tsan/tests/flowstat_tests "[concurrency],[model]"
+TSAN_OPTIONS="halt_on_error=1 history_size=7 suppressions=$ROOT/tests/tsan.supp" build-tsan/tests/flowstat_tests "[concurrency],[model]"
 
 step "libFuzzer: ${FUZZ_SECONDS}s per target"
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_FUZZ=ON \

@@ -1,4 +1,4 @@
-// Hand-written cases for every edge SPEC names; expected values worked out by hand.
+// Hand-written cases for every edge that doc/queries.md and doc/input.md name; expected values worked out by hand.
 #include <catch2/catch.hpp>
 
 #include "tests/test_support.h"

@@ -220,7 +220,7 @@ void Generate(const GenerateOptions& options, std::FILE* out) {
   std::mt19937_64 dup_rng(options.seed ^ 0x9e3779b97f4a7c15ull);
   std::string previous;
   for (uint64_t i = 0; i < options.events; ++i) {
-    // About 1% of reports are retried: the same event again (SPEC §6 stores it once).
+    // About 1% of reports are retried: the same event again (doc/input.md, identity stores it once).
     std::string line;
     if (!previous.empty() && dup_rng() % 100 == 0) {
       line = previous;

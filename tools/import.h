@@ -1,4 +1,4 @@
-// `flowstat import`: streams JSON Lines or CSV files into a store (SPEC §2, §4, §6).
+// `flowstat import`: streams JSON Lines or CSV files into a store (doc/input.md, doc/cli.md).
 #pragma once
 
 #include <string>
@@ -16,7 +16,7 @@ struct ImportOptions {
   bool progress = true;          // shown only when stderr is a terminal
 };
 
-// Exit codes of SPEC §4: 0 success, 1 aborted (bad input or I/O), 3 completed with skipped lines.
+// Exit codes (doc/cli.md): 0 success, 1 aborted (bad input or I/O), 3 completed with skipped lines.
 int RunImport(const ImportOptions& options);
 
 }  // namespace flowstat::tools

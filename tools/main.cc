@@ -1,4 +1,4 @@
-// flowstat: the command-line tool (SPEC §4), a thin layer over the library.
+// flowstat: the command-line tool (doc/cli.md), a thin layer over the library.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
 
   QueryFlags qf;
-  auto* query = app.add_subcommand("query", "answer a FlowStatistic query (SPEC §3)");
+  auto* query = app.add_subcommand("query", "answer a FlowStatistic query (doc/queries.md)");
   AddQueryFlags(query, &qf, true);
 
   QueryFlags df;

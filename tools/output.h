@@ -1,4 +1,4 @@
-// Rendering FlowStatistic lists for the terminal: json (SPEC §3), table, csv.
+// Rendering FlowStatistic lists for the terminal: json (doc/queries.md), table, csv.
 #pragma once
 
 #include <string>

@@ -1,8 +1,8 @@
-// flowstat/event.h — one flow event, as reported by an enforcer (SPEC §2).
+// flowstat/event.h — one flow event, as reported by an enforcer (doc/input.md).
 //
 // A FlowEvent is a plain value. Its identity is its content: two events whose fields are all equal
-// are the same event and are stored and counted once (SPEC §6). Optional fields that are absent
-// are distinct from any present value, except where SPEC gives a default (value = 1,
+// are the same event and are stored and counted once (doc/input.md, identity). Optional fields that are absent
+// are distinct from any present value, except where doc/input.md gives a default (value = 1,
 // observed = false, observedAction = NotApplicable), which are applied when parsing.
 #pragma once
 
@@ -56,15 +56,15 @@ inline constexpr int64_t kMaxTimestampMs = 253402300799999;
 // Returns InvalidArgument naming the first offending field.
 Status ValidateEvent(FlowEvent* event);
 
-// Parses one JSON object of SPEC §2 into *event (defaults applied, validated).
+// Parses one JSON object of doc/input.md into *event (defaults applied, validated).
 // `line` need not be padded or NUL-terminated. Unknown fields are ignored.
 Status ParseEventJson(std::string_view line, FlowEvent* event);
 
-// Writes `event` as one JSON object of SPEC §2 (timestamps in epoch ms, every stored field),
+// Writes `event` as one JSON object of doc/input.md (timestamps in epoch ms, every stored field),
 // without a trailing newline. ParseEventJson(FormatEventJson(e)) == e.
 std::string FormatEventJson(const FlowEvent& event);
 
-// Reads the CSV form of SPEC §2: a header row naming columns with the JSON field names, then
+// Reads the CSV form of doc/input.md: a header row naming columns with the JSON field names, then
 // one event per row; tag columns hold tags separated by ';'. Fields may be quoted ("a,b", "" for
 // a quote); a record spans one line. An empty cell is an absent field.
 class CsvEventParser {

@@ -1,4 +1,4 @@
-// flowstat/query.h — FlowStatistic queries (SPEC §3): parameters in, FlowStatistic objects out.
+// flowstat/query.h — FlowStatistic queries (doc/queries.md): parameters in, FlowStatistic objects out.
 //
 // A Query is a plain value holding the parameters of the original FlowStatistic API. Parsing
 // helpers turn the textual forms (durations, times, a JSON parameter object) into a Query;
@@ -46,7 +46,7 @@ struct Window {
   int64_t end_ms = 0;
 };
 
-// Applies SPEC §3's window rules and flowOffset. InvalidArgument for an absolute bound alone,
+// Applies the window rules of doc/queries.md and flowOffset. InvalidArgument for an absolute bound alone,
 // an absolute and a relative bound for the same end, or start >= end.
 Result<Window> ResolveWindow(const Query& query);
 
@@ -101,7 +101,7 @@ struct QueryStats {
 // The decimal digits of a Count.
 std::string FormatCount(Count value);
 
-// The FlowStatisticsList of SPEC §3 as a JSON array (one line, no trailing newline).
+// The FlowStatisticsList of doc/queries.md as a JSON array (one line, no trailing newline).
 std::string FormatStatisticsJson(const std::vector<FlowStatistic>& list);
 
 }  // namespace flowstat
