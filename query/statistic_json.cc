@@ -1,4 +1,4 @@
-// The FlowStatisticsList JSON of SPEC §3.
+// The FlowStatisticsList JSON of doc/queries.md.
 #include <iterator>
 #include <string>
 

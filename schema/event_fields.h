@@ -1,4 +1,4 @@
-// Field-level rules of the input format (SPEC §2) shared by the JSON and CSV readers.
+// Field-level rules of the input format (doc/input.md) shared by the JSON and CSV readers.
 #pragma once
 
 #include <cstdint>

@@ -36,7 +36,7 @@ struct EventView {
 void ViewOf(const FlowEvent& event, EventView* view);
 FlowEvent ToFlowEvent(const EventView& view);
 
-// SPEC §2 invariants; strips a trailing '/' from the namespace view.
+// doc/input.md invariants; strips a trailing '/' from the namespace view.
 Status ValidateView(EventView* view);
 
 // Parses one JSON line (views into a thread-local parser, valid until the next call on this
