@@ -4,12 +4,12 @@
 
 #include "flowstat/event.h"
 #include "flowstat/query.h"
-#include "schema/json_text.h"
+#include "util/json_text.h"
 
 namespace flowstat {
 namespace {
 
-using schema::AppendJsonString;
+using util::AppendJsonString;
 
 void AppendCount(std::string* out, Count v) { out->append(FormatCount(v)); }
 

@@ -7,7 +7,7 @@
 #include "flowstat/event.h"
 #include "schema/event_fields.h"
 #include "schema/event_view.h"
-#include "schema/json_text.h"
+#include "util/json_text.h"
 
 namespace flowstat {
 namespace {
@@ -182,7 +182,7 @@ void AppendField(std::string* out, const char* name) {
 
 void AppendStringField(std::string* out, const char* name, std::string_view value) {
   AppendField(out, name);
-  schema::AppendJsonString(out, value);
+  util::AppendJsonString(out, value);
 }
 
 void AppendOptional(std::string* out, const char* name, const std::optional<std::string>& value) {
@@ -194,7 +194,7 @@ void AppendTags(std::string* out, const char* name, const std::vector<std::strin
   out->push_back('[');
   for (size_t i = 0; i < tags.size(); ++i) {
     if (i) out->push_back(',');
-    schema::AppendJsonString(out, tags[i]);
+    util::AppendJsonString(out, tags[i]);
   }
   out->push_back(']');
 }

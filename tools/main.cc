@@ -8,6 +8,7 @@
 #include "tools/generate.h"
 #include "tools/import.h"
 #include "tools/query_cmd.h"
+#include "server/server.h"
 
 namespace {
 
@@ -67,6 +68,23 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
   verify->add_option("--db", verify_db, "store directory")->required();
 
+  flowstat::server::ServeOptions so;
+  auto* serve = app.add_subcommand("serve", "answer the FlowStatistic HTTP API and take flow reports (doc/http.md)");
+  serve->add_option("--db", so.db, "store directory (created if missing)")->required();
+  serve->add_option("--listen", so.listen, "HOST:PORT to listen on; port 0 picks a free port [127.0.0.1:8080]");
+  serve->add_option("--tokens", so.tokens_path,
+                    "tokens file: TOKEN NAMESPACE read|write|read,write per line [none: loopback only]");
+  serve->add_option("--tls-cert", so.tls_cert, "serve HTTPS with this certificate (PEM)");
+  serve->add_option("--tls-key", so.tls_key, "the certificate's private key (PEM)");
+  serve->add_option("--client-ca", so.client_ca, "require client certificates signed by this CA (PEM)");
+  serve->add_option("--threads", so.threads, "threads kept ready for connections [8]")->check(CLI::Range(1, 1024));
+  serve->add_option("--max-connections", so.max_connections, "connections served at once [2048]")
+      ->check(CLI::Range(1, 65536));
+  serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
+  serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
+      ->check(CLI::Range(1, 3600));
+  serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -84,6 +102,7 @@ int main(int argc, char** argv) {
     return RunImport(imp);
   }
   if (query->parsed()) return RunQuery(qf);
+  if (serve->parsed()) return flowstat::server::Serve(so);
   if (compact->parsed()) return RunCompact(compact_db);
   if (verify->parsed()) return RunVerify(verify_db);
   return RunDump(df);

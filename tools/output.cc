@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "flowstat/event.h"
-#include "schema/json_text.h"
+#include "util/json_text.h"
 
 namespace flowstat::tools {
 namespace {
@@ -85,7 +85,7 @@ std::string FormatStatistics(const std::vector<FlowStatistic>& list, const std::
 
 std::string ErrorJson(const std::string& message) {
   std::string out = "{\"error\":";
-  schema::AppendJsonString(&out, message);
+  util::AppendJsonString(&out, message);
   out.push_back('}');
   return out;
 }

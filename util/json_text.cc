@@ -1,6 +1,6 @@
-#include "schema/json_text.h"
+#include "util/json_text.h"
 
-namespace flowstat::schema {
+namespace flowstat::util {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
@@ -27,4 +27,4 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-}  // namespace flowstat::schema
+}  // namespace flowstat::util

@@ -1,0 +1,449 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "flowstat/store.h"
+#include "server/connection_pool.h"
+#include "server/http_query.h"
+#include "server/metrics.h"
+#include "server/reports.h"
+#include "server/tokens.h"
+#include "util/json_text.h"
+
+namespace flowstat::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char* Title(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 422: return "Unprocessable Entity";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+  }
+}
+
+// One object of the original API's error list. `data` is a JSON object's text ("{}" when none).
+void AppendError(std::string* out, int status, std::string_view description, std::string_view data) {
+  out->push_back(out->empty() ? '[' : ',');
+  *out += "{\"code\":" + std::to_string(status) + ",\"title\":";
+  util::AppendJsonString(out, Title(status));
+  *out += ",\"description\":";
+  util::AppendJsonString(out, description);
+  *out += ",\"subject\":\"flowstat\",\"data\":";
+  *out += data;
+  out->push_back('}');
+}
+
+void SendErrors(httplib::Response& res, int status, std::string errors) {
+  errors.push_back(']');
+  res.status = status;
+  res.set_content(errors, "application/json");
+}
+
+void SendError(httplib::Response& res, int status, std::string_view description, std::string_view parameter = {}) {
+  std::string data = "{}";
+  if (!parameter.empty()) {
+    data = "{\"parameter\":";
+    util::AppendJsonString(&data, parameter);
+    data.push_back('}');
+  }
+  std::string out;
+  AppendError(&out, status, description, data);
+  SendErrors(res, status, std::move(out));
+}
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// "HOST:PORT" or "[V6]:PORT".
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    return used == listen.size() - colon - 1 && *port >= 0 && *port <= 65535 && !host->empty();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  return total;
+}
+
+// The route a request counts under in the metrics (bounded label values).
+std::string RouteOf(const std::string& path) {
+  for (const char* route : {"/flowstatistics", "/flowreports", "/health", "/metrics"}) {
+    if (path == route) return route;
+  }
+  return "other";
+}
+
+// When a request started being served, for the access log (each connection has its own thread).
+thread_local Clock::time_point request_start;
+
+class Service {
+ public:
+  Service(const ServeOptions& options, std::unique_ptr<Store> store, std::shared_ptr<const TokenTable> tokens)
+      : options_(options), store_(std::move(store)), tokens_(std::move(tokens)) {}
+
+  void Install(httplib::Server& http);
+  void ReloadTokens();
+  void Drain() { draining_ = true; }
+  // Brings rollups up to date every refresh period while reports arrive; returns on Stop.
+  void RefreshLoop();
+  void StopRefresh();
+  Status FinalFlush() { return store_->Flush(); }
+
+ private:
+  // The grants of the request's token; nullopt after answering 401. Without a tokens file
+  // everything is granted.
+  std::optional<std::vector<TokenTable::Grant>> Authenticate(const httplib::Request& req, httplib::Response& res);
+  void Statistics(const httplib::Request& req, httplib::Response& res);
+  void Reports(const httplib::Request& req, httplib::Response& res);
+  void Metrics(const httplib::Request& req, httplib::Response& res);
+  void Log(const httplib::Request& req, const httplib::Response& res);
+
+  const ServeOptions options_;
+  const std::unique_ptr<Store> store_;
+  std::mutex tokens_mu_;
+  std::shared_ptr<const TokenTable> tokens_;  // guarded by tokens_mu_; null: no tokens file
+  std::atomic<bool> draining_{false};
+  server::Metrics metrics_;
+
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  bool refresh_stop_ = false;              // guarded by refresh_mu_
+  std::atomic<bool> written_{false};       // reports stored since the last refresh
+};
+
+std::optional<std::vector<TokenTable::Grant>> Service::Authenticate(const httplib::Request& req,
+                                                                    httplib::Response& res) {
+  std::shared_ptr<const TokenTable> tokens;
+  {
+    std::lock_guard lock(tokens_mu_);
+    tokens = tokens_;
+  }
+  if (!tokens) return std::vector<TokenTable::Grant>{{"/", kRead | kWrite}};
+  if (!req.has_header("Authorization")) {
+    SendError(res, 401, "missing Authorization header (Bearer TOKEN)");
+    return std::nullopt;
+  }
+  auto grants = tokens->GrantsOf(TokenOfAuthorization(req.get_header_value("Authorization")));
+  if (grants.empty()) {
+    SendError(res, 401, "unknown token");
+    return std::nullopt;
+  }
+  return grants;
+}
+
+void Service::Statistics(const httplib::Request& req, httplib::Response& res) {
+  auto grants = Authenticate(req, res);
+  if (!grants) return;
+  const size_t question = req.target.find('?');
+  auto params = ParseQueryString(question == std::string::npos ? std::string_view()
+                                                               : std::string_view(req.target).substr(question + 1));
+  if (!params.ok()) return SendError(res, 400, params.status().message());
+  std::optional<std::string> header_namespace;
+  if (req.has_header("X-Namespace")) header_namespace = req.get_header_value("X-Namespace");
+  StatisticsRequest request;
+  if (auto error = BuildStatisticsRequest(*params, header_namespace, &request)) {
+    return SendError(res, 400, error->description, error->parameter);
+  }
+  if (!Allows(*grants, request.query.namespace_, kRead)) {
+    return SendError(res, 403, "the token does not grant read on " + request.query.namespace_, "namespace");
+  }
+  auto result = store_->Query(request.query);
+  if (!result.ok()) {
+    const bool bad = result.status().code() == Status::Code::kInvalidArgument;
+    return SendError(res, bad ? 400 : 500, result.status().message());
+  }
+  std::vector<FlowStatistic>& list = *result;
+  res.set_header("X-Count", std::to_string(list.size()));
+  if (request.page > 0 && request.page_size > 0) {
+    const uint64_t first = (request.page - 1) * request.page_size;
+    if (first >= list.size()) list.clear();
+    else list = std::vector<FlowStatistic>(list.begin() + first, list.begin() + std::min<uint64_t>(list.size(), first + request.page_size));
+  }
+  std::string body = FormatStatisticsJson(list);
+  body.push_back('\n');  // byte for byte the line `flowstat query --batch` prints
+  res.set_content(std::move(body), "application/json");
+}
+
+void Service::Reports(const httplib::Request& req, httplib::Response& res) {
+  auto grants = Authenticate(req, res);
+  if (!grants) return;
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return SendError(res, 400, "empty body: no flow events");
+  ParsedReports parsed = ParseReports(req.body, req.get_header_value("Content-Type"));
+  if (!parsed.body_error.empty()) return SendError(res, 400, parsed.body_error);
+  if (!parsed.errors.empty()) {
+    std::string out;
+    for (const EventError& e : parsed.errors) {
+      AppendError(&out, 422, e.description, "{\"index\":" + std::to_string(e.index) + "}");
+    }
+    return SendErrors(res, 422, std::move(out));
+  }
+  for (size_t i = 0; i < parsed.events.size(); ++i) {
+    const std::string& ns = parsed.events[i].namespace_;
+    if (!Allows(*grants, ns, kWrite)) {
+      std::string out;
+      AppendError(&out, 403, "the token does not grant write on " + ns + ": nothing stored",
+                  "{\"index\":" + std::to_string(i) + "}");
+      return SendErrors(res, 403, std::move(out));
+    }
+  }
+  AppendStats stats;
+  Status s = store_->AppendBatch(parsed.events, &stats);
+  if (s.ok()) s = store_->Sync();  // acknowledged only once durable; concurrent requests share the sync
+  if (!s.ok()) return SendError(res, 500, s.message());
+  written_ = true;
+  metrics_.CountReports(stats.accepted, stats.duplicates);
+  res.set_content("{\"accepted\":" + std::to_string(stats.accepted) + ",\"duplicates\":" +
+                      std::to_string(stats.duplicates) + "}",
+                  "application/json");
+}
+
+void Service::Metrics(const httplib::Request& req, httplib::Response& res) {
+  if (!Authenticate(req, res)) return;
+  res.set_content(metrics_.Exposition(DirectoryBytes(options_.db)), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void Service::Log(const httplib::Request& req, const httplib::Response& res) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - request_start).count();
+  metrics_.CountRequest(RouteOf(req.path), res.status, seconds);
+  char when[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&now, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  // The path only: a query string is the client's business, and no token ever appears here.
+  char line[512];
+  const int n = std::snprintf(line, sizeof line, "%s %s %.200s %d %zu %.3fms\n", when, req.method.c_str(),
+                              req.path.c_str(), res.status, res.body.size(), seconds * 1000);
+  if (n > 0) (void)!::write(STDERR_FILENO, line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
+}
+
+void Service::Install(httplib::Server& http) {
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    request_start = Clock::now();
+    if (draining_) {
+      SendError(res, 503, "shutting down");
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method == "POST" && !req.has_header("Content-Length") &&
+        req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) {
+      SendError(res, 411, "Content-Length required");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.Get("/flowstatistics", [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res); });
+  http.Post("/flowreports", [this](const httplib::Request& req, httplib::Response& res) { Reports(req, res); });
+  http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"status\":\"ok\"}", "application/json");
+  });
+  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); });
+  // Known paths, other methods: 405 naming the allowed one.
+  for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
+                                      {"/flowreports", "POST"}, {"/health", "GET, HEAD"}, {"/metrics", "GET, HEAD"}}) {
+    auto refuse = [allowed = std::string(allowed)](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", allowed);
+      SendError(res, 405, req.method + " is not allowed here (allowed: " + allowed + ")");
+    };
+    if (std::string_view(allowed) == "POST") http.Get(path, refuse);
+    else http.Post(path, refuse);
+    http.Put(path, refuse);
+    http.Delete(path, refuse);
+    http.Patch(path, refuse);
+    http.Options(path, refuse);
+  }
+  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a handler wrote the error list already
+    const int status = res.status;
+    if (status == 404) return SendError(res, 404, "no such path: " + req.path.substr(0, 200));
+    if (status == 413) return SendError(res, 413, "request body larger than --max-body");
+    SendError(res, status, Title(status));
+  });
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    SendError(res, 500, "internal error");
+  });
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+}
+
+void Service::ReloadTokens() {
+  auto loaded = TokenTable::Load(options_.tokens_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "flowstat serve: SIGHUP: keeping the previous tokens: %s\n", loaded.status().message().c_str());
+    return;
+  }
+  const size_t n = loaded->size();
+  {
+    std::lock_guard lock(tokens_mu_);
+    tokens_ = std::make_shared<const TokenTable>(std::move(*loaded));
+  }
+  std::fprintf(stderr, "flowstat serve: SIGHUP: reloaded %zu grants from %s\n", n, options_.tokens_path.c_str());
+}
+
+void Service::RefreshLoop() {
+  std::unique_lock lock(refresh_mu_);
+  while (!refresh_cv_.wait_for(lock, std::chrono::milliseconds(options_.refresh_ms), [&] { return refresh_stop_; })) {
+    if (!written_.exchange(false)) continue;
+    lock.unlock();
+    if (Status s = store_->Flush(); !s.ok()) {
+      std::fprintf(stderr, "flowstat serve: rollup refresh failed: %s\n", s.message().c_str());
+    }
+    lock.lock();
+  }
+}
+
+void Service::StopRefresh() {
+  {
+    std::lock_guard lock(refresh_mu_);
+    refresh_stop_ = true;
+  }
+  refresh_cv_.notify_all();
+}
+
+std::unique_ptr<httplib::Server> NewHttpServer(const ServeOptions& o) {
+  if (o.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  auto https = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str(),
+                                                    o.client_ca.empty() ? nullptr : o.client_ca.c_str());
+  if (!https->is_valid()) return nullptr;
+  return https;
+}
+
+}  // namespace
+
+int Serve(const ServeOptions& options) {
+  std::string host;
+  int port = 0;
+  if (!SplitListen(options.listen, &host, &port)) {
+    std::fprintf(stderr, "flowstat serve: --listen: expected HOST:PORT, got '%s'\n", options.listen.c_str());
+    return 2;
+  }
+  if (options.tokens_path.empty() && !IsLoopback(host)) {
+    std::fprintf(stderr,
+                 "flowstat serve: --listen %s: without --tokens the server answers anyone, so it listens on a "
+                 "loopback address only (127.0.0.1, ::1)\n",
+                 options.listen.c_str());
+    return 2;
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty() || (!options.client_ca.empty() && options.tls_cert.empty())) {
+    std::fprintf(stderr, "flowstat serve: --tls-cert and --tls-key go together (and --client-ca needs them)\n");
+    return 2;
+  }
+  std::shared_ptr<const TokenTable> tokens;
+  if (!options.tokens_path.empty()) {
+    auto loaded = TokenTable::Load(options.tokens_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "flowstat serve: --tokens: %s\n", loaded.status().message().c_str());
+      return 2;
+    }
+    tokens = std::make_shared<const TokenTable>(std::move(*loaded));
+  }
+  auto http = NewHttpServer(options);
+  if (!http) {
+    std::fprintf(stderr, "flowstat serve: cannot use the TLS certificate, key or client CA given\n");
+    return 2;
+  }
+  // Signals go to one thread that waits for them (sigwait), not to handlers: every thread
+  // started from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = Store::Open(options.db, {});
+  if (!store.ok()) {
+    std::fprintf(stderr, "flowstat serve: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  Service service(options, std::move(*store), tokens);
+  service.Install(*http);
+  http->new_task_queue = [&options] { return new ConnectionPool(options.threads, options.max_connections); };
+  http->set_read_timeout(options.timeout_seconds, 0);
+  http->set_write_timeout(options.timeout_seconds, 0);
+  http->set_keep_alive_timeout(options.timeout_seconds);
+  http->set_keep_alive_max_count(1000);
+  http->set_payload_max_length(options.max_body);
+  const int bound = port == 0 ? http->bind_to_any_port(host) : (http->bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
+    std::fprintf(stderr, "flowstat serve: cannot listen on %s\n", options.listen.c_str());
+    return 1;
+  }
+  if (!options.port_file.empty()) std::ofstream(options.port_file) << bound << "\n";
+  std::fprintf(stderr, "flowstat serve: %s on %s:%d, store %s%s\n", options.tls_cert.empty() ? "http" : "https",
+               host.c_str(), bound, options.db.c_str(), tokens ? "" : " (no tokens: loopback only)");
+
+  std::thread refresher([&] { service.RefreshLoop(); });
+  std::thread signal_waiter([&] {
+    while (true) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP && !options.tokens_path.empty()) {
+        service.ReloadTokens();
+      } else if (sig == SIGTERM || sig == SIGINT) {
+        std::fprintf(stderr, "flowstat serve: %s: finishing the requests in flight\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        service.Drain();
+        http->stop();
+        return;
+      }
+    }
+  });
+  const bool listened = http->listen_after_bind();  // returns once stopped, after in-flight requests
+  if (!listened) {
+    // Stopped for another reason than a signal: wake the signal thread so it can end.
+    kill(getpid(), SIGTERM);
+  }
+  signal_waiter.join();
+  service.StopRefresh();
+  refresher.join();
+  Status s = service.FinalFlush();
+  if (!s.ok()) {
+    std::fprintf(stderr, "flowstat serve: final flush: %s\n", s.message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "flowstat serve: stopped\n");
+  return 0;
+}
+
+}  // namespace flowstat::server

@@ -1,0 +1,31 @@
+// `flowstat serve`: a store behind the original FlowStatistic HTTP API (doc/http.md).
+//
+// One process holds the store open for writing; it answers GET /flowstatistics on snapshots while
+// POST /flowreports appends, each report acknowledged once durable. The server uses the public
+// library API only (flowstat/store.h).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace flowstat::server {
+
+struct ServeOptions {
+  std::string db;                          // created if missing
+  std::string listen = "127.0.0.1:8080";   // HOST:PORT, [IPv6]:PORT; port 0 picks a free one
+  std::string tokens_path;                 // empty: no tokens, loopback only
+  std::string tls_cert, tls_key, client_ca;
+  size_t threads = 8;                      // threads kept ready for connections
+  size_t max_connections = 2048;           // connections served at once (one thread each)
+  size_t max_body = size_t{64} << 20;      // request body bytes
+  int timeout_seconds = 5;                 // read, write and keep-alive idle timeouts
+  int refresh_ms = 1000;                   // rollup refresh period while reports arrive
+  std::string port_file;                   // when set, the bound port is written there once listening
+};
+
+// Runs until SIGTERM or SIGINT, then finishes the requests in flight, flushes and returns 0.
+// Returns 2 for unusable options (non-loopback address without tokens, a bad tokens file,
+// unreadable certificates), 1 when the store cannot be opened or the address bound.
+int Serve(const ServeOptions& options);
+
+}  // namespace flowstat::server

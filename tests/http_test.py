@@ -1,0 +1,540 @@
+#!/usr/bin/python3
+"""`flowstat serve` end to end: a real server on a free loopback port, real clients (curl, Python
+requests), real TLS with client certificates, kill -9 during concurrent ingest.
+
+usage: tests/http_test.py FLOWSTAT_BINARY [unittest options]
+Runs with Debian's /usr/bin/python3 and python3-requests.
+"""
+import gzip
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import requests
+
+FLOWSTAT = None  # set in __main__
+BASE_MS = 1763164800000  # 2025-11-15T00:00:00Z
+DAY_MS = 86400000
+
+
+class Server:
+    """A `flowstat serve` process on a free loopback port."""
+
+    def __init__(self, db, *args, scheme="http", expect_start=True):
+        self.dir = tempfile.mkdtemp(prefix="flowstat-http-")
+        port_file = os.path.join(self.dir, "port")
+        self.log_path = os.path.join(self.dir, "serve.log")
+        self.log = open(self.log_path, "wb")
+        cmd = [FLOWSTAT, "serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", port_file, *args]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = None
+        if not expect_start:
+            return
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(port_file) and read_text(port_file).strip():
+                self.port = int(read_text(port_file))
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.output())
+            time.sleep(0.02)
+        if self.port is None:
+            raise RuntimeError("server did not start: " + self.output())
+        self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
+
+    def output(self):
+        self.log.flush()
+        return read_text(self.log_path)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=60)
+        self.log.close()
+        return rc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_text(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def generate(events, seed, days=3, end="2025-11-18T00:00:00Z"):
+    out = subprocess.run([FLOWSTAT, "generate", "--events", str(events), "--seed", str(seed), "--days", str(days),
+                          "--end", end], check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def import_lines(db, lines):
+    path = os.path.join(tempfile.mkdtemp(prefix="flowstat-http-in-"), "in.jsonl")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", db, path], check=True, capture_output=True)
+    shutil.rmtree(os.path.dirname(path))
+
+
+def batch_query(db, params_list):
+    """`flowstat query --batch` on `db`: one output line per query."""
+    text = "\n".join(json.dumps(p) for p in params_list) + "\n"
+    out = subprocess.run([FLOWSTAT, "query", "--db", db, "--batch", "-"], input=text, check=True,
+                         capture_output=True, text=True).stdout
+    return [line + "\n" for line in out.splitlines()]
+
+
+def url_params(params):
+    """A --batch JSON object as URL parameters (lists repeat); the namespace goes to X-Namespace."""
+    pairs = []
+    for key, value in params.items():
+        if key == "namespace":
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            pairs.append((key, str(v).lower() if isinstance(v, bool) else str(v)))
+    return pairs
+
+
+def total_flows(url, namespace, headers=None, start=BASE_MS - 30 * DAY_MS, end=BASE_MS + 60 * DAY_MS):
+    r = requests.get(url + "/flowstatistics", headers={"X-Namespace": namespace, **(headers or {})},
+                     params={"startAbsolute": start, "endAbsolute": end, "type": "Repartition", "metric": "Flows"})
+    assert r.status_code == 200, r.text
+    return sum(p["value"] for stat in r.json() for p in stat["dataPoints"])
+
+
+def event(t, ns, src, dst, value=1, **more):
+    e = {"timestamp": t, "namespace": ns, "sourceID": src, "destinationID": dst, "action": "Accept", "value": value}
+    e.update(more)
+    return e
+
+
+class HttpQueries(unittest.TestCase):
+    """Reports posted over HTTP, then random queries: HTTP bodies equal `query --batch` on a store
+    that imported the same events with the CLI."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="flowstat-http-q-")
+        cls.lines = generate(20000, seed=11)
+        cls.cli_db = os.path.join(cls.tmp, "cli.db")
+        import_lines(cls.cli_db, cls.lines)
+        cls.server = Server(os.path.join(cls.tmp, "served.db"))
+        rng = random.Random(5)
+        i = 0
+        while i < len(cls.lines):  # JSON Lines and JSON arrays, of random sizes
+            n = rng.randint(1, 700)
+            chunk = cls.lines[i:i + n]
+            i += n
+            if rng.random() < 0.5:
+                r = requests.post(cls.server.url + "/flowreports", data="\n".join(chunk).encode(),
+                                  headers={"Content-Type": "application/x-ndjson"})
+            else:
+                r = requests.post(cls.server.url + "/flowreports", data=("[" + ",".join(chunk) + "]").encode(),
+                                  headers={"Content-Type": "application/json"})
+            assert r.status_code == 200, r.text
+            assert r.json()["accepted"] == len(chunk)
+        # Tags carried by many sources, so that selectors find something.
+        counts = {}
+        for line in cls.lines:
+            for t in json.loads(line).get("sourceTags", []):
+                counts[t] = counts.get(t, 0) + 1
+        cls.tags = sorted(t for t, n in counts.items() if n >= 100)
+        cls.ids = sorted({json.loads(line)["sourceID"] for line in cls.lines[:200]})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.server.__exit__()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def random_params(self, rng):
+        p = {"namespace": rng.choice(["/", "/", "/acme", "/acme", "/acme/prod", "/acme/prod/web", "/acme/prodx",
+                                      "/acme/prod-eu", "/umbrella", "/nothing"])}
+        start = BASE_MS + rng.randint(-DAY_MS // 4, 2 * DAY_MS)
+        p["startAbsolute"] = start
+        p["endAbsolute"] = start + rng.choice([1, 3600000, 5400000, DAY_MS, 3 * DAY_MS, rng.randint(1, 4 * DAY_MS)])
+        if rng.random() < 0.5:
+            p["averageInterval"] = rng.choice(["1s", "90s", "15m", "1h", "1d"])
+        for key, choices in (("type", ["Serie", "Repartition"]), ("metric", ["Flows", "Ports"]),
+                             ("action", ["accept", "reject", "any"]), ("flowMode", ["applied", "observed", "all"])):
+            if rng.random() < 0.7:
+                p[key] = rng.choice(choices)
+        if p.get("type") == "Serie" and p["endAbsolute"] - p["startAbsolute"] > 2 * DAY_MS:
+            p["averageInterval"] = "1h"
+        if p.get("averageInterval") == "1s":
+            p["endAbsolute"] = p["startAbsolute"] + 3600000
+        if rng.random() < 0.25:
+            p["sourceTags"] = rng.sample(self.tags, 1) + (rng.sample(self.tags, 1) if rng.random() < 0.2 else [])
+        if rng.random() < 0.15:
+            p["sourceID"] = rng.sample(self.ids, rng.randint(1, 5))
+        if rng.random() < 0.1:
+            p["recursive"] = False
+        if rng.random() < 0.3:
+            p["limit"] = rng.randint(0, 5)
+        if rng.random() < 0.2:
+            p["userIdentifier"] = "u%d" % rng.randint(0, 9)
+        return p
+
+    def test_random_queries_equal_query_batch(self):
+        rng = random.Random(7)
+        params_list = [self.random_params(rng) for _ in range(150)]
+        expected = batch_query(self.cli_db, params_list)
+        nonzero = sum(1 for line in expected if any(p["value"] for s in json.loads(line) for p in s["dataPoints"]))
+        self.assertGreater(nonzero, len(expected) * 2 // 5)  # the comparisons are about real figures
+        for params, want in zip(params_list, expected):
+            r = requests.get(self.server.url + "/flowstatistics", params=url_params(params),
+                             headers={"X-Namespace": params["namespace"]})
+            self.assertEqual(r.status_code, 200, (params, r.text))
+            self.assertEqual(r.text, want, params)
+            self.assertEqual(r.headers["X-Count"], str(len(json.loads(want))))
+            self.assertEqual(r.headers["Content-Type"], "application/json")
+
+    def test_namespace_parameter_instead_of_header(self):
+        params = {"namespace": "/acme", "startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS}
+        want = batch_query(self.cli_db, [params])[0]
+        r = requests.get(self.server.url + "/flowstatistics", params=params)
+        self.assertEqual(r.text, want)
+        r = requests.get(self.server.url + "/flowstatistics", params=params, headers={"X-Namespace": "/umbrella"})
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(r.json()[0]["data"]["parameter"], "namespace")
+
+    def test_client_list_parameters_page_and_are_otherwise_ignored(self):
+        base = [("startAbsolute", BASE_MS), ("endAbsolute", BASE_MS + DAY_MS), ("recursive", "true"),
+                ("order", "name"), ("override", "true"), ("q", "x == y")]
+        full = requests.get(self.server.url + "/flowstatistics", params=base, headers={"X-Namespace": "/acme"})
+        page2 = requests.get(self.server.url + "/flowstatistics", params=base + [("page", 2), ("pagesize", 1)],
+                             headers={"X-Namespace": "/acme"})
+        self.assertEqual(full.status_code, 200)
+        self.assertEqual(len(full.json()), 2)
+        self.assertEqual(page2.json(), full.json()[1:2])
+        self.assertEqual(page2.headers["X-Count"], "2")
+
+    def test_head_gzip_and_typos(self):
+        q = {"startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS}
+        head = requests.head(self.server.url + "/flowstatistics", params=q, headers={"X-Namespace": "/acme"})
+        self.assertEqual(head.status_code, 200)
+        self.assertEqual(head.headers["X-Count"], "2")
+        self.assertEqual(head.content, b"")
+        raw = requests.get(self.server.url + "/flowstatistics", params=q,
+                           headers={"X-Namespace": "/acme", "Accept-Encoding": "gzip"}, stream=True)
+        self.assertEqual(raw.headers.get("Content-Encoding"), "gzip")
+        body = gzip.decompress(raw.raw.read(decode_content=False)).decode()
+        self.assertEqual(body, batch_query(self.cli_db, [{"namespace": "/acme", **q}])[0])
+        typo = requests.get(self.server.url + "/flowstatistics", params={**q, "averageIntervall": "5m"},
+                            headers={"X-Namespace": "/acme"})
+        self.assertEqual(typo.status_code, 400)
+        err = typo.json()[0]
+        self.assertEqual((err["code"], err["title"], err["subject"]), (400, "Bad Request", "flowstat"))
+        self.assertEqual(err["data"]["parameter"], "averageIntervall")
+        bad = requests.get(self.server.url + "/flowstatistics", params={**q, "averageInterval": "1500ms"},
+                           headers={"X-Namespace": "/acme"})
+        self.assertEqual(bad.status_code, 400)
+        self.assertEqual(bad.json()[0]["data"]["parameter"], "averageInterval")
+
+    def test_the_original_curl_example(self):
+        # Events of the last hour: the original example asks for the last hour per minute.
+        now_ms = int(time.time() * 1000)
+        events = [event(now_ms - 1800000 - i * 1000, "/acme/web", "web-%d" % (i % 3), "db-1", value=2,
+                        sourceTags=["app=web"]) for i in range(20)]
+        events.append(event(now_ms - 1800000, "/acme/web", "batch-1", "db-1", value=100, sourceTags=["app=batch"]))
+        r = requests.post(self.server.url + "/flowreports", json=events)
+        self.assertEqual(r.json(), {"accepted": 21, "duplicates": 0})
+        api = self.server.url
+        out = subprocess.run(
+            ["curl", "-s", "-H", "X-Namespace: /acme", "-H", "Authorization: anything-goes-without-tokens",
+             api + "/flowstatistics?startRelative=1h&metric=Flows&type=Serie&averageInterval=1m"
+             "&sourceTags=app=web&flowOffset=-3s"], check=True, capture_output=True, text=True).stdout
+        stats = json.loads(out)
+        self.assertEqual([s["mode"] for s in stats], ["Accepted", "Rejected"])
+        self.assertIn(len(stats[0]["dataPoints"]), (60, 61))
+        self.assertEqual(sum(p["value"] for p in stats[0]["dataPoints"]), 40)
+        self.assertEqual(stats[0]["sourceIDs"], ["web-0", "web-1", "web-2"])
+        self.assertEqual(stats[0]["sourceTags"], {"app": "web"})
+
+
+class Tokens(unittest.TestCase):
+    READER = "reader-token-0123456789"   # read /acme/prod
+    WRITER = "writer-token-0123456789"   # write /acme/prod
+    ADMIN = "admin-token-0123456789ab"   # read,write /
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="flowstat-http-t-")
+        self.tokens = os.path.join(self.tmp, "tokens")
+        with open(self.tokens, "w") as f:
+            f.write("# token namespace permissions\n%s /acme/prod read\n%s /acme/prod/ write  # trailing slash\n"
+                    "%s / read,write\n" % (self.READER, self.WRITER, self.ADMIN))
+        self.server = Server(os.path.join(self.tmp, "db"), "--tokens", self.tokens)
+
+    def tearDown(self):
+        self.server.__exit__()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def get(self, namespace, token, bearer=True):
+        headers = {"X-Namespace": namespace}
+        if token is not None:
+            headers["Authorization"] = ("Bearer " + token) if bearer else token
+        return requests.get(self.server.url + "/flowstatistics", headers=headers,
+                            params={"startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS})
+
+    def post(self, events, token):
+        return requests.post(self.server.url + "/flowreports", json=events,
+                             headers={"Authorization": "Bearer " + token})
+
+    def test_every_status_code_of_tenant_isolation(self):
+        self.assertEqual(self.get("/acme/prod", None).status_code, 401)
+        self.assertEqual(self.get("/acme/prod", "not-a-known-token-at-all").status_code, 401)
+        self.assertEqual(self.get("/acme/prod", self.READER).status_code, 200)
+        self.assertEqual(self.get("/acme/prod/web", self.READER, bearer=False).status_code, 200)
+        for outside in ("/acme/prodx", "/acme/prod-eu", "/acme", "/"):
+            r = self.get(outside, self.READER)
+            self.assertEqual(r.status_code, 403, outside)
+            self.assertEqual(r.json()[0]["title"], "Forbidden")
+        self.assertEqual(self.get("/acme/prod", self.WRITER).status_code, 403)  # write only
+        ok = self.post([event(BASE_MS, "/acme/prod/web", "a", "b", 5)], self.WRITER)
+        self.assertEqual(ok.status_code, 200, ok.text)
+        self.assertEqual(self.post([event(BASE_MS, "/acme/prod", "a", "b")], self.READER).status_code, 403)
+        # One event outside the grant: the whole request is refused, nothing stored.
+        mixed = [event(BASE_MS, "/acme/prod/web", "c", "d", 7), event(BASE_MS, "/acme/prodx", "c", "d", 7)]
+        r = self.post(mixed, self.WRITER)
+        self.assertEqual(r.status_code, 403)
+        self.assertEqual(r.json()[0]["data"]["index"], 1)
+        admin = {"Authorization": "Bearer " + self.ADMIN}
+        self.assertEqual(total_flows(self.server.url, "/", admin), 5)
+        self.assertEqual(requests.get(self.server.url + "/metrics").status_code, 401)
+        m = requests.get(self.server.url + "/metrics", headers={"Authorization": self.READER})
+        self.assertEqual(m.status_code, 200)
+        self.assertIn("flowstat_events_accepted_total 1", m.text)
+        self.assertEqual(requests.get(self.server.url + "/health").json(), {"status": "ok"})
+        self.assertEqual(requests.get(self.server.url + "/nowhere").status_code, 404)
+        self.assertEqual(requests.post(self.server.url + "/flowstatistics", headers=admin).status_code, 405)
+        self.assertEqual(requests.get(self.server.url + "/flowreports", headers=admin).status_code, 405)
+        # Tokens never reach the log.
+        log = self.server.output()
+        for token in (self.READER, self.WRITER, self.ADMIN, "not-a-known-token-at-all"):
+            self.assertNotIn(token, log)
+
+    def test_sighup_reloads_the_tokens_file(self):
+        newcomer = "newcomer-token-0123456789"
+        self.assertEqual(self.get("/umbrella", newcomer).status_code, 401)
+        with open(self.tokens, "a") as f:
+            f.write("%s /umbrella read\n" % newcomer)
+        self.server.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while self.get("/umbrella", newcomer).status_code != 200 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.get("/umbrella", newcomer).status_code, 200)
+        # A broken file keeps the previous tokens.
+        with open(self.tokens, "a") as f:
+            f.write("short /x read\n")
+        self.server.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        self.assertEqual(self.get("/umbrella", newcomer).status_code, 200)
+        self.assertIn("keeping the previous tokens", self.server.output())
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="flowstat-http-b-")
+        self.server = Server(os.path.join(self.tmp, "db"))
+        r = requests.post(self.server.url + "/flowreports", json=[event(BASE_MS, "/x", "s", "d", 3)])
+        self.assertEqual(r.status_code, 200)
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0)
+        self.server.__exit__()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def assertNothingStored(self):
+        self.assertEqual(total_flows(self.server.url, "/"), 3)
+        self.assertEqual(requests.get(self.server.url + "/health").status_code, 200)
+
+    def post_raw(self, body, content_type="application/json"):
+        return requests.post(self.server.url + "/flowreports", data=body, headers={"Content-Type": content_type})
+
+    def test_invalid_events_are_422_with_their_index(self):
+        good = event(BASE_MS + 1, "/x", "s", "d")
+        bad_port = event(BASE_MS, "/x", "s", "d", destinationPort=70000)
+        r = self.post_raw(json.dumps([good, bad_port, {"namespace": "x"}, "text", good]))
+        self.assertEqual(r.status_code, 422)
+        self.assertEqual([(e["code"], e["data"]["index"]) for e in r.json()], [(422, 1), (422, 2), (422, 3)])
+        self.assertIn("destinationPort", r.json()[0]["description"])
+        lines = json.dumps(good) + "\n" + '{"timestamp":"yesterday","namespace":"/x"}\n'
+        r = self.post_raw(lines, "application/x-ndjson")
+        self.assertEqual(r.status_code, 422)
+        self.assertEqual(r.json()[0]["data"]["index"], 1)
+        self.assertNothingStored()
+
+    def test_unreadable_bodies_are_400(self):
+        for body in (b'[{"timestamp":1', b"[" * 10000 + b"]" * 10000, b'[{"namespace":"/x\xff\xfe"}]',
+                     b"{}" + b"[", b"   "):
+            r = self.post_raw(body)
+            self.assertIn(r.status_code, (400, 422), body[:20])
+            self.assertEqual(r.json()[0]["subject"], "flowstat")
+        # Ten thousand levels of nesting inside one JSON Lines event, invalid UTF-8 in another.
+        r = self.post_raw(b'{"a":' * 10000 + b"1" + b"}" * 10000 + b"\n", "application/x-ndjson")
+        self.assertEqual(r.status_code, 422)
+        r = self.post_raw(b'{"timestamp":1,"namespace":"/x\xff","sourceID":"s","destinationID":"d","action":"Accept"}',
+                          "application/x-ndjson")
+        self.assertEqual(r.status_code, 422)
+        self.assertIn("UTF-8", r.json()[0]["description"])
+        self.assertNothingStored()
+
+    def test_a_100_mb_body_is_413(self):
+        r = self.post_raw(b"[" + b" " * (100 << 20) + b"]")
+        self.assertEqual(r.status_code, 413)
+        self.assertEqual(r.json()[0]["code"], 413)
+        self.assertNothingStored()
+
+    def test_a_post_without_length_is_411(self):
+        with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+            s.sendall(b"POST /flowreports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n")
+            self.assertIn(b" 411 ", s.recv(4096).split(b"\r\n")[0] + b" ")
+        self.assertNothingStored()
+
+    def test_sigterm_drains_answers_503_to_late_requests_and_exits_0(self):
+        late = socket.create_connection(("127.0.0.1", self.server.port))
+        time.sleep(0.3)  # accepted: its thread waits for the request
+        self.server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        late.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b" 503 ", late.recv(4096).split(b"\r\n")[0] + b" ")
+        late.close()
+        self.assertEqual(self.server.proc.wait(timeout=30), 0)
+        self.server.stop = lambda sig=None: 0  # already stopped
+        out = subprocess.run([FLOWSTAT, "query", "--db", os.path.join(self.tmp, "db"), "--namespace", "/x",
+                              "--start", str(BASE_MS), "--end", str(BASE_MS + DAY_MS), "--type", "Repartition"],
+                             check=True, capture_output=True, text=True).stdout
+        self.assertEqual(json.loads(out)[0]["dataPoints"][0]["value"], 3)
+
+
+class Options(unittest.TestCase):
+    def test_no_tokens_means_loopback_only(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-o-")
+        r = subprocess.run([FLOWSTAT, "serve", "--db", os.path.join(tmp, "db"), "--listen", "0.0.0.0:0"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("loopback", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(tmp, "db")))
+        bad = os.path.join(tmp, "tokens")
+        with open(bad, "w") as f:
+            f.write("tooshort /acme read\n")
+        r = subprocess.run([FLOWSTAT, "serve", "--db", os.path.join(tmp, "db"), "--tokens", bad],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(bad + ":1:", r.stderr)
+        shutil.rmtree(tmp)
+
+
+class Tls(unittest.TestCase):
+    """HTTPS with a client certificate, as the original Python client authenticates."""
+
+    def test_client_certificate_and_namespace(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-tls-")
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                "-subj", "/CN=flowstat test CA")
+        for name, extra in (("server", ["-addext", "subjectAltName=IP:127.0.0.1"]), ("client", [])):
+            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+                    "-subj", "/CN=" + name, *extra)
+            ext = os.path.join(tmp, name + ".ext")
+            with open(ext, "w") as f:
+                f.write("subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
+            openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", name + ".crt", "-days", "2", "-extfile", ext)
+        p = lambda n: os.path.join(tmp, n)
+        with Server(p("db"), "--tls-cert", p("server.crt"), "--tls-key", p("server.key"), "--client-ca", p("ca.crt"),
+                    scheme="https") as server:
+            client = (p("client.crt"), p("client.key"))
+            r = requests.post(server.url + "/flowreports", json=[event(BASE_MS, "/acme/prod", "s", "d", 4)],
+                              cert=client, verify=p("ca.crt"))
+            self.assertEqual(r.status_code, 200, r.text)
+            r = requests.get(server.url + "/flowstatistics", cert=client, verify=p("ca.crt"),
+                             headers={"X-Namespace": "/acme"},
+                             params={"startAbsolute": BASE_MS, "endAbsolute": BASE_MS + 3600000, "type": "Repartition"})
+            self.assertEqual(r.status_code, 200)
+            self.assertEqual(r.json()[0]["dataPoints"][0]["value"], 4)
+            with self.assertRaises(requests.exceptions.RequestException):  # no client certificate
+                requests.get(server.url + "/health", verify=p("ca.crt"), timeout=10)
+            with self.assertRaises(requests.exceptions.RequestException):  # plain HTTP is not spoken
+                requests.get("http://127.0.0.1:%d/health" % server.port, timeout=10)
+            self.assertEqual(server.stop(), 0)
+        shutil.rmtree(tmp)
+
+
+class KillDuringIngest(unittest.TestCase):
+    """kill -9 while 6 clients post: every acknowledged report is stored, none is half-stored."""
+
+    def test_acknowledged_reports_survive_kill_9(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-k-")
+        db = os.path.join(tmp, "db")
+        server = Server(db)
+        acknowledged, attempted = set(), set()
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def client(c):
+            with requests.Session() as session:
+                post_until_stopped(c, session)
+
+        def post_until_stopped(c, session):
+            b = 0
+            while not stop.is_set():
+                ns = "/k/c%d/b%d" % (c, b)
+                events = [event(BASE_MS + i * 1000, ns, "s%d" % i, "d", 1) for i in range(200)]
+                with lock:
+                    attempted.add(ns)
+                try:
+                    r = session.post(server.url + "/flowreports", json=events, timeout=10)
+                    if r.status_code == 200:
+                        with lock:
+                            acknowledged.add(ns)
+                except requests.exceptions.RequestException:
+                    return
+                b += 1
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(2.5)
+        server.proc.kill()  # SIGKILL mid-stream
+        server.proc.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        server.__exit__()
+        self.assertGreater(len(acknowledged), 10)
+        queries = [{"namespace": ns, "startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS, "type": "Repartition",
+                    "recursive": False} for ns in sorted(attempted)]
+        for ns, line in zip(sorted(attempted), batch_query(db, queries)):
+            total = sum(p["value"] for s in json.loads(line) for p in s["dataPoints"])
+            if ns in acknowledged:
+                self.assertEqual(total, 200, ns)
+            else:
+                self.assertIn(total, (0, 200), ns)  # all of a request or nothing
+        verify = subprocess.run([FLOWSTAT, "verify", "--db", db], capture_output=True, text=True)
+        self.assertEqual(verify.returncode, 0, verify.stderr)
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    FLOWSTAT = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
