@@ -404,6 +404,7 @@ int Serve(const ServeOptions& options) {
   http->set_write_timeout(options.timeout_seconds, 0);
   http->set_keep_alive_timeout(options.timeout_seconds);
   http->set_keep_alive_max_count(1000);
+  http->set_tcp_nodelay(true);  // headers and body are separate writes: without it, Nagle waits for a delayed ACK
   http->set_payload_max_length(options.max_body);
   const int bound = port == 0 ? http->bind_to_any_port(host) : (http->bind_to_port(host, port) ? port : -1);
   if (bound < 0) {

@@ -19,7 +19,7 @@ struct ServeOptions {
   size_t max_connections = 2048;           // connections served at once (one thread each)
   size_t max_body = size_t{64} << 20;      // request body bytes
   int timeout_seconds = 5;                 // read, write and keep-alive idle timeouts
-  int refresh_ms = 1000;                   // rollup refresh period while reports arrive
+  int refresh_ms = 5000;                   // rollup refresh period while reports arrive
   std::string port_file;                   // when set, the bound port is written there once listening
 };
 

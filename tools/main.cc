@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
   serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
       ->check(CLI::Range(1, 3600));
+  serve->add_option("--refresh-ms", so.refresh_ms,
+                    "bring rollups up to date this often while reports arrive, milliseconds [5000]")
+      ->check(CLI::Range(100, 3600000));
   serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
 
   try {
