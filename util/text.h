@@ -3,7 +3,6 @@
 #pragma once
 
 #include <array>
-#include <cctype>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,11 +10,13 @@
 
 namespace flowstat::util {
 
-// ASCII case-insensitive equality ("Accept" == "ACCEPT").
+// ASCII case-insensitive equality ("Accept" == "ACCEPT"). On the import path (every event's
+// action and types): plain arithmetic, no locale lookups.
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
 }
