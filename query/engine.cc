@@ -8,7 +8,7 @@
 #include <xxhash.h>
 
 #include "query/plan.h"
-#include "schema/hash_index.h"
+#include "util/hash_index.h"
 #include "storage/format.h"
 #include "storage/keys.h"
 
@@ -161,7 +161,7 @@ class PairSums {
   }
 
  private:
-  schema::HashIndex index_;
+  util::HashIndex index_;
   std::vector<std::pair<uint64_t, Count>> sums_;    // of Add, indexed
   std::vector<std::pair<uint64_t, Count>> sorted_;  // of AddRun, sorted by key, each key once
   static constexpr int kMaxMergedRuns = 8;
@@ -553,8 +553,8 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
   for (int64_t d = inside_lo; d <= inside_hi; ++d) use[d - first_day] = DayUse::kDone;
   if (inside_lo <= inside_hi) {
     Status s = view.ForEachRollup(
-        ns, Span::kDay, static_cast<uint32_t>(inside_lo), static_cast<uint32_t>(inside_hi), /*with_ids=*/true,
-        with_pairs, stats, [&](uint32_t day, const Parts& parts) {
+        ns, Span::kDay, static_cast<uint32_t>(inside_lo), static_cast<uint32_t>(inside_hi),
+        {.ids = true, .pairs = with_pairs}, stats, [&](uint32_t day, const Parts& parts) {
           DayUse& u = use[day - first_day];
           if (!parts.summary || !parts.ids || (with_pairs && !parts.pairs)) {
             u = DayUse::kHours;
@@ -578,7 +578,7 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
     const auto [lo, hi] = HourRange(plan, first_day + static_cast<uint32_t>(a), first_day + static_cast<uint32_t>(b));
     const bool with_ids = use[a] == DayUse::kHours;
     if (use[a] != DayUse::kDone && lo <= hi) {
-      Status s = view.ForEachRollup(ns, Span::kHour, lo, hi, with_ids, with_pairs, stats,
+      Status s = view.ForEachRollup(ns, Span::kHour, lo, hi, {.ids = with_ids, .pairs = with_pairs}, stats,
                                     [&](uint32_t hour, const Parts& parts) {
         const int64_t start = int64_t{hour} * storage::kChunkMs;
         if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&

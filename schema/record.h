@@ -10,7 +10,7 @@
 #include "flow_event_generated.h"
 #include "flowstat/event.h"
 #include "schema/event_view.h"
-#include "schema/hash_index.h"
+#include "util/hash_index.h"
 
 namespace flowstat::schema {
 
@@ -85,7 +85,7 @@ class RecordEncoder {
 
    private:
     static constexpr size_t kMaxCached = 1 << 16;  // beyond, the cache starts over: bounded memory
-    HashIndex index_;
+    util::HashIndex index_;
     std::vector<std::string> keys_;  // reference r is keys_[r - 1]
     std::vector<uint32_t> ids_;
   };

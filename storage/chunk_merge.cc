@@ -5,6 +5,7 @@
 
 #include "schema/chunk.h"
 #include "storage/format.h"
+#include "util/coding.h"
 
 namespace flowstat::storage {
 namespace {
@@ -41,9 +42,7 @@ bool Sum(const rocksdb::Slice* existing, const Operands& operands, std::string* 
   uint64_t total = 0;
   auto add = [&](const rocksdb::Slice& s) {
     if (s.size() != 8) return false;
-    uint64_t v;
-    std::memcpy(&v, s.data(), 8);
-    total += v;
+    total += util::DecodeFixed64(s.data());
     return true;
   };
   if (existing && !add(*existing)) return false;
@@ -51,7 +50,7 @@ bool Sum(const rocksdb::Slice* existing, const Operands& operands, std::string* 
     if (!add(op)) return false;
   }
   try {
-    result->assign(reinterpret_cast<const char*>(&total), 8);
+    *result = util::EncodeFixed64(total);
   } catch (...) {
     return false;
   }

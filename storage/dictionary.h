@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/byte_arena.h"
-#include "schema/hash_index.h"
+#include "util/byte_arena.h"
+#include "util/hash_index.h"
 #include "schema/record.h"
-#include "storage/rw_lock.h"
+#include "util/rw_lock.h"
 
 namespace flowstat::storage {
 
@@ -49,7 +49,7 @@ class Dictionary final : public schema::Interner {
 
    private:
     const Dictionary& dict_;
-    std::shared_lock<RwLock> lock_;
+    std::shared_lock<util::RwLock> lock_;
   };
 
  private:
@@ -61,7 +61,7 @@ class Dictionary final : public schema::Interner {
   uint32_t FindLocked(char kind, std::string_view payload, uint64_t hash) const;
   void Add(char kind, std::string_view payload, uint64_t hash);
 
-  mutable RwLock mu_;  // writers preferred: a stream of queries cannot starve an import
+  mutable util::RwLock mu_;  // writers preferred: a stream of queries cannot starve an import
   // Entry id i starts at entries_[i - 1] in bytes_ (which never move, so views handed out stay
   // valid): a 4-byte length, then the entry — its kind byte and payload.
   std::string_view EntryAt(uint32_t id) const {
@@ -71,8 +71,8 @@ class Dictionary final : public schema::Interner {
     return std::string_view(at + 4, size);
   }
   std::vector<const char*> entries_;
-  schema::ByteArena bytes_;
-  std::array<schema::HashIndex, kKindSlots> index_;  // per kind: hash of payload -> id
+  util::ByteArena bytes_;
+  std::array<util::HashIndex, kKindSlots> index_;  // per kind: hash of payload -> id
   std::vector<uint32_t> namespace_ids_;
   uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store
 };

@@ -19,6 +19,7 @@
 #include "storage/keys.h"
 #include "storage/rollup.h"
 #include "storage/table_check.h"
+#include "util/coding.h"
 
 namespace flowstat::storage {
 namespace {
@@ -244,10 +245,10 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
   uint64_t duplicates = 0;
   std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
   AddChunks(batch, &wb, &duplicates, &hours_in_batch);
-  static const uint64_t kOne = 1;
+  static const std::string kOne = util::EncodeFixed64(1);
   for (const auto& [ns, hour] : hours_in_batch) {
     dirty_hours_.insert({ns, hour});
-    wb.Merge(HourKey(kGenerationPrefix, ns, hour), rocksdb::Slice(reinterpret_cast<const char*>(&kOne), 8));
+    wb.Merge(HourKey(kGenerationPrefix, ns, hour), kOne);
   }
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing events");
   if (!s.ok()) {
@@ -380,8 +381,7 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       Status s = generations->status();
       return s.ok() ? Status::Corruption("rollup refresh: missing or malformed generation key") : s;
     }
-    uint64_t gen;
-    std::memcpy(&gen, generation->data(), 8);
+    const uint64_t gen = util::DecodeFixed64(generation->data());
     records.clear();
     for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
       const auto chunk = chunks[shard]->Find(ChunkKey(ns, shard, hour));
@@ -434,8 +434,7 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
       const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
       if (!generation) continue;  // no events in this hour
       if (generation->size() != 8) return Status::Corruption("rollup refresh: malformed generation key");
-      uint64_t gen;
-      std::memcpy(&gen, generation->data(), 8);
+      const uint64_t gen = util::DecodeFixed64(generation->data());
       day_generation += gen;
       const auto* s = CurrentRollup<fb::RollupSummary>(summaries->Find(HourKey(kSummaryPrefix, ns, hour)), gen,
                                                        &summary_scratch);
@@ -543,8 +542,7 @@ Status EventStore::RefreshStaleRollups() {
         it->value().size() != 8) {
       return Status::Corruption("malformed generation key");
     }
-    uint64_t gen;
-    std::memcpy(&gen, it->value().data(), 8);
+    const uint64_t gen = util::DecodeFixed64(it->value().data());
     auto ok = current(HourKey(kSummaryPrefix, ns, hour), gen);
     if (!ok.ok()) return ok.status();
     if (!*ok) {
@@ -608,8 +606,8 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
   return FromRocks(it->status(), "reading chunks");
 }
 
-Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_t lo, uint32_t hi, bool with_ids,
-                                           bool with_pairs, QueryStats* stats, const RollupVisitor& visit) const {
+Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_t lo, uint32_t hi,
+                                           RollupWanted wanted, QueryStats* stats, const RollupVisitor& visit) const {
   const bool days = span == RollupSpan::kDay;
   // The generations say which hours hold events; a cursor per kind of rollup finds each unit's.
   const std::string gens_hi = HourKey(kGenerationPrefix, ns, days ? (hi + 1) * kHoursPerDay : hi + 1);
@@ -629,8 +627,8 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
   Rollups sums{prefixes.summary, {}, {}}, ids{prefixes.ids, {}, {}}, pairs{prefixes.pairs, {}, {}};
   auto open = [&](Rollups& r) { r.cursor.emplace(*store_.db_, snapshot_, HourKey(r.prefix, ns, hi + 1), fill_cache_); };
   open(sums);
-  if (with_ids) open(ids);
-  if (with_pairs) open(pairs);
+  if (wanted.ids) open(ids);
+  if (wanted.pairs) open(pairs);
   // The value of `r` at `unit`, if it has one.
   auto find = [&](Rollups& r, uint32_t unit) -> std::optional<rocksdb::Slice> {
     if (!r.cursor) return std::nullopt;
@@ -654,8 +652,7 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
         gens->value().size() != 8) {
       return Status::Corruption("malformed generation key");
     }
-    uint64_t gen;
-    std::memcpy(&gen, gens->value().data(), 8);
+    const uint64_t gen = util::DecodeFixed64(gens->value().data());
     if (!days) {
       Status s = emit(hour, gen);
       if (!s.ok()) return s;

@@ -104,9 +104,14 @@ class EventStore {
     enum class RollupSpan { kHour, kDay };
     using RollupVisitor = std::function<Status(uint32_t unit, const RollupParts& current)>;
     // The hours (or days) in [lo, hi] of `namespace_hash` that hold events, in order, with their
-    // current rollups. `ids` and `pairs` are looked up only when asked for.
-    Status ForEachRollup(uint64_t namespace_hash, RollupSpan span, uint32_t lo, uint32_t hi, bool with_ids,
-                         bool with_pairs, QueryStats* stats, const RollupVisitor& visit) const;
+    // current rollups. `ids` and `pairs` are looked up only when `wanted`.
+    // Which parts besides the summary a rollup read looks up.
+    struct RollupWanted {
+      bool ids = false;
+      bool pairs = false;
+    };
+    Status ForEachRollup(uint64_t namespace_hash, RollupSpan span, uint32_t lo, uint32_t hi, RollupWanted wanted,
+                         QueryStats* stats, const RollupVisitor& visit) const;
 
     // The (day, namespace hash) pairs where an item of `kind` hashing to `item_hash` occurs,
     // for days in [day_lo, day_hi]. May over-report (hash collisions), never under-reports.

@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "flowstat/version.h"
+
 namespace flowstat::storage {
 
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = kStoreFormatVersion;  // flowstat/version.h
 
 // First byte of every RocksDB key: the key's kind.
 inline constexpr char kMetaPrefix = 'M';        // 'M' "format"       -> kFormatDescription
@@ -34,6 +36,9 @@ inline constexpr std::string_view kFormatKey = "Mformat";
 inline constexpr std::string_view kFormatDescription =
     "flowstat-store 2; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";
+static_assert(kFormatDescription.substr(0, 15) == "flowstat-store " && kFormatDescription[16] == ';' &&
+                  kFormatDescription[15] - '0' == kStoreFormatVersion,
+              "the format record names the format version of flowstat/version.h");
 
 inline constexpr uint64_t kHashSeed = 0;
 inline constexpr int64_t kChunkMs = 3600000;       // a chunk holds one hour of one namespace

@@ -9,6 +9,7 @@
 #include "storage/event_store.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
+#include "util/coding.h"
 
 namespace flowstat::storage {
 namespace {
@@ -93,7 +94,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         if (!ParseHourKey(key, kGenerationPrefix, &ns, &hour) || value.size() != 8) {
           problems->push_back(where + ": malformed generation key");
         } else {
-          std::memcpy(&generations[{ns, hour}], value.data(), 8);
+          generations[{ns, hour}] = util::DecodeFixed64(value.data());
         }
         break;
       case kSummaryPrefix:

@@ -9,8 +9,8 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "schema/byte_arena.h"
-#include "schema/hash_index.h"
+#include "util/byte_arena.h"
+#include "util/hash_index.h"
 #include "storage/dictionary.h"
 #include "storage/presence_memo.h"
 
@@ -25,7 +25,7 @@ std::string RandomString(std::mt19937_64& rng, size_t max_size) {
 
 TEST_CASE("ByteArena keeps every view valid and intact across growth and large requests") {
   std::mt19937_64 rng(7);
-  schema::ByteArena arena(1024);
+  util::ByteArena arena(1024);
   for (int round = 0; round < 3; ++round) {
     std::vector<std::pair<std::string, std::string_view>> kept;
     for (int i = 0; i < 5000; ++i) {
@@ -41,7 +41,7 @@ TEST_CASE("ByteArena keeps every view valid and intact across growth and large r
 TEST_CASE("HashIndex finds exactly the inserted keys, even when every key has the same hash") {
   for (bool colliding : {false, true}) {
     std::mt19937_64 rng(colliding ? 11 : 12);
-    schema::HashIndex index;
+    util::HashIndex index;
     std::vector<std::string> keys{""};  // reference r is keys[r]; r = 0 is never used
     std::unordered_map<std::string, uint32_t> reference;
     auto hash_of = [&](const std::string& k) { return colliding ? uint64_t{42} : std::hash<std::string>()(k); };

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "flowstat/event.h"
+#include "flowstat/version.h"
 #include "tools/generate.h"
 #include "tools/import.h"
 #include "tools/query_cmd.h"
@@ -12,7 +13,8 @@
 
 namespace {
 
-constexpr const char* kVersion = "flowstat 0.2.0 (store format 2)";
+const std::string kVersionText = std::string("flowstat ") + flowstat::kVersion + " (store format " +
+                                 std::to_string(flowstat::kStoreFormatVersion) + ")";
 
 }  // namespace
 
@@ -20,7 +22,7 @@ int main(int argc, char** argv) {
   using namespace flowstat::tools;
   CLI::App app{"flowstat: an embedded time-series store for network flow events.\n"
                "Import flow events, then ask FlowStatistic questions (time series and distributions)."};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", kVersionText);
   app.require_subcommand(1);
 
   GenerateOptions gen;

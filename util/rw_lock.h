@@ -6,7 +6,7 @@
 
 #include <pthread.h>
 
-namespace flowstat::storage {
+namespace flowstat::util {
 
 class RwLock {
  public:
@@ -30,4 +30,4 @@ class RwLock {
   pthread_rwlock_t lock_;
 };
 
-}  // namespace flowstat::storage
+}  // namespace flowstat::util

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace flowstat::schema {
+namespace flowstat::util {
 
 class ByteArena {
  public:
@@ -56,4 +56,4 @@ class ByteArena {
   size_t used_ = 0;     // bytes used in it
 };
 
-}  // namespace flowstat::schema
+}  // namespace flowstat::util

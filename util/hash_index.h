@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace flowstat::schema {
+namespace flowstat::util {
 
 class HashIndex {
  public:
@@ -63,4 +63,4 @@ class HashIndex {
   size_t count_ = 0;
 };
 
-}  // namespace flowstat::schema
+}  // namespace flowstat::util
