@@ -2,6 +2,7 @@
 
 #include "schema/flatbuffer_view.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <xxhash.h>
@@ -132,8 +133,13 @@ uint32_t RecordEncoder::Details(const EventView& e) {
   auto str = [&](const std::optional<std::string_view>& s) {
     return s ? b.CreateString(s->data(), s->size()) : flatbuffers::Offset<flatbuffers::String>();
   };
-  b.Finish(fb::CreateEventDetails(b, str(d[0]), str(d[1]), str(d[2]), str(d[3]), str(d[4]), str(d[5]), str(d[6]),
-                                  str(d[7]), str(d[8])));
+  // The strings are serialized last field first, one statement each. Written as arguments of
+  // one call, their order would be the compiler's (GCC evaluates arguments right to left, clang
+  // left to right), and so would these bytes, which are the event's identity (doc/input.md):
+  // the order GCC always used is kept, so stores written before stay consistent.
+  std::array<flatbuffers::Offset<flatbuffers::String>, 9> s;
+  for (size_t i = s.size(); i-- > 0;) s[i] = str(d[i]);
+  b.Finish(fb::CreateEventDetails(b, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]));
   return interner_.Intern(EntryKind::kDetails,
                           std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
 }

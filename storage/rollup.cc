@@ -141,10 +141,14 @@ bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
     const bool same_sources = g.port_sources == g.sources, same_destinations = g.port_destinations == g.destinations;
     summary_groups.push_back(
         fb::CreateRollupGroup(summary, key.first, key.second, g.flows, summary.CreateVectorOfStructs(port_sums)));
-    id_groups.push_back(fb::CreateIdGroup(ids, key.first, key.second, ids.CreateVector(g.sources),
-                                          ids.CreateVector(g.destinations),
-                                          same_sources ? 0 : ids.CreateVector(g.port_sources),
-                                          same_destinations ? 0 : ids.CreateVector(g.port_destinations)));
+    // One statement per vector, last field first: as arguments of one call their order would be
+    // the compiler's, and so would the bytes (GCC's right-to-left order is kept).
+    const auto port_destinations = same_destinations ? 0 : ids.CreateVector(g.port_destinations);
+    const auto port_sources = same_sources ? 0 : ids.CreateVector(g.port_sources);
+    const auto destinations = ids.CreateVector(g.destinations);
+    const auto sources = ids.CreateVector(g.sources);
+    id_groups.push_back(fb::CreateIdGroup(ids, key.first, key.second, sources, destinations, port_sources,
+                                          port_destinations));
     pair_groups.push_back(fb::CreatePairGroup(pairs, key.first, key.second, pairs.CreateVectorOfStructs(pair_sums)));
   }
   summary.Finish(fb::CreateRollupSummary(summary, generation, summary.CreateVector(summary_groups)));
