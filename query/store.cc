@@ -60,6 +60,10 @@ class StoreImpl final : public Store {
     });
   }
 
+  Result<std::string> Checkpoint(std::string_view name) override {
+    return Guard([&]() -> Result<std::string> { return store_->ReadCheckpoint(name); });
+  }
+
   Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) override {
     return Guard([&] { return store_->Verify(problems, keys_checked); });
   }

@@ -50,8 +50,18 @@ Status BulkLoader::WriteStatus() {
   return write_status_;
 }
 
+void BulkLoader::SetCheckpoint(std::string_view name, std::string_view value) {
+  for (auto& [n, v] : batch_.checkpoints) {
+    if (n == name) {
+      v.assign(value);
+      return;
+    }
+  }
+  batch_.checkpoints.emplace_back(std::string(name.substr(0, kMaxCheckpointName)), std::string(value));
+}
+
 Status BulkLoader::Commit() {
-  if (batch_.events == 0) return WriteStatus();
+  if (batch_.events == 0 && batch_.checkpoints.empty()) return WriteStatus();
   store_.Seal(writer_lease_, &batch_);
   std::unique_lock lock(mu_);
   changed_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches; });

@@ -22,6 +22,7 @@ class BulkLoader final : public Loader {
   Status AddJson(std::string_view line) override;
   Status Add(const FlowEvent& event) override;
   uint64_t pending() const override { return batch_.events; }
+  void SetCheckpoint(std::string_view name, std::string_view value) override;
   Status Commit() override;
   Status Finish(AppendStats* stats) override;
 

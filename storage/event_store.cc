@@ -242,6 +242,7 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
   if (!write_error_.ok()) return write_error_;
   rocksdb::WriteBatch wb;
   for (const auto& [id, entry] : batch.dictionary) wb.Put(DictionaryKey(id), entry);
+  for (const auto& [name, value] : batch.checkpoints) wb.Put(CheckpointKey(name), value);
   uint64_t duplicates = 0;
   std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
   AddChunks(batch, &wb, &duplicates, &hours_in_batch);
@@ -273,6 +274,14 @@ Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEv
   }
   Seal(writer, &batch);
   return WriteRecords(writer, std::move(batch), stats);
+}
+
+Result<std::string> EventStore::ReadCheckpoint(std::string_view name) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), CheckpointKey(name), &value);
+  if (s.IsNotFound()) return Status::NotFound("no checkpoint named '" + std::string(name) + "'");
+  if (!s.ok()) return FromRocks(s, "reading checkpoint");
+  return value;
 }
 
 Status EventStore::Flush(const util::WriterLease&) {

@@ -46,6 +46,7 @@ struct RecordBatch {
   };
   std::vector<Entry> entries;
   std::vector<std::pair<uint32_t, std::string_view>> dictionary;
+  std::vector<std::pair<std::string, std::string>> checkpoints;  // written with the events
   uint64_t events = 0;
 };
 
@@ -80,6 +81,9 @@ class EventStore {
 
   // See Store::Verify.
   Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) const;
+
+  // The value last written under `name` with a batch (RecordBatch::checkpoints); NotFound if none.
+  Result<std::string> ReadCheckpoint(std::string_view name) const;
 
   // A consistent view: a RocksDB snapshot and the dictionary as of that snapshot (or later).
   class ReadView {

@@ -22,6 +22,8 @@ inline constexpr char kIdsPrefix = 'I';         // 'I' ns:u64 BE hour:u32 BE -> 
 inline constexpr char kPairsPrefix = 'Q';       // 'Q' ns:u64 BE hour:u32 BE -> fb::RollupPairs
 inline constexpr char kDaySummaryPrefix = 'r';  // 'r' ns:u64 BE day:u32 BE  -> fb::RollupSummary
 inline constexpr char kDayIdsPrefix = 'i';      // 'i' ns:u64 BE day:u32 BE  -> fb::RollupIds
+inline constexpr char kCheckpointPrefix = 'K';   // 'K' name          -> the value a loader attached
+inline constexpr size_t kMaxCheckpointName = 256;
 inline constexpr char kDayPairsPrefix = 'q';    // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
 
 // The key prefixes of the three rollups of one hour or one day.

@@ -45,6 +45,12 @@ bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, u
   return true;
 }
 
+std::string CheckpointKey(std::string_view name) {
+  std::string k(1, kCheckpointPrefix);
+  k += name;
+  return k;
+}
+
 std::string DictionaryKey(uint32_t id) {
   std::string k(1, kDictionaryPrefix);
   util::PutBigEndian(&k, id, 4);

@@ -23,6 +23,7 @@ std::string HourKey(char prefix, uint64_t namespace_hash, uint32_t hour);
 bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, uint32_t* hour);
 
 std::string DictionaryKey(uint32_t id);
+std::string CheckpointKey(std::string_view name);
 bool ParseDictionaryKey(std::string_view key, uint32_t* id);
 
 std::string PresenceKey(uint8_t kind, uint64_t item_hash, uint32_t day, uint64_t namespace_hash);

@@ -85,6 +85,9 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         }
         break;
       }
+      case kCheckpointPrefix:
+        if (key.size() < 2 || key.size() > 1 + kMaxCheckpointName) problems->push_back(where + ": malformed checkpoint key");
+        break;
       case kPresencePrefix:
         if (!ParsePresenceKey(key, &kind, &item, &day, &ns) || !value.empty()) {
           problems->push_back(where + ": malformed presence key");

@@ -1,10 +1,15 @@
 #include "tools/import.h"
 
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -15,15 +20,61 @@ namespace flowstat::tools {
 namespace {
 
 constexpr size_t kMaxLineBytes = 1 << 20;
+constexpr int kSignalCheckMs = 200;  // the longest a read waits before looking at the stop flag
 using Clock = std::chrono::steady_clock;
+
+volatile sig_atomic_t stop_requested = 0;
+void RequestStop(int) { stop_requested = 1; }
+
+// SIGINT and SIGTERM end the import cleanly: what was read is committed and summarized. Without
+// SA_RESTART, a read waiting on a pipe returns at once.
+void CatchStopSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = RequestStop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// One input: a file or standard input, with its own CSV header.
+struct Source {
+  std::string path;
+  std::string name;  // as printed in messages
+  std::unique_ptr<LineReader> reader;
+  bool csv = false;
+  std::optional<CsvEventParser> csv_parser;
+  uint64_t file_generation = 0;
+  std::string checkpoint;  // "follow:" + absolute path, when followed
+};
+
+std::string EncodePosition(const LineReader::Position& p) {
+  return std::to_string(p.device) + " " + std::to_string(p.inode) + " " + std::to_string(p.offset) + " " +
+         std::to_string(p.line);
+}
+
+bool DecodePosition(const std::string& text, LineReader::Position* p) {
+  unsigned long long d, i, o, l;
+  if (std::sscanf(text.c_str(), "%llu %llu %llu %llu", &d, &i, &o, &l) != 4) return false;
+  *p = {d, i, o, l};
+  return true;
+}
 
 class Importer {
  public:
-  explicit Importer(const ImportOptions& o) : o_(o), start_(Clock::now()) {
+  explicit Importer(const ImportOptions& o) : o_(o), start_(Clock::now()), last_commit_(start_) {
     show_progress_ = o.progress && ::isatty(STDERR_FILENO);
   }
 
   int Run() {
+    if (!o_.follow) {
+      // A missing input is a usage mistake, not a bad line: refuse before creating a store.
+      for (const auto& input : o_.inputs) {
+        struct stat st;
+        if (input != "-" && ::stat(input.c_str(), &st) != 0) {
+          return Fail("flowstat import: " + input + ": cannot open: " + std::strerror(errno));
+        }
+      }
+    }
     auto store = Store::Open(o_.db, OpenOptions{});
     if (!store.ok()) return Fail("flowstat import: " + store.status().message());
     store_ = std::move(*store);
@@ -34,10 +85,26 @@ class Importer {
       rejects_ = std::fopen(o_.rejects_path.c_str(), "wb");
       if (!rejects_) return Fail("flowstat import: " + o_.rejects_path + ": cannot open for writing");
     }
-    for (const auto& input : o_.inputs) {
-      if (!ImportFile(input)) break;
+    CatchStopSignals();
+    if (o_.follow) {
+      Follow();
+    } else {
+      for (const auto& input : o_.inputs) {
+        if (stop_requested || !ImportToEnd(input)) break;
+      }
     }
+    return Finish();
+  }
+
+ private:
+  int Fail(const std::string& message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return 1;
+  }
+
+  int Finish() {
     AppendStats totals;
+    if (write_status_.ok()) SetCheckpoints();
     Status s = write_status_.ok() ? loader_->Finish(&totals) : write_status_;
     written_ = totals.accepted;
     duplicates_ = totals.duplicates;
@@ -48,15 +115,179 @@ class Importer {
       std::fprintf(stderr, "flowstat import: %s\n", s.message().c_str());
       return 1;
     }
+    if (stop_requested) std::fprintf(stderr, "flowstat import: stopped by a signal; everything read is committed\n");
     PrintSummary();
     if (aborted_) return 1;
     return rejected_ > 0 ? 3 : 0;
   }
 
- private:
-  int Fail(const std::string& message) {
-    std::fprintf(stderr, "%s\n", message.c_str());
-    return 1;
+  Source MakeSource(const std::string& path) {
+    Source src;
+    src.path = path;
+    src.name = path == "-" ? "<stdin>" : path;
+    src.reader = std::make_unique<LineReader>(path, kMaxLineBytes, o_.follow);
+    src.csv = o_.format == "csv" || (o_.format.empty() && path.size() > 4 &&
+                                     path.compare(path.size() - 4, 4, ".csv") == 0);
+    return src;
+  }
+
+  // Reads one input to its end (or to a stop signal). False when the import must stop.
+  bool ImportToEnd(const std::string& path) {
+    Source src = MakeSource(path);
+    if (!src.reader->open_error().empty()) {
+      std::fprintf(stderr, "%s: %s\n", src.name.c_str(), src.reader->open_error().c_str());
+      aborted_ = true;
+      return false;
+    }
+    while (!stop_requested) {
+      switch (ReadLines(src, /*max_lines=*/SIZE_MAX, NextWait())) {
+        case LineReader::Result::kLine:
+        case LineReader::Result::kIdle:
+          if (!CommitIfDue()) return false;
+          continue;
+        case LineReader::Result::kEnd:
+          return true;
+        case LineReader::Result::kError:
+          return false;
+      }
+    }
+    return true;
+  }
+
+  // Follows every input until a stop signal, resuming each where the store says it stopped.
+  void Follow() {
+    std::vector<Source> sources;
+    for (const auto& path : o_.inputs) {
+      Source src = MakeSource(path);
+      std::error_code ec;
+      src.checkpoint = "follow:" + std::filesystem::absolute(path, ec).lexically_normal().string();
+      Resume(src);
+      sources.push_back(std::move(src));
+    }
+    while (!stop_requested) {
+      bool any_line = false;
+      for (Source& src : sources) {
+        // A turn per source, bounded so that one busy file does not starve the others.
+        const LineReader::Result r = ReadLines(src, 65536, 0);
+        if (r == LineReader::Result::kError || aborted_) return;
+        any_line |= r == LineReader::Result::kLine;
+      }
+      if (!CommitIfDue()) return;
+      if (!any_line) {
+        LineReader::Result r;
+        // Nothing anywhere: wait on the first input (a commit or the stop flag is never late).
+        r = ReadLines(sources.front(), 65536, NextWait());
+        if (r == LineReader::Result::kError || aborted_) return;
+      }
+    }
+  }
+
+  void Resume(Source& src) {
+    auto saved = store_->Checkpoint(src.checkpoint);
+    LineReader::Position p;
+    if (!saved.ok() || !DecodePosition(*saved, &p)) return;
+    if (!src.reader->Resume(p)) {
+      std::fprintf(stderr, "flowstat import: %s changed since the last run: reading it from its start\n",
+                   src.name.c_str());
+      return;
+    }
+    std::fprintf(stderr, "flowstat import: %s: resuming at line %llu\n", src.name.c_str(),
+                 static_cast<unsigned long long>(p.line + 1));
+    if (src.csv && p.offset > 0) {  // the header was read in an earlier run: read it again
+      LineReader header(src.path, kMaxLineBytes);
+      std::string_view line;
+      uint64_t n;
+      bool too_long;
+      if (header.Next(&line, &n, &too_long) == LineReader::Result::kLine && !too_long) {
+        src.csv_parser.emplace();
+        if (!src.csv_parser->SetHeader(line).ok()) src.csv_parser.reset();
+      }
+    }
+    src.file_generation = src.reader->file_generation();
+  }
+
+  // How long a read may wait: until the next commit is due when events are pending, else until
+  // the stop flag should be looked at again.
+  int NextWait() const {
+    if (loader_->pending() == 0) return kSignalCheckMs;
+    const auto due = last_commit_ + std::chrono::milliseconds(o_.commit_interval_ms);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+    return static_cast<int>(std::clamp<int64_t>(left, 0, kSignalCheckMs));
+  }
+
+  // Commits when a batch is full or the commit interval has passed with events pending.
+  bool CommitIfDue() {
+    const bool full = loader_->pending() >= o_.batch_events;
+    const bool due = loader_->pending() > 0 &&
+                     Clock::now() - last_commit_ >= std::chrono::milliseconds(o_.commit_interval_ms);
+    if (!full && !due) return true;
+    SetCheckpoints();
+    write_status_ = loader_->Commit();
+    last_commit_ = Clock::now();
+    return write_status_.ok();
+  }
+
+  void SetCheckpoints() {
+    for (const auto& [name, position] : positions_) loader_->SetCheckpoint(name, position);
+  }
+
+  // Reads up to `max_lines` lines of `src` into the batch. Returns kLine when it read any.
+  LineReader::Result ReadLines(Source& src, size_t max_lines, int wait_ms) {
+    std::string_view line;
+    uint64_t line_no = 0;
+    bool too_long = false;
+    bool any = false;
+    for (size_t i = 0; i < max_lines && !stop_requested; ++i) {
+      const LineReader::Result r = src.reader->Next(&line, &line_no, &too_long, any ? 0 : wait_ms);
+      if (r != LineReader::Result::kLine) {
+        if (r == LineReader::Result::kError) {
+          std::fprintf(stderr, "%s: %s\n", src.name.c_str(), src.reader->read_error().c_str());
+          aborted_ = true;
+        }
+        return any && r != LineReader::Result::kError ? LineReader::Result::kLine : r;
+      }
+      any = true;
+      if (src.reader->file_generation() != src.file_generation) {  // rotated: a new file, a new header
+        src.file_generation = src.reader->file_generation();
+        src.csv_parser.reset();
+      }
+      if (!AddLine(src, line, line_no, too_long)) return LineReader::Result::kError;
+      if (!src.checkpoint.empty()) positions_[src.checkpoint] = EncodePosition(src.reader->position());
+      if (loader_->pending() >= o_.batch_events || (++lines_since_clock_ & 1023) == 0) {
+        if (!CommitIfDue()) return LineReader::Result::kError;
+        ShowProgress(*src.reader);
+      }
+    }
+    return any ? LineReader::Result::kLine : LineReader::Result::kIdle;
+  }
+
+  // False when the import must stop.
+  bool AddLine(Source& src, std::string_view line, uint64_t line_no, bool too_long) {
+    if (too_long) return Reject(src.name, line_no, {}, "line longer than " + std::to_string(kMaxLineBytes) + " bytes", false);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;  // blank line
+    if (std::memchr(line.data(), '\0', line.size())) return Reject(src.name, line_no, line, "line contains a NUL byte", true);
+    Status s;
+    if (src.csv && !src.csv_parser) {
+      src.csv_parser.emplace();
+      s = src.csv_parser->SetHeader(line);
+      if (!s.ok()) {
+        ++rejected_;
+        aborted_ = true;
+        std::fprintf(stderr, "%s:%llu: %s\n", src.name.c_str(), static_cast<unsigned long long>(line_no),
+                     s.message().c_str());
+        return false;
+      }
+      return true;
+    }
+    if (src.csv) {
+      s = src.csv_parser->Parse(line, &event_);
+      if (s.ok()) s = loader_->Add(event_);
+    } else {
+      s = loader_->AddJson(line);
+    }
+    if (!s.ok()) return Reject(src.name, line_no, line, s.message(), true);
+    ++parsed_;
+    return true;
   }
 
   // Reports a bad line; false when the import must stop (abort mode).
@@ -75,72 +306,6 @@ class Importer {
     if (rejects_ && held) {
       std::fwrite(line.data(), 1, line.size(), rejects_);
       std::fputc('\n', rejects_);
-    }
-    return true;
-  }
-
-  bool ImportFile(const std::string& path) {
-    const std::string name = path == "-" ? "<stdin>" : path;
-    LineReader reader(path, kMaxLineBytes);
-    if (!reader.open_error().empty()) {
-      ++rejected_;
-      std::fprintf(stderr, "%s: %s\n", name.c_str(), reader.open_error().c_str());
-      if (!o_.skip_errors) aborted_ = true;
-      return o_.skip_errors;
-    }
-    const bool csv = o_.format == "csv" || (o_.format.empty() && path.size() > 4 &&
-                                            path.compare(path.size() - 4, 4, ".csv") == 0);
-    std::optional<CsvEventParser> csv_parser;
-    std::string_view line;
-    uint64_t line_no = 0;
-    bool too_long = false;
-    FlowEvent event;
-    while (reader.Next(&line, &line_no, &too_long)) {
-      if (too_long) {
-        if (!Reject(name, line_no, {}, "line longer than " + std::to_string(kMaxLineBytes) + " bytes", false)) {
-          return false;
-        }
-        continue;
-      }
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
-      if (std::memchr(line.data(), '\0', line.size())) {
-        if (!Reject(name, line_no, line, "line contains a NUL byte", true)) return false;
-        continue;
-      }
-      Status s;
-      if (csv && !csv_parser) {
-        csv_parser.emplace();
-        s = csv_parser->SetHeader(line);
-        if (!s.ok()) {
-          ++rejected_;
-          aborted_ = true;
-          std::fprintf(stderr, "%s:%llu: %s\n", name.c_str(), static_cast<unsigned long long>(line_no),
-                       s.message().c_str());
-          return false;
-        }
-        continue;
-      }
-      if (csv) {
-        s = csv_parser->Parse(line, &event);
-        if (s.ok()) s = loader_->Add(event);
-      } else {
-        s = loader_->AddJson(line);
-      }
-      if (!s.ok()) {
-        if (!Reject(name, line_no, line, s.message(), true)) return false;
-        continue;
-      }
-      ++parsed_;
-      if (loader_->pending() >= o_.batch_events) {
-        write_status_ = loader_->Commit();
-        if (!write_status_.ok()) return false;
-        ShowProgress(reader);
-      }
-    }
-    if (!reader.read_error().empty()) {
-      std::fprintf(stderr, "%s: %s\n", name.c_str(), reader.read_error().c_str());
-      aborted_ = true;
-      return false;
     }
     return true;
   }
@@ -170,13 +335,15 @@ class Importer {
   }
 
   const ImportOptions& o_;
-  Clock::time_point start_;
+  Clock::time_point start_, last_commit_;
   bool show_progress_ = false;
   double last_progress_ = 0;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Loader> loader_;
   std::FILE* rejects_ = nullptr;
-  uint64_t parsed_ = 0, rejected_ = 0, written_ = 0, duplicates_ = 0;
+  FlowEvent event_;
+  std::map<std::string, std::string> positions_;  // checkpoint name -> position after the last line read
+  uint64_t parsed_ = 0, rejected_ = 0, written_ = 0, duplicates_ = 0, lines_since_clock_ = 0;
   bool aborted_ = false;
   Status write_status_;
 };

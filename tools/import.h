@@ -13,6 +13,8 @@ struct ImportOptions {
   std::string rejects_path;      // --rejects
   std::vector<std::string> inputs;
   size_t batch_events = 131072;
+  int64_t commit_interval_ms = 1000;  // commit at least this often while events are pending
+  bool follow = false;               // --follow: keep reading the files as they grow, like tail -F
   bool progress = true;          // shown only when stderr is a terminal
 };
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "flowstat/event.h"
+#include "flowstat/query.h"
 #include "flowstat/version.h"
 #include "tools/generate.h"
 #include "tools/import.h"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   CLI::App app{"flowstat: an embedded time-series store for network flow events.\n"
                "Import flow events, then ask FlowStatistic questions (time series and distributions)."};
   app.set_version_flag("--version", kVersionText);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
 
   GenerateOptions gen;
   auto* generate = app.add_subcommand("generate", "write deterministic synthetic flow events as JSON Lines");
@@ -52,6 +53,17 @@ int main(int argc, char** argv) {
   import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [131072]")
       ->check(CLI::Range(1, 10000000));
   import->add_flag("!--no-progress", imp.progress, "no progress line, even on a terminal");
+  import->add_option_function<std::string>(
+      "--commit-interval",
+      [&imp](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < 1 || *d > 3600000) throw CLI::ValidationError("--commit-interval", "a duration from 1ms to 1h, e.g. 1s or 250ms");
+        imp.commit_interval_ms = *d;
+      },
+      "commit at least this often while events are pending, so queries see them [1s]");
+  import->add_flag("--follow", imp.follow,
+                   "keep reading FILEs as they grow, across rotation and truncation, like tail -F; resume "
+                   "where the last run stopped (SIGINT/SIGTERM end it)");
   import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
 
   QueryFlags qf;
@@ -96,6 +108,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    return 2;
+  }
+  if (app.get_subcommands().empty()) {  // a bare `flowstat`: what it can do
+    std::cerr << app.help();
     return 2;
   }
   if (generate->parsed()) {

@@ -54,7 +54,7 @@ int RunBatch(Store& store, const std::string& path) {
   uint64_t number;
   bool too_long;
   std::string out;
-  while (reader.Next(&line, &number, &too_long)) {
+  while (reader.Next(&line, &number, &too_long) == LineReader::Result::kLine) {
     if (!too_long && line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     Query q;
     Status s = too_long ? Status::InvalidArgument("line too long") : ParseQueryJson(line, &q);

@@ -40,6 +40,10 @@ class Loader {
   virtual Status Add(const FlowEvent& event) = 0;
   // Events added since the last Commit.
   virtual uint64_t pending() const = 0;
+  // Attaches `value` under `name` (at most 256 bytes) to the current batch: the next Commit
+  // writes it atomically with the batch's events, so after a crash the store holds both or
+  // neither. `import --follow` keeps its place in a file this way. Store::Checkpoint reads it.
+  virtual void SetCheckpoint(std::string_view name, std::string_view value) = 0;
   // Hands the current batch to the writer thread (each batch is atomic; batches are written in
   // order). Returns the error of an earlier batch's write, if any.
   virtual Status Commit() = 0;

@@ -63,6 +63,9 @@ class Store {
   // Rewrites the store compactly; queries are faster afterwards. Not needed for correctness.
   virtual Status Compact() = 0;
 
+  // The value a Loader last committed under `name` (Loader::SetCheckpoint); NotFound if none.
+  virtual Result<std::string> Checkpoint(std::string_view name) = 0;
+
   // Checks the whole store: RocksDB block checksums, every key and value against
   // doc/storage-format.md, every record's dictionary references, and every current rollup
   // against the raw events it stands for. Appends one line per problem to `problems`; returns

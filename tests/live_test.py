@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""Live pipelines: `flowstat import -` fed slowly through a pipe, `import --follow` of a log that
+grows, rotates and is truncated, kill -9 and resume, signals, and the papercuts found on the way.
+
+usage: tests/live_test.py FLOWSTAT_BINARY [unittest options]
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+FLOWSTAT = None  # set in __main__
+BASE_MS = 1763164800000  # 2025-11-15T00:00:00Z
+
+
+def event_line(i, ns="/live"):
+    return json.dumps({"timestamp": BASE_MS + i * 1000, "namespace": ns, "sourceID": "s%d" % i,
+                       "destinationID": "d", "action": "Accept", "value": 1}) + "\n"
+
+
+def count(db, ns="/"):
+    """Flows stored under `ns`, read by a separate read-only process (as a user would)."""
+    out = subprocess.run([FLOWSTAT, "query", "--db", db, "--namespace", ns, "--start", str(BASE_MS - 86400000),
+                          "--end", str(BASE_MS + 30 * 86400000), "--type", "Repartition"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        return -1  # not created yet
+    return sum(p["value"] for s in json.loads(out.stdout) for p in s["dataPoints"])
+
+
+def wait_for(predicate, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+class Live(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="flowstat-live-")
+        self.db = os.path.join(self.tmp, "db")
+
+    def tearDown(self):
+        if getattr(self, "err", None) and not self.err.closed:
+            self.err.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, *args, stdin=None):
+        self.err = open(os.path.join(self.tmp, "import.err"), "wb")
+        return subprocess.Popen([FLOWSTAT, "import", "--no-progress", "--db", self.db, *args], stdin=stdin,
+                                stderr=self.err)
+
+    def stderr(self):
+        if not self.err.closed:
+            self.err.flush()
+        with open(os.path.join(self.tmp, "import.err")) as f:
+            return f.read()
+
+    def test_a_slow_pipe_is_visible_within_about_a_second(self):
+        proc = self.start("-", stdin=subprocess.PIPE)
+        lags = []
+        for i in range(15):  # 5 events per second
+            proc.stdin.write(event_line(i).encode())
+            proc.stdin.flush()
+            written = time.time()
+            self.assertTrue(wait_for(lambda: count(self.db) >= i + 1, 5), "event %d never became visible" % i)
+            lags.append(time.time() - written)
+            time.sleep(0.2)
+        proc.stdin.close()
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.err.close()
+        self.assertLess(max(lags), 2.5, lags)  # 1 s commit interval, plus a query process start
+        self.assertEqual(count(self.db), 15)
+
+    def test_sigterm_commits_what_was_read_and_exits_0_or_3(self):
+        proc = self.start("--on-error", "skip", "-", stdin=subprocess.PIPE)
+        proc.stdin.write("".join(event_line(i) for i in range(5)).encode() + b"not json\n")
+        proc.stdin.flush()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 3)  # a line was skipped
+        self.err.close()
+        self.assertIn("stopped by a signal", self.stderr())
+        self.assertIn("imported 5 events", self.stderr())
+        self.assertEqual(count(self.db), 5)
+        proc = self.start("-", stdin=subprocess.PIPE)
+        proc.stdin.write(event_line(9).encode())
+        proc.stdin.flush()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.err.close()
+        self.assertEqual(count(self.db), 6)
+
+    def test_follow_survives_rotation_truncation_and_a_late_file(self):
+        log = os.path.join(self.tmp, "flows.log")  # does not exist yet
+        proc = self.start("--follow", log)
+        time.sleep(0.5)
+        n = 0
+
+        def append(k):
+            nonlocal n
+            with open(log, "a") as f:
+                for _ in range(k):
+                    f.write(event_line(n))
+                    n += 1
+
+        append(10)
+        self.assertTrue(wait_for(lambda: count(self.db) == 10, 5), count(self.db))
+        os.rename(log, log + ".1")  # rotation: rename, then a new file
+        with open(log + ".1", "a") as f:  # a last line for the old file, after the rename
+            f.write(event_line(n))
+            n += 1
+        time.sleep(0.3)
+        append(5)
+        self.assertTrue(wait_for(lambda: count(self.db) == 16, 5), count(self.db))
+        shutil.copy(log, log + ".2")  # copy-truncate
+        with open(log, "w"):
+            pass
+        time.sleep(0.5)
+        append(4)
+        self.assertTrue(wait_for(lambda: count(self.db) == 20, 5), count(self.db))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.err.close()
+        self.assertEqual(count(self.db), 20)
+
+    def test_follow_resumes_after_kill_9_without_loss_or_double_counting(self):
+        log = os.path.join(self.tmp, "flows.log")
+        with open(log, "w") as f:
+            f.write("".join(event_line(i) for i in range(3000)))
+        proc = self.start("--follow", "--commit-interval", "100ms", log)
+        self.assertTrue(wait_for(lambda: count(self.db) == 3000, 20))
+        # More arrives; the follower is killed while it reads.
+        with open(log, "a") as f:
+            for i in range(3000, 3400):
+                f.write(event_line(i))
+                f.flush()
+                if i == 3200:
+                    proc.kill()
+        proc.wait()
+        self.err.close()
+        stored = count(self.db)
+        self.assertGreaterEqual(stored, 3000)
+        proc = self.start("--follow", log)
+        self.assertTrue(wait_for(lambda: count(self.db) == 3400, 20), count(self.db))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.err.close()
+        self.assertIn("resuming at line", self.stderr())
+        self.assertEqual(count(self.db), 3400)  # every event once
+        verify = subprocess.run([FLOWSTAT, "verify", "--db", self.db], capture_output=True, text=True)
+        self.assertEqual(verify.returncode, 0, verify.stderr)
+
+    def test_follow_of_csv_keeps_its_header_across_resume(self):
+        log = os.path.join(self.tmp, "flows.csv")
+        with open(log, "w") as f:
+            f.write("timestamp,namespace,sourceID,destinationID,action\n")
+            for i in range(5):
+                f.write("%d,/csv,s%d,d,Accept\n" % (BASE_MS + i, i))
+        proc = self.start("--follow", log)
+        self.assertTrue(wait_for(lambda: count(self.db) == 5, 10))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.err.close()
+        with open(log, "a") as f:
+            f.write("%d,/csv,s9,d,Accept\n" % (BASE_MS + 9))
+        proc = self.start("--follow", log)
+        self.assertTrue(wait_for(lambda: count(self.db) == 6, 10), count(self.db))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+
+    def test_a_missing_input_is_an_error_that_creates_no_store(self):
+        r = subprocess.run([FLOWSTAT, "import", "--db", self.db, os.path.join(self.tmp, "nope.jsonl")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nope.jsonl: cannot open: No such file or directory", r.stderr)
+        self.assertNotIn("rejected", r.stderr)
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_bare_flowstat_lists_the_subcommands(self):
+        r = subprocess.run([FLOWSTAT], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        for sub in ("generate", "import", "query", "dump", "serve", "verify", "compact"):
+            self.assertIn(sub, r.stderr)
+
+
+if __name__ == "__main__":
+    FLOWSTAT = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
