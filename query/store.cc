@@ -49,6 +49,20 @@ class StoreImpl final : public Store {
     });
   }
 
+  Status Expire(int64_t before_ms, const std::string& namespace_) override {
+    return Remove(namespace_, before_ms);
+  }
+
+  Status DeleteNamespace(const std::string& namespace_) override { return Remove(namespace_, kMaxTimestampMs + 1); }
+
+  Result<StoreInfo> Info() override {
+    return Guard([&]() -> Result<StoreInfo> { return store_->Info(); });
+  }
+
+  Status Backup(const std::string& dir) override {
+    return Guard([&] { return store_->Backup(dir); });
+  }
+
   Status Sync() override {
     return Guard([&] { return store_->Sync(); });
   }
@@ -90,6 +104,20 @@ class StoreImpl final : public Store {
   }
 
  private:
+  Status Remove(const std::string& namespace_, int64_t before_ms) {
+    return Guard([&]() -> Status {
+      storage::EventStore::RemoveSpec spec;
+      spec.namespace_ = namespace_;
+      spec.before_ms = before_ms;
+      if (spec.namespace_.empty() || spec.namespace_[0] != '/') {
+        return Status::InvalidArgument("namespace: must start with '/'");
+      }
+      while (spec.namespace_.size() > 1 && spec.namespace_.back() == '/') spec.namespace_.pop_back();
+      auto writer = store_->EnterWriter();
+      return writer.ok() ? store_->Remove(*writer, spec) : writer.status();
+    });
+  }
+
   std::unique_ptr<storage::EventStore> store_;
 };
 

@@ -110,7 +110,7 @@ uint64_t DirectoryBytes(const std::string& dir) {
 
 // The route a request counts under in the metrics (bounded label values).
 std::string RouteOf(const std::string& path) {
-  for (const char* route : {"/flowstatistics", "/flowreports", "/health", "/metrics"}) {
+  for (const char* route : {"/flowstatistics", "/flowreports", "/health", "/metrics", "/backup"}) {
     if (path == route) return route;
   }
   return "other";
@@ -139,6 +139,7 @@ class Service {
   void Statistics(const httplib::Request& req, httplib::Response& res);
   void Reports(const httplib::Request& req, httplib::Response& res);
   void Metrics(const httplib::Request& req, httplib::Response& res);
+  void Backup(const httplib::Request& req, httplib::Response& res);
   void Log(const httplib::Request& req, const httplib::Response& res);
 
   const ServeOptions options_;
@@ -245,6 +246,21 @@ void Service::Metrics(const httplib::Request& req, httplib::Response& res) {
   res.set_content(metrics_.Exposition(DirectoryBytes(options_.db)), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+// POST /backup?to=DIR: a consistent copy of the store while it keeps serving (write on "/").
+void Service::Backup(const httplib::Request& req, httplib::Response& res) {
+  auto grants = Authenticate(req, res);
+  if (!grants) return;
+  if (!Allows(*grants, "/", kWrite)) return SendError(res, 403, "a backup needs a token with write on /");
+  const std::string to = req.get_param_value("to");
+  if (to.empty() || to[0] != '/') return SendError(res, 400, "to: an absolute directory path is required", "to");
+  Status s = store_->Backup(to);
+  if (!s.ok()) return SendError(res, s.code() == Status::Code::kInvalidArgument ? 400 : 500, s.message(), "to");
+  std::string body = "{\"backup\":";
+  util::AppendJsonString(&body, to);
+  body.push_back('}');
+  res.set_content(body, "application/json");
+}
+
 void Service::Log(const httplib::Request& req, const httplib::Response& res) {
   const double seconds = std::chrono::duration<double>(Clock::now() - request_start).count();
   metrics_.CountRequest(RouteOf(req.path), res.status, seconds);
@@ -281,9 +297,11 @@ void Service::Install(httplib::Server& http) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
   http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); });
+  http.Post("/backup", [this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); });
   // Known paths, other methods: 405 naming the allowed one.
   for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
-                                      {"/flowreports", "POST"}, {"/health", "GET, HEAD"}, {"/metrics", "GET, HEAD"}}) {
+                                      {"/flowreports", "POST"}, {"/health", "GET, HEAD"}, {"/metrics", "GET, HEAD"},
+                                      {"/backup", "POST"}}) {
     auto refuse = [allowed = std::string(allowed)](const httplib::Request& req, httplib::Response& res) {
       res.set_header("Allow", allowed);
       SendError(res, 405, req.method + " is not allowed here (allowed: " + allowed + ")");
@@ -324,10 +342,22 @@ void Service::ReloadTokens() {
 
 void Service::RefreshLoop() {
   std::unique_lock lock(refresh_mu_);
-  while (!refresh_cv_.wait_for(lock, std::chrono::milliseconds(options_.refresh_ms), [&] { return refresh_stop_; })) {
-    if (!written_.exchange(false)) continue;
+  auto last_expiry = Clock::now() - std::chrono::hours(1);
+  const int period = options_.retention_ms > 0 ? std::min(options_.refresh_ms, options_.retention_check_ms)
+                                               : options_.refresh_ms;
+  while (!refresh_cv_.wait_for(lock, std::chrono::milliseconds(period), [&] { return refresh_stop_; })) {
+    const bool expire_due = options_.retention_ms > 0 &&
+                            Clock::now() - last_expiry >= std::chrono::milliseconds(options_.retention_check_ms);
+    if (!expire_due && !written_.exchange(false)) continue;
     lock.unlock();
-    if (Status s = store_->Flush(); !s.ok()) {
+    if (expire_due) {
+      last_expiry = Clock::now();
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+      if (Status s = store_->Expire(now_ms - options_.retention_ms); !s.ok()) {  // refreshes rollups too
+        std::fprintf(stderr, "flowstat serve: retention: %s\n", s.message().c_str());
+      }
+    } else if (Status s = store_->Flush(); !s.ok()) {
       std::fprintf(stderr, "flowstat serve: rollup refresh failed: %s\n", s.message().c_str());
     }
     lock.lock();

@@ -20,6 +20,8 @@ struct ServeOptions {
   size_t max_body = size_t{64} << 20;      // request body bytes
   int timeout_seconds = 5;                 // read, write and keep-alive idle timeouts
   int refresh_ms = 5000;                   // rollup refresh period while reports arrive
+  int64_t retention_ms = 0;                // > 0: expire events older than this, once a minute
+  int retention_check_ms = 60000;
   std::string port_file;                   // when set, the bound port is written there once listening
 };
 

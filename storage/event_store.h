@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "flowstat/info.h"
 #include "flowstat/loader.h"
 #include "flowstat/query.h"
 #include "schema/record.h"
@@ -74,6 +75,15 @@ class EventStore {
   Status Sync() EXCLUDES(sync_mu_);
   // Brings the rollups of the hours written since the last refresh up to date, then Sync.
   Status Flush(const util::WriterLease& writer) EXCLUDES(write_mu_);
+  // Removes the events of namespace_ and every namespace below it whose timestamp is before
+  // before_ms (all of them when before_ms is past kMaxTimestampMs), then refreshes the rollups
+  // that changed. Queries afterwards answer as if those events had never been stored.
+  struct RemoveSpec {
+    std::string namespace_ = "/";  // normalized
+    int64_t before_ms = kMaxTimestampMs + 1;
+  };
+  Status Remove(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
+
   // Rewrites the store compactly, after bringing every rollup up to date.
   Status Compact(const util::WriterLease& writer) EXCLUDES(write_mu_);
 
@@ -81,6 +91,10 @@ class EventStore {
 
   // See Store::Verify.
   Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) const;
+
+  // See Store::Info and Store::Backup.
+  Result<StoreInfo> Info() const;
+  Status Backup(const std::string& dir);
 
   // The value last written under `name` with a batch (RecordBatch::checkpoints); NotFound if none.
   Result<std::string> ReadCheckpoint(std::string_view name) const;

@@ -52,7 +52,8 @@ class Server:
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return read_text(self.log_path)
 
     def stop(self, sig=signal.SIGTERM):
@@ -421,6 +422,83 @@ class BadInput(unittest.TestCase):
                               "--start", str(BASE_MS), "--end", str(BASE_MS + DAY_MS), "--type", "Repartition"],
                              check=True, capture_output=True, text=True).stdout
         self.assertEqual(json.loads(out)[0]["dataPoints"][0]["value"], 3)
+
+
+class BackupWhileServing(unittest.TestCase):
+    """POST /backup while 3 clients post: the copy verifies, holds whole reports only, and answers
+    like the original for what it holds."""
+
+    def test_backup_during_ingest(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-bk-")
+        with Server(os.path.join(tmp, "db")) as server:
+            stop = threading.Event()
+
+            def client(c):
+                with requests.Session() as session:
+                    b = 0
+                    while not stop.is_set():
+                        events = [event(BASE_MS + i * 1000, "/bk/c%d" % c, "s%d-%d" % (b, i), "d") for i in range(100)]
+                        self.assertEqual(session.post(server.url + "/flowreports", json=events).status_code, 200)
+                        b += 1
+
+            threads = [threading.Thread(target=client, args=(c,)) for c in range(3)]
+            for t in threads:
+                t.start()
+            time.sleep(1)
+            copy = os.path.join(tmp, "copy")
+            r = requests.post(server.url + "/backup", params={"to": copy})
+            self.assertEqual(r.status_code, 200, r.text)
+            time.sleep(0.5)
+            stop.set()
+            for t in threads:
+                t.join()
+            self.assertEqual(requests.post(server.url + "/backup", params={"to": copy}).status_code, 400)  # exists
+            self.assertEqual(server.stop(), 0)
+        verify = subprocess.run([FLOWSTAT, "verify", "--db", copy], capture_output=True, text=True)
+        self.assertEqual(verify.returncode, 0, verify.stderr)
+        original = os.path.join(tmp, "db")
+        for c in range(3):
+            q = {"namespace": "/bk/c%d" % c, "startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS,
+                 "type": "Repartition"}
+            in_copy = sum(p["value"] for s in json.loads(batch_query(copy, [q])[0]) for p in s["dataPoints"])
+            in_original = sum(p["value"] for s in json.loads(batch_query(original, [q])[0]) for p in s["dataPoints"])
+            self.assertEqual(in_copy % 100, 0)  # whole reports only
+            self.assertGreater(in_copy, 0)
+            self.assertLess(in_copy, in_original)  # taken before the clients stopped
+        shutil.rmtree(tmp)
+
+
+class Retention(unittest.TestCase):
+    def test_retention_expires_while_serving(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-ret-")
+        with Server(os.path.join(tmp, "db"), "--retention", "1h", "--retention-check-ms", "200") as server:
+            now = int(time.time() * 1000)
+            old = [event(now - 2 * 3600000 + i, "/r", "old%d" % i, "d") for i in range(50)]
+            young = [event(now - 600000 + i, "/r", "young%d" % i, "d") for i in range(30)]
+            stop = threading.Event()
+
+            def keep_posting():  # ingest goes on while retention runs
+                with requests.Session() as session:
+                    k = 0
+                    while not stop.is_set():
+                        e = [event(now - 300000 + k, "/live", "s%d" % k, "d")]
+                        self.assertEqual(session.post(server.url + "/flowreports", json=e).status_code, 200)
+                        k += 1
+
+            poster = threading.Thread(target=keep_posting)
+            poster.start()
+            self.assertEqual(requests.post(server.url + "/flowreports", json=old + young).status_code, 200)
+            window = {"start": now - 3 * 3600000, "end": now + 60000}
+            deadline = time.time() + 10
+            while time.time() < deadline and total_flows(server.url, "/r", **window) != 30:
+                time.sleep(0.1)
+            self.assertEqual(total_flows(server.url, "/r", **window), 30)
+            stop.set()
+            poster.join()
+            self.assertGreater(total_flows(server.url, "/live", **window), 0)
+            rc = server.stop()
+            self.assertEqual(rc, 0, read_text(server.log_path)[-2000:])
+        shutil.rmtree(tmp)
 
 
 class Options(unittest.TestCase):

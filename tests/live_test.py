@@ -192,6 +192,59 @@ class Live(unittest.TestCase):
             self.assertIn(sub, r.stderr)
 
 
+class LifecycleCommands(unittest.TestCase):
+    """info, backup, delete and expire through the command line."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="flowstat-life-")
+        self.db = os.path.join(self.tmp, "db")
+        lines = [event_line(i, ns) for i, ns in enumerate(["/acme/prod", "/acme/prod/web", "/acme/prodx"] * 40)]
+        src = os.path.join(self.tmp, "in.jsonl")
+        with open(src, "w") as f:
+            f.writelines(lines)
+        subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", self.db, src], check=True, capture_output=True)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_ok(self, *args):
+        r = subprocess.run([FLOWSTAT, *args], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_info_backup_delete_expire(self):
+        info = json.loads(self.run_ok("info", "--db", self.db, "--format", "json"))
+        self.assertEqual((info["events"], info["namespaces"], info["formatVersion"]), (120, 3, 2))
+        self.assertEqual((info["firstMs"], info["lastMs"]), (BASE_MS, BASE_MS + 119000))
+        self.assertGreater(info["bytes"]["events"], 0)
+        copy = os.path.join(self.tmp, "copy")
+        self.run_ok("backup", "--db", self.db, "--to", copy)
+        self.run_ok("verify", "--db", copy)
+        self.assertEqual(count(copy), 120)
+        r = subprocess.run([FLOWSTAT, "backup", "--db", self.db, "--to", copy], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already exists", r.stderr)
+        out = self.run_ok("delete", "--db", self.db, "--namespace", "/acme/prod")
+        self.assertIn("compacted in", out)
+        self.assertEqual((count(self.db, "/acme/prod"), count(self.db, "/acme/prodx")), (0, 40))
+        self.assertEqual(count(copy), 120)  # the backup is a copy, not a view
+        self.run_ok("expire", "--db", copy, "--before", str(BASE_MS + 60000), "--namespace", "/acme/prod")
+        # Events 0..59 of /acme/prod and /acme/prod/web are gone (40 of them); /acme/prodx stays.
+        self.assertEqual((count(copy, "/acme/prod"), count(copy, "/acme/prodx")), (40, 40))
+        self.run_ok("verify", "--db", copy)
+
+    def test_a_store_held_by_a_writer_says_so(self):
+        holder = subprocess.Popen([FLOWSTAT, "import", "--no-progress", "--db", self.db, "-"], stdin=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        r = subprocess.run([FLOWSTAT, "backup", "--db", self.db, "--to", os.path.join(self.tmp, "b")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("POST /backup", r.stderr)
+        holder.stdin.close()
+        self.assertEqual(holder.wait(timeout=30), 0)
+
+
 if __name__ == "__main__":
     FLOWSTAT = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

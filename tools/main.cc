@@ -9,6 +9,7 @@
 #include "flowstat/version.h"
 #include "tools/generate.h"
 #include "tools/import.h"
+#include "tools/lifecycle_cmd.h"
 #include "tools/query_cmd.h"
 #include "server/server.h"
 
@@ -82,6 +83,21 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
   verify->add_option("--db", verify_db, "store directory")->required();
 
+  std::string life_db, info_format = "table", expire_before, life_namespace = "/", backup_to;
+  auto* info = app.add_subcommand("info", "what a store holds: events, namespaces, time span, bytes by part");
+  info->add_option("--db", life_db, "store directory")->required();
+  info->add_option("--format", info_format, "table|json [table]")->check(CLI::IsMember({"table", "json"}));
+  auto* expire = app.add_subcommand("expire", "remove the events older than a time (then compact)");
+  expire->add_option("--db", life_db, "store directory")->required();
+  expire->add_option("--before", expire_before, "remove events with timestamp < T (RFC 3339 or epoch ms)")->required();
+  expire->add_option("--namespace", life_namespace, "only this namespace and those below it [/]");
+  auto* del = app.add_subcommand("delete", "remove a namespace and every namespace below it (then compact)");
+  del->add_option("--db", life_db, "store directory")->required();
+  del->add_option("--namespace", life_namespace, "the namespace to remove, with everything below it")->required();
+  auto* backup = app.add_subcommand("backup", "write a consistent copy of a store to a new directory");
+  backup->add_option("--db", life_db, "store directory")->required();
+  backup->add_option("--to", backup_to, "the new directory")->required();
+
   flowstat::server::ServeOptions so;
   auto* serve = app.add_subcommand("serve", "answer the FlowStatistic HTTP API and take flow reports (doc/http.md)");
   serve->add_option("--db", so.db, "store directory (created if missing)")->required();
@@ -100,6 +116,16 @@ int main(int argc, char** argv) {
   serve->add_option("--refresh-ms", so.refresh_ms,
                     "bring rollups up to date this often while reports arrive, milliseconds [5000]")
       ->check(CLI::Range(100, 3600000));
+  serve->add_option_function<std::string>(
+      "--retention",
+      [&so](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < 1000) throw CLI::ValidationError("--retention", "a duration of at least 1s, e.g. 30d");
+        so.retention_ms = *d;
+      },
+      "expire events older than D (e.g. 30d) once a minute while serving [keep everything]");
+  serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
+      ->check(CLI::Range(100, 86400000));
   serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
 
   try {
@@ -124,6 +150,10 @@ int main(int argc, char** argv) {
   }
   if (query->parsed()) return RunQuery(qf);
   if (serve->parsed()) return flowstat::server::Serve(so);
+  if (info->parsed()) return RunInfo(life_db, info_format);
+  if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace);
+  if (del->parsed()) return RunDelete(life_db, life_namespace);
+  if (backup->parsed()) return RunBackup(life_db, backup_to);
   if (compact->parsed()) return RunCompact(compact_db);
   if (verify->parsed()) return RunVerify(verify_db);
   return RunDump(df);

@@ -22,11 +22,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "flowstat/event.h"
+#include "flowstat/info.h"
 #include "flowstat/loader.h"
 #include "flowstat/query.h"
 #include "flowstat/status.h"
@@ -59,6 +61,26 @@ class Store {
   // waiting for a writer. Concurrent callers share one log sync (group commit), so many threads
   // each appending a small batch and then calling Sync pay for a few syncs, not one each.
   virtual Status Sync() = 0;
+
+  // Removes every event of `namespace_` and the namespaces below it (all namespaces for "/")
+  // whose timestamp is before `before_ms`. Afterwards every query answers exactly as if those
+  // events had never been appended. Whole hours go by range deletion (cheap, whatever their
+  // size); the space returns to the file system with Compact. A write (see Thread safety).
+  virtual Status Expire(int64_t before_ms, const std::string& namespace_ = "/") = 0;
+
+  // Removes `namespace_` and every namespace below it (never a sibling sharing its prefix):
+  // a tenant leaving. Other namespaces' answers do not change. A write.
+  virtual Status DeleteNamespace(const std::string& namespace_) = 0;
+
+  // Counts what the store holds, on a snapshot: reads every stored event once (a pass over the
+  // data, no decoding of strings). A read.
+  virtual Result<StoreInfo> Info() = 0;
+
+  // Writes a consistent copy of the store as of one instant into the new directory `dir` (a
+  // RocksDB checkpoint: table files are hard-linked when `dir` is on the same file system, so
+  // the copy is cheap and does not slow writers). The copy opens, verifies and answers like the
+  // store at that instant. Safe while other threads write or query.
+  virtual Status Backup(const std::string& dir) = 0;
 
   // Rewrites the store compactly; queries are faster afterwards. Not needed for correctness.
   virtual Status Compact() = 0;

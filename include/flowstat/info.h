@@ -1,0 +1,21 @@
+// flowstat/info.h — what a store holds, as Store::Info reports it. Included by flowstat/store.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace flowstat {
+
+// What a store holds (Store::Info).
+struct StoreInfo {
+  uint64_t events = 0;                     // distinct events stored
+  uint64_t namespaces = 0;                 // namespaces holding at least one event
+  std::optional<int64_t> first_ms, last_ms;  // the earliest and latest event timestamps
+  // Bytes on disk by part (RocksDB's estimate, memtables included): events (chunks and the
+  // presence keys that index them), rollups (hour and day, with their generation counters),
+  // dictionary (the strings), other (format record, checkpoints).
+  uint64_t bytes_events = 0, bytes_rollups = 0, bytes_dictionary = 0, bytes_other = 0;
+  int format_version = 0;
+};
+
+}  // namespace flowstat
