@@ -3,12 +3,15 @@
 
 #include <cstring>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "schema/chunk.h"
 #include "schema/flatbuffer_view.h"
 #include "storage/event_store.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
+#include "storage/rollup_cursor.h"
 #include "util/coding.h"
 
 namespace flowstat::storage {
@@ -51,7 +54,9 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   ro.verify_checksums = true;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  std::map<std::pair<uint64_t, uint32_t>, std::vector<schema::EventRecord>> hours;  // of one namespace hash
+  // (namespace hash, hour) of every chunk, and of every generation counter: a few bytes per hour
+  // of a namespace, never the events (those are read again an hour at a time below).
+  std::set<std::pair<uint64_t, uint32_t>> chunk_hours;
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> generations;
   std::vector<uint64_t> scratch;
   uint64_t checked = 0;
@@ -80,8 +85,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
           problems->push_back(where + ": " + s.message());
         } else {
           CheckRecords(records, d, where, problems);
-          auto& all = hours[{ns, hour}];
-          all.insert(all.end(), records.begin(), records.end());
+          chunk_hours.insert({ns, hour});
         }
         break;
       }
@@ -131,29 +135,49 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
       problems->push_back(what + " of namespace hash " + std::to_string(ns) + ": rollup differs from its raw events");
     }
   };
-  std::map<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, RollupBuilder>> days;  // generation sum, events
-  for (auto& [hour_key, records] : hours) {
+  for (const auto& hour_key : chunk_hours) {
+    if (!generations.count(hour_key)) {
+      problems->push_back("hour " + std::to_string(hour_key.second) + ": events without a generation counter");
+    }
+  }
+  // An hour at a time, in (namespace hash, hour) order: its chunks of the 16 source shards, each
+  // shard read by its own cursor moving forward; a day's builder lives until its last hour.
+  std::vector<std::unique_ptr<ForwardCursor>> shards;  // not movable: its iterator points into it
+  for (int shard = 0; shard < kSourceShards; ++shard) {
+    shards.push_back(std::make_unique<ForwardCursor>(*db_, view.snapshot_, std::string(1, kChunkPrefix + 1)));
+  }
+  std::optional<std::pair<uint64_t, uint32_t>> day_key;
+  uint64_t day_generation = 0;
+  RollupBuilder day;
+  auto check_day = [&] {
+    if (day_key) {
+      check(kDayRollups, day_key->first, day_key->second, day_generation, day, "day " + std::to_string(day_key->second));
+    }
+  };
+  for (const auto& [hour_key, generation] : generations) {
     const auto [ns, hour] = hour_key;
-    auto gen = generations.find(hour_key);
-    if (gen == generations.end()) {
-      problems->push_back("hour " + std::to_string(hour) + ": events without a generation counter");
-      continue;
+    if (!day_key || *day_key != std::pair(ns, hour / kHoursPerDay)) {
+      check_day();
+      day_key.emplace(ns, hour / kHoursPerDay);
+      day_generation = 0;
+      day = RollupBuilder();
     }
+    day_generation += generation;
     RollupBuilder built;
-    auto& day = days[{ns, hour / kHoursPerDay}];
-    for (const schema::EventRecord& r : records) {
-      built.Add(r);
-      day.second.Add(r);
+    for (int shard = 0; shard < kSourceShards; ++shard) {
+      const auto value = shards[shard]->Find(ChunkKey(ns, static_cast<uint8_t>(shard), hour));
+      std::span<const schema::EventRecord> records;
+      if (!value || !schema::ReadChunk(std::string_view(value->data(), value->size()), &scratch, &records).ok()) continue;
+      for (const schema::EventRecord& r : records) {
+        built.Add(r);
+        day.Add(r);
+      }
     }
-    check(kHourRollups, ns, hour, gen->second, built, "hour " + std::to_string(hour));
-    records = {};
+    check(kHourRollups, ns, hour, generation, built, "hour " + std::to_string(hour));
   }
-  for (const auto& [hour_key, gen] : generations) {
-    auto day = days.find({hour_key.first, hour_key.second / kHoursPerDay});
-    if (day != days.end()) day->second.first += gen;
-  }
-  for (auto& [day_key, day] : days) {
-    check(kDayRollups, day_key.first, day_key.second, day.first, day.second, "day " + std::to_string(day_key.second));
+  check_day();
+  for (const auto& cursor : shards) {
+    if (Status s = cursor->status(); !s.ok()) return s;
   }
   if (keys_checked) *keys_checked = checked;
   return Status::Ok();
