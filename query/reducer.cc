@@ -1,0 +1,206 @@
+#include "query/reducer.h"
+
+#include <xxhash.h>
+
+#include "storage/format.h"
+#include "storage/keys.h"
+
+namespace flowstat::query {
+
+namespace {
+
+void Mark(const flatbuffers::Vector<uint32_t>* ids, IdSet* seen) {
+  if (!ids) return;
+  for (uint32_t id : *ids) seen->Insert(id);
+}
+
+}  // namespace
+
+void Reducer::AddIds(const Plan& plan, const fb::RollupIds& ids) {
+  if (!ids.groups()) return;
+  const bool ports = q_.metric == Metric::kPorts;
+  for (const fb::IdGroup* g : *ids.groups()) {
+    const int mode = plan.ModeOfRollupClass(g->class_());
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+    ModeTotals& t = totals_[mode];
+    Mark(ports && g->port_sources() ? g->port_sources() : g->sources(), &t.sources);
+    Mark(ports && g->port_destinations() ? g->port_destinations() : g->destinations(), &t.destinations);
+  }
+}
+
+void Reducer::AddRollup(const Plan& plan, int64_t start_ms, const storage::EventStore::ReadView::RollupParts& parts) {
+  if (parts.ids) AddIds(plan, *parts.ids);
+  const uint64_t bucket = static_cast<uint64_t>((start_ms - first_bucket_) / q_.average_interval_ms);
+  const bool ports = q_.metric == Metric::kPorts;
+  if (parts.summary->groups()) {
+    for (const fb::RollupGroup* g : *parts.summary->groups()) {
+      const int mode = plan.ModeOfRollupClass(g->class_());
+      if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+      ModeTotals& t = totals_[mode];
+      if (q_.type == StatisticType::kSerie && !ports) t.serie[bucket] += g->flows();
+      if (!g->ports()) continue;
+      for (const fb::PortSum* p : *g->ports()) {
+        if (q_.type == StatisticType::kSerie && ports) t.bucket_ports.Add(bucket, p->port());
+        if (q_.type == StatisticType::kRepartition && ports) {
+          t.port_sums[p->port()] += p->sum();
+          t.ports.Insert(p->port());
+        }
+      }
+    }
+  }
+  if (q_.type != StatisticType::kRepartition || ports || !parts.pairs || !parts.pairs->groups()) return;
+  for (const fb::PairGroup* g : *parts.pairs->groups()) {
+    const int mode = plan.ModeOfRollupClass(g->class_());
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id()) || !g->pairs()) continue;
+    ModeTotals& t = totals_[mode];
+    t.pairs.AddRun(*g->pairs());
+  }
+}
+
+// The first 8 bytes of `s`, big-endian, zero-padded: ordering by it, then by the whole string,
+// is the strings' byte order, with most comparisons settled by one integer compare.
+uint64_t OrderPrefix(std::string_view s) {
+  uint64_t prefix = 0;
+  for (size_t i = 0; i < 8; ++i) prefix = prefix << 8 | (i < s.size() ? static_cast<uint8_t>(s[i]) : 0);
+  return prefix;
+}
+
+namespace {
+
+// The IDs of `seen`, sorted.
+std::vector<std::string> IdStrings(const IdSet& seen, const storage::Dictionary::Reader& d) {
+  std::vector<std::pair<uint64_t, std::string_view>> keyed;
+  seen.ForEach([&](uint32_t id) {
+    const auto s = d.Payload(id, schema::EntryKind::kEntityId);
+    if (!s) return;  // not an ID entry (only a damaged rollup could list it)
+    keyed.emplace_back(OrderPrefix(*s), *s);
+  });
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<std::string> ids;
+  ids.reserve(keyed.size());
+  for (const auto& [prefix, s] : keyed) ids.emplace_back(s);
+  return ids;
+}
+
+}  // namespace
+
+void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
+  out->data_points.resize(buckets_);
+  for (uint64_t i = 0; i < buckets_; ++i) {
+    out->data_points[i].timestamp_ms = first_bucket_ + static_cast<int64_t>(i) * q_.average_interval_ms;
+  }
+  if (q_.metric == Metric::kFlows) {
+    for (uint64_t i = 0; i < buckets_; ++i) out->data_points[i].value = t.serie[i];
+    return;
+  }
+  t.bucket_ports.ForEachBucket([&](uint64_t bucket, uint64_t ports) { out->data_points[bucket].value = ports; });
+}
+
+void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
+  struct Entry {
+    Count value;
+    std::string_view source_id, destination_id;  // Flows
+    uint32_t port;                               // Ports
+  };
+  // The answer's order: value descending, ties by key ascending.
+  auto before = [](const Entry& a, const Entry& b) {
+    if (a.value != b.value) return a.value > b.value;
+    if (a.source_id != b.source_id) return a.source_id < b.source_id;
+    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
+    return a.port < b.port;
+  };
+  std::vector<Entry> entries;
+  const std::optional<size_t> limit =
+      q_.limit ? std::optional<size_t>(static_cast<size_t>(std::min<uint64_t>(*q_.limit, SIZE_MAX))) : std::nullopt;
+  if (q_.metric == Metric::kFlows) {
+    // With a limit, rank on values alone first: only the pairs above the limit's value and those
+    // tied with it need their ID strings (ties are ordered by them).
+    auto& sums = t.pairs.Sums();
+    auto end = sums.end();
+    if (limit && *limit < sums.size()) {
+      end = sums.begin();
+      if (*limit > 0) {
+        const auto nth = sums.begin() + static_cast<std::ptrdiff_t>(*limit);
+        std::nth_element(sums.begin(), nth - 1, sums.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        const Count last_kept = (nth - 1)->second;
+        end = std::partition(nth, sums.end(), [&](const auto& e) { return e.second == last_kept; });
+      }
+    }
+    entries.reserve(static_cast<size_t>(end - sums.begin()));
+    // A rollup naming a non-ID entry (only damage can) shows as "" rather than being dereferenced.
+    auto id = [&](uint64_t i) {
+      return d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId).value_or(std::string_view());
+    };
+    for (auto it = sums.begin(); it != end; ++it) entries.push_back({it->second, id(it->first >> 32), id(it->first & 0xffffffff), 0});
+  } else if (limit) {
+    // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
+    // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
+    t.ports.ForEach([&](uint32_t port) {
+      const Count value = t.port_sums[port];
+      if (value == 0 || *limit == 0) return;
+      if (entries.size() == *limit) {
+        if (value <= entries.front().value) return;
+        std::pop_heap(entries.begin(), entries.end(), before);
+        entries.pop_back();
+      }
+      entries.push_back({value, {}, {}, port});
+      std::push_heap(entries.begin(), entries.end(), before);
+    });
+  } else {
+    entries.reserve(t.ports.size());
+    t.ports.ForEach([&](uint32_t port) {
+      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
+    });
+  }
+  std::sort(entries.begin(), entries.end(), before);
+  const size_t keep = limit ? std::min(entries.size(), *limit) : entries.size();
+  out->data_points.resize(keep);
+  for (size_t i = 0; i < keep; ++i) {
+    DataPoint& p = out->data_points[i];
+    p.value = entries[i].value;
+    p.source_id = entries[i].source_id;
+    p.destination_id = entries[i].destination_id;
+    p.port = entries[i].port;
+  }
+}
+
+std::string Reducer::StatisticId(Mode mode) const {
+  std::string canon = q_.namespace_ + '\0' + (q_.recursive ? "r" : "n") + '\0' + std::to_string(first_bucket_) +
+                      '\0' + std::to_string(buckets_) + '\0' + std::to_string(q_.average_interval_ms) + '\0' +
+                      std::to_string(static_cast<int>(q_.metric)) + std::to_string(static_cast<int>(q_.type)) +
+                      std::to_string(static_cast<int>(mode)) + std::to_string(static_cast<int>(q_.flow_mode)) +
+                      '\0' + q_.user_identifier + '\0' + (q_.limit ? std::to_string(*q_.limit) : "-");
+  for (const auto* list : {&q_.source_tags, &q_.destination_tags, &q_.source_ids, &q_.destination_ids}) {
+    canon += '\1';
+    for (const auto& s : *list) canon += s + '\0';
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64(canon.data(), canon.size(), 0)));
+  return hex;
+}
+
+std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d) {
+  std::vector<FlowStatistic> out;
+  for (Mode mode : {Mode::kAccepted, Mode::kRejected}) {
+    if (mode == Mode::kAccepted && q_.action == ActionFilter::kReject) continue;
+    if (mode == Mode::kRejected && q_.action == ActionFilter::kAccept) continue;
+    ModeTotals& t = totals_[mode == Mode::kAccepted ? 0 : 1];
+    FlowStatistic s;
+    s.id = StatisticId(mode);
+    s.type = q_.type;
+    s.metric = q_.metric;
+    s.mode = mode;
+    if (q_.type == StatisticType::kSerie) FillSerie(t, &s);
+    else FillRepartition(t, d, &s);
+    s.source_ids = IdStrings(t.sources, d);
+    s.destination_ids = IdStrings(t.destinations, d);
+    s.source_tags = q_.source_tags;
+    s.destination_tags = q_.destination_tags;
+    s.user_identifier = q_.user_identifier;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+
+}  // namespace flowstat::query

@@ -1,0 +1,272 @@
+// Reducing matched events and rollups to FlowStatistics: the counting containers (ID and port
+// sets, pair sums, per-mode totals) and the Reducer that turns them into Serie and Repartition
+// objects (doc/queries.md). Used by query/engine.cc, which decides what to feed it.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flowstat/query.h"
+#include "query/plan.h"
+#include "storage/event_store.h"
+#include "util/hash_index.h"
+
+namespace flowstat::query {
+
+// A set of small integers (dictionary ids, ports), as a bitmap: adding is one store, listing
+// skips empty words.
+class IdSet {
+ public:
+  explicit IdSet(uint32_t size = 0) : words_(size / 64 + 1, 0) {}
+  void Insert(uint32_t id) {
+    if (id / 64 < words_.size()) words_[id / 64] |= uint64_t{1} << (id % 64);
+  }
+  // Calls fn(id) for each id in the set, in increasing order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (size_t w = 0; w < words_.size(); ++w) {
+      for (uint64_t bits = words_[w]; bits != 0; bits &= bits - 1) {
+        fn(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits))));
+      }
+    }
+  }
+  size_t size() const {
+    size_t n = 0;
+    for (uint64_t w : words_) n += static_cast<size_t>(std::popcount(w));
+    return n;
+  }
+  void Merge(const IdSet& o) {
+    if (o.words_.size() > words_.size()) words_.resize(o.words_.size(), 0);
+    for (size_t w = 0; w < o.words_.size(); ++w) words_[w] |= o.words_[w];
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+// The distinct (bucket, port) pairs of a Serie Ports. With few buckets, a port set (a 65536-bit
+// IdSet, 8 KB) per bucket that has ports makes adding a pair one bit set whatever the data size;
+// with many buckets, pairs are collected and sorted at the end.
+class BucketPorts {
+ public:
+  static constexpr uint64_t kMaxBitmapBuckets = 256;
+
+  void Reset(uint64_t buckets) {
+    buckets_ = buckets;
+    if (buckets <= kMaxBitmapBuckets) ports_.assign(buckets, std::nullopt);
+  }
+
+  void Add(uint64_t bucket, uint16_t port) {
+    if (buckets_ > kMaxBitmapBuckets) {
+      pairs_.push_back(bucket << 16 | port);
+      return;
+    }
+    std::optional<IdSet>& ports = ports_[bucket];
+    if (!ports) ports.emplace(65535);
+    ports->Insert(port);
+  }
+
+  void Merge(const BucketPorts& o) {
+    pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
+    for (size_t b = 0; b < ports_.size() && b < o.ports_.size(); ++b) {
+      if (!o.ports_[b]) continue;
+      if (ports_[b]) ports_[b]->Merge(*o.ports_[b]);
+      else ports_[b] = o.ports_[b];
+    }
+  }
+
+  // Calls count(bucket, distinct ports) for each bucket with ports.
+  template <typename Fn>
+  void ForEachBucket(Fn&& count) {
+    if (buckets_ <= kMaxBitmapBuckets) {
+      for (uint64_t b = 0; b < ports_.size(); ++b) {
+        if (ports_[b]) count(b, static_cast<uint64_t>(ports_[b]->size()));
+      }
+      return;
+    }
+    std::sort(pairs_.begin(), pairs_.end());
+    pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+    for (size_t i = 0; i < pairs_.size();) {
+      const uint64_t bucket = pairs_[i] >> 16;
+      size_t j = i;
+      while (j < pairs_.size() && pairs_[j] >> 16 == bucket) ++j;
+      count(bucket, j - i);
+      i = j;
+    }
+  }
+
+ private:
+  uint64_t buckets_ = 0;
+  std::vector<std::optional<IdSet>> ports_;  // per bucket, while buckets_ <= kMaxBitmapBuckets
+  std::vector<uint64_t> pairs_;              // bucket << 16 | port, beyond
+};
+
+// Sums per (source, destination) pair of a Repartition Flows. Events add to a vector indexed by
+// a HashIndex (no allocation per pair, sums contiguous for ranking); rollups, whose pairs come
+// sorted, are merged into a sorted run instead: sequential, where hashing thousands of pairs
+// would be a cache miss each.
+class PairSums {
+ public:
+  void Add(uint32_t source, uint32_t destination, Count value) { Add(uint64_t{source} << 32 | destination, value); }
+  // `key` is source << 32 | destination.
+  void Add(uint64_t key, Count value) {
+    const uint64_t hash = key * 0x9e3779b97f4a7c15ull;  // multiplicative: the high bits mix all
+    uint32_t ref = index_.Find(hash, [&](uint32_t r) { return sums_[r - 1].first == key; });
+    if (ref == 0) {
+      sums_.emplace_back(key, 0);
+      ref = static_cast<uint32_t>(sums_.size());
+      index_.Insert(hash, ref);
+    }
+    sums_[ref - 1].second += value;
+  }
+
+  // Adds a rollup's pairs (sorted by source, destination, as stored; re-sorted if not). Each
+  // merge passes over every pair so far: beyond a few runs (a window of many hour rollups),
+  // hashing is cheaper.
+  void AddRun(const flatbuffers::Vector<const fb::PairSum*>& run) {
+    if (++runs_ > kMaxMergedRuns) {
+      for (const fb::PairSum* p : run) Add(p->source_id(), p->destination_id(), p->sum());
+      return;
+    }
+    const auto mid = static_cast<std::ptrdiff_t>(sorted_.size());
+    for (const fb::PairSum* p : run) sorted_.emplace_back(uint64_t{p->source_id()} << 32 | p->destination_id(), p->sum());
+    auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (!std::is_sorted(sorted_.begin() + mid, sorted_.end(), by_key)) std::sort(sorted_.begin() + mid, sorted_.end(), by_key);
+    std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), by_key);
+    size_t out = 0;  // sum equal neighbours
+    for (size_t i = 0; i < sorted_.size(); ++i) {
+      if (out > 0 && sorted_[out - 1].first == sorted_[i].first) sorted_[out - 1].second += sorted_[i].second;
+      else sorted_[out++] = sorted_[i];
+    }
+    sorted_.resize(out);
+  }
+
+  void Merge(const PairSums& o) {
+    for (const auto* list : {&o.sums_, &o.sorted_}) {
+      for (const auto& [key, sum] : *list) Add(key, sum);
+    }
+  }
+
+  // (source << 32 | destination, sum), each pair once, in no particular order (the caller may
+  // reorder them).
+  std::vector<std::pair<uint64_t, Count>>& Sums() {
+    if (sums_.empty()) return sorted_;
+    for (const auto& [key, sum] : sorted_) Add(key, sum);
+    sorted_.clear();
+    return sums_;
+  }
+
+ private:
+  util::HashIndex index_;
+  std::vector<std::pair<uint64_t, Count>> sums_;    // of Add, indexed
+  std::vector<std::pair<uint64_t, Count>> sorted_;  // of AddRun, sorted by key, each key once
+  static constexpr int kMaxMergedRuns = 8;
+  int runs_ = 0;
+};
+
+// Everything one mode accumulates; which members are used depends on type and metric.
+struct ModeTotals {
+  void Merge(const ModeTotals& o) {
+    for (size_t i = 0; i < serie.size() && i < o.serie.size(); ++i) serie[i] += o.serie[i];
+    bucket_ports.Merge(o.bucket_ports);
+    pairs.Merge(o.pairs);
+    for (size_t i = 0; i < port_sums.size() && i < o.port_sums.size(); ++i) port_sums[i] += o.port_sums[i];
+    ports.Merge(o.ports);
+    sources.Merge(o.sources);
+    destinations.Merge(o.destinations);
+  }
+
+  std::vector<Count> serie;                       // Serie Flows: per bucket
+  BucketPorts bucket_ports;                       // Serie Ports
+  PairSums pairs;                                 // Repartition Flows
+  std::vector<Count> port_sums;                   // Repartition Ports: per port
+  IdSet ports;                                    // Repartition Ports: the ports with a sum
+  IdSet sources, destinations;                    // contributing IDs
+};
+
+class Reducer {
+ public:
+  Reducer(const Query& q, const Window& w, uint32_t dictionary_size) : q_(q), window_(w) {
+    const int64_t step = q.average_interval_ms;
+    first_bucket_ = FloorDiv(w.start_ms, step) * step;
+    buckets_ = static_cast<uint64_t>((FloorDiv(w.end_ms - 1, step) * step - first_bucket_) / step + 1);
+    for (int mode = 0; mode < 2; ++mode) {
+      if ((mode == 0 && q.action == ActionFilter::kReject) || (mode == 1 && q.action == ActionFilter::kAccept)) {
+        continue;  // a mode the query does not report gets no contributions: no state needed
+      }
+      ModeTotals& t = totals_[mode];
+      t.sources = IdSet(dictionary_size + 1);
+      t.destinations = IdSet(dictionary_size + 1);
+      if (q.type == StatisticType::kSerie && q.metric == Metric::kFlows) t.serie.assign(buckets_, 0);
+      if (q.type == StatisticType::kSerie && q.metric == Metric::kPorts) t.bucket_ports.Reset(buckets_);
+      if (q.type == StatisticType::kRepartition && q.metric == Metric::kPorts) {
+        t.port_sums.assign(65536, 0);
+        t.ports = IdSet(65535);
+      }
+    }
+  }
+
+  uint64_t buckets() const { return buckets_; }
+
+  // True when [start_ms, start_ms + length_ms) lies inside the window and, for a Serie, inside
+  // one bucket: a rollup of that hour or day can stand for its events.
+  bool Covers(int64_t start_ms, int64_t length_ms) const {
+    const int64_t end_ms = start_ms + length_ms;
+    if (start_ms < window_.start_ms || end_ms > window_.end_ms) return false;
+    return q_.type != StatisticType::kSerie ||
+           FloorDiv(start_ms, q_.average_interval_ms) == FloorDiv(end_ms - 1, q_.average_interval_ms);
+  }
+
+  // Adds the rollups of the hour or day starting at `start_ms`; without `parts.ids`, the
+  // contributing IDs come from elsewhere (a day's). REQUIRES: Covers(start_ms, its length);
+  // `parts.pairs` for Repartition Flows.
+  void AddRollup(const Plan& plan, int64_t start_ms, const storage::EventStore::ReadView::RollupParts& parts);
+  // Adds the contributing IDs of a rollup.
+  void AddIds(const Plan& plan, const fb::RollupIds& ids);
+
+  void Add(const EventRecord& r, Contribution c) {
+    if (c.accepted) Add(r, c.accepted, &totals_[0]);
+    if (c.rejected) Add(r, c.rejected, &totals_[1]);
+  }
+
+  // Adds what `other` (a reducer of the same query) accumulated.
+  void Merge(const Reducer& other) {
+    for (int mode = 0; mode < 2; ++mode) totals_[mode].Merge(other.totals_[mode]);
+  }
+
+  std::vector<FlowStatistic> Finish(const storage::Dictionary::Reader& d);
+
+ private:
+  static int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+  void Add(const EventRecord& r, uint8_t times, ModeTotals* t) {
+    const Count value = static_cast<Count>(r.value()) * times;
+    t->sources.Insert(r.source_id());
+    t->destinations.Insert(r.destination_id());
+    const uint64_t bucket = static_cast<uint64_t>((r.time_ms() - first_bucket_) / q_.average_interval_ms);
+    if (q_.type == StatisticType::kSerie) {
+      if (q_.metric == Metric::kFlows) t->serie[bucket] += value;
+      else t->bucket_ports.Add(bucket, r.destination_port());
+    } else if (q_.metric == Metric::kFlows) {
+      t->pairs.Add(r.source_id(), r.destination_id(), value);
+    } else {
+      t->port_sums[r.destination_port()] += value;
+      t->ports.Insert(r.destination_port());
+    }
+  }
+
+  void FillSerie(ModeTotals& t, FlowStatistic* out) const;
+  void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
+  std::string StatisticId(Mode mode) const;
+
+  const Query& q_;
+  const Window window_;
+  int64_t first_bucket_ = 0;
+  uint64_t buckets_ = 0;
+  ModeTotals totals_[2];  // Accepted, Rejected
+};
+
+}  // namespace flowstat::query
