@@ -73,8 +73,8 @@ BENCHMARK(BM_ParseAndEncode);
 void BM_BuildChunk(benchmark::State& state) {
   std::vector<flowstat::schema::EventRecord> records;
   for (int64_t i = 0; i < state.range(0); ++i) {
-    records.emplace_back(static_cast<uint32_t>(i * 7919 % 2000), static_cast<uint32_t>(i % 300), 1763596800000 + i,
-                         1, 1, 2, 3, 4, 5, 6, 443, 0, 6, 5, 0);
+    records.emplace_back(static_cast<uint32_t>(i * 7919 % 2000), static_cast<uint32_t>(i % 300), 1763596800000 + i, 1,
+                         1, 2, 3, 4, 5, 6, 443, 0, 6, 5, 0);
   }
   for (auto _ : state) {
     auto copy = records;

@@ -55,11 +55,12 @@ int main(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     std::sort(with_json_ms.begin(), with_json_ms.end());
-    std::printf("Q%d median_ms=%.2f min_ms=%.2f max_ms=%.2f with_json_ms=%.2f json_bytes=%zu chunks=%llu bytes=%llu examined=%llu matched=%llu\n", n,
-                ms[ms.size() / 2], ms.front(), ms.back(), with_json_ms[with_json_ms.size() / 2], json_bytes,
-                static_cast<unsigned long long>(stats.chunks_read),
-                static_cast<unsigned long long>(stats.bytes_read), static_cast<unsigned long long>(stats.events_examined),
-                static_cast<unsigned long long>(stats.events_matched));
+    std::printf(
+        "Q%d median_ms=%.2f min_ms=%.2f max_ms=%.2f with_json_ms=%.2f json_bytes=%zu chunks=%llu bytes=%llu "
+        "examined=%llu matched=%llu\n",
+        n, ms[ms.size() / 2], ms.front(), ms.back(), with_json_ms[with_json_ms.size() / 2], json_bytes,
+        static_cast<unsigned long long>(stats.chunks_read), static_cast<unsigned long long>(stats.bytes_read),
+        static_cast<unsigned long long>(stats.events_examined), static_cast<unsigned long long>(stats.events_matched));
   }
   return 0;
 }

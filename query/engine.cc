@@ -1,18 +1,17 @@
 #include "query/engine.h"
 
+#include <xxhash.h>
 #include <algorithm>
-#include <bit>
 #include <atomic>
+#include <bit>
 #include <optional>
 #include <thread>
-#include <xxhash.h>
 
 #include "query/plan.h"
 #include "query/reducer.h"
-#include "util/hash_index.h"
 #include "storage/format.h"
 #include "storage/keys.h"
-
+#include "util/hash_index.h"
 
 namespace flowstat::query {
 namespace {
@@ -109,29 +108,28 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
   const Window& w = plan.window();
   std::vector<DayUse> use(last_day - first_day + 1, DayUse::kHours);
   // The days wholly inside the window (a day without events needs nothing: it stays kDone).
-  const int64_t inside_lo = std::max<int64_t>(first_day, (std::max<int64_t>(w.start_ms, 0) + storage::kDayMs - 1) /
-                                                             storage::kDayMs);
+  const int64_t inside_lo =
+      std::max<int64_t>(first_day, (std::max<int64_t>(w.start_ms, 0) + storage::kDayMs - 1) / storage::kDayMs);
   const int64_t inside_hi = std::min<int64_t>(last_day, w.end_ms / storage::kDayMs - 1);
   for (int64_t d = inside_lo; d <= inside_hi; ++d) use[d - first_day] = DayUse::kDone;
   if (inside_lo <= inside_hi) {
-    Status s = view.ForEachRollup(
-        ns, Span::kDay, static_cast<uint32_t>(inside_lo), static_cast<uint32_t>(inside_hi),
-        {.ids = true, .pairs = with_pairs}, stats, [&](uint32_t day, const Parts& parts) {
-          DayUse& u = use[day - first_day];
-          if (!parts.summary || !parts.ids || (with_pairs && !parts.pairs)) {
-            u = DayUse::kHours;
-            return Status::Ok();
-          }
-          if (stats) stats->day_rollups_read++;
-          const int64_t start = int64_t{day} * storage::kDayMs;
-          if (reducer->Covers(start, storage::kDayMs)) {
-            reducer->AddRollup(plan, start, parts);
-          } else {
-            reducer->AddIds(plan, *parts.ids);
-            u = DayUse::kHoursWithoutIds;
-          }
-          return Status::Ok();
-        });
+    Status s = view.ForEachRollup(ns, Span::kDay, static_cast<uint32_t>(inside_lo), static_cast<uint32_t>(inside_hi),
+                                  {.ids = true, .pairs = with_pairs}, stats, [&](uint32_t day, const Parts& parts) {
+                                    DayUse& u = use[day - first_day];
+                                    if (!parts.summary || !parts.ids || (with_pairs && !parts.pairs)) {
+                                      u = DayUse::kHours;
+                                      return Status::Ok();
+                                    }
+                                    if (stats) stats->day_rollups_read++;
+                                    const int64_t start = int64_t{day} * storage::kDayMs;
+                                    if (reducer->Covers(start, storage::kDayMs)) {
+                                      reducer->AddRollup(plan, start, parts);
+                                    } else {
+                                      reducer->AddIds(plan, *parts.ids);
+                                      u = DayUse::kHoursWithoutIds;
+                                    }
+                                    return Status::Ok();
+                                  });
     if (!s.ok()) return s;
   }
   for (size_t a = 0; a < use.size();) {  // runs of days whose hours are read alike
@@ -142,16 +140,16 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
     if (use[a] != DayUse::kDone && lo <= hi) {
       Status s = view.ForEachRollup(ns, Span::kHour, lo, hi, {.ids = with_ids, .pairs = with_pairs}, stats,
                                     [&](uint32_t hour, const Parts& parts) {
-        const int64_t start = int64_t{hour} * storage::kChunkMs;
-        if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
-            reducer->Covers(start, storage::kChunkMs)) {
-          if (stats) stats->rollups_read++;
-          reducer->AddRollup(plan, start, parts);
-        } else {
-          AddScanTasks(plan, ns, hour, hour, tasks);
-        }
-        return Status::Ok();
-      });
+                                      const int64_t start = int64_t{hour} * storage::kChunkMs;
+                                      if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
+                                          reducer->Covers(start, storage::kChunkMs)) {
+                                        if (stats) stats->rollups_read++;
+                                        reducer->AddRollup(plan, start, parts);
+                                      } else {
+                                        AddScanTasks(plan, ns, hour, hour, tasks);
+                                      }
+                                      return Status::Ok();
+                                    });
       if (!s.ok()) return s;
     }
     a = b + 1;
@@ -161,9 +159,8 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
 
 }  // namespace
 
-Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
-                                            const storage::EventStore::ReadView& view, const Query& q,
-                                            QueryStats* stats) {
+Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, const storage::EventStore::ReadView& view,
+                                            const Query& q, QueryStats* stats) {
   auto plan = Plan::Make(store, view, q);
   if (!plan.ok()) return plan.status();
   Reducer reducer(q, plan->window(), view.dictionary().size());
@@ -248,4 +245,3 @@ Status ScanEvents(const storage::EventStore& store, const storage::EventStore::R
 }
 
 }  // namespace flowstat::query
-

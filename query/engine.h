@@ -10,9 +10,8 @@
 
 namespace flowstat::query {
 
-Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store,
-                                            const storage::EventStore::ReadView& view, const Query& q,
-                                            QueryStats* stats);
+Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, const storage::EventStore::ReadView& view,
+                                            const Query& q, QueryStats* stats);
 
 // The matching events of `q` in time order (ties in stored order), at most `limit` (0: all).
 Status ScanEvents(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q,

@@ -1,8 +1,8 @@
 // Query parameters: durations, windows, the name -> field mapping shared by flags and --batch.
 #include <simdjson.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <string>
 
 #include "flowstat/query.h"
@@ -57,7 +57,8 @@ Status SetRelative(std::string_view name, std::string_view text, std::optional<i
 Status SetLimit(std::string_view text, Query* q) {
   uint64_t v;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return ParamError("limit", "must be a non-negative integer");
+  if (ec != std::errc() || end != text.data() + text.size())
+    return ParamError("limit", "must be a non-negative integer");
   q->limit = v;
   return Status::Ok();
 }
@@ -71,11 +72,16 @@ int64_t NowMs() {
 Status SetFromJson(Query* q, std::string_view name, simdjson::dom::element v) {
   using simdjson::dom::element_type;
   switch (v.type()) {
-    case element_type::STRING: return SetQueryParameter(q, name, v.get_string().value_unsafe());
-    case element_type::INT64: return SetQueryParameter(q, name, std::to_string(v.get_int64().value_unsafe()));
-    case element_type::UINT64: return SetQueryParameter(q, name, std::to_string(v.get_uint64().value_unsafe()));
-    case element_type::BOOL: return SetQueryParameter(q, name, v.get_bool().value_unsafe() ? "true" : "false");
-    case element_type::NULL_VALUE: return Status::Ok();
+    case element_type::STRING:
+      return SetQueryParameter(q, name, v.get_string().value_unsafe());
+    case element_type::INT64:
+      return SetQueryParameter(q, name, std::to_string(v.get_int64().value_unsafe()));
+    case element_type::UINT64:
+      return SetQueryParameter(q, name, std::to_string(v.get_uint64().value_unsafe()));
+    case element_type::BOOL:
+      return SetQueryParameter(q, name, v.get_bool().value_unsafe() ? "true" : "false");
+    case element_type::NULL_VALUE:
+      return Status::Ok();
     case element_type::ARRAY: {
       simdjson::dom::array array = v.get_array().value_unsafe();
       for (simdjson::dom::element item : array) {
@@ -95,7 +101,8 @@ Status SetFromJson(Query* q, std::string_view name, simdjson::dom::element v) {
       }
       return Status::Ok();
     }
-    default: return ParamError(name, "has the wrong type");
+    default:
+      return ParamError(name, "has the wrong type");
   }
 }
 
@@ -108,19 +115,27 @@ Result<int64_t> ParseDuration(std::string_view text) {
   size_t digits = 0;
   while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
   if (digits == 0 || digits > 15) {
-    return Status::InvalidArgument("bad duration '" + std::string(text.substr(0, 32)) + "' (want e.g. 90s, 15m, 1h, 7d)");
+    return Status::InvalidArgument("bad duration '" + std::string(text.substr(0, 32)) +
+                                   "' (want e.g. 90s, 15m, 1h, 7d)");
   }
   int64_t n = 0;
   std::from_chars(t.data(), t.data() + digits, n);
   std::string_view unit = t.substr(digits);
   int64_t scale;
-  if (unit.empty() || unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60000;
-  else if (unit == "h") scale = 3600000;
-  else if (unit == "d") scale = 86400000;
-  else return Status::InvalidArgument("bad duration unit in '" + std::string(text.substr(0, 32)) + "' (ms, s, m, h or d)");
-  if (n > kMaxDurationMs / scale) return Status::InvalidArgument("duration '" + std::string(text.substr(0, 32)) + "' too large");
+  if (unit.empty() || unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60000;
+  else if (unit == "h")
+    scale = 3600000;
+  else if (unit == "d")
+    scale = 86400000;
+  else
+    return Status::InvalidArgument("bad duration unit in '" + std::string(text.substr(0, 32)) + "' (ms, s, m, h or d)");
+  if (n > kMaxDurationMs / scale)
+    return Status::InvalidArgument("duration '" + std::string(text.substr(0, 32)) + "' too large");
   return negative ? -n * scale : n * scale;
 }
 
@@ -163,9 +178,10 @@ Status ParseQueryJson(std::string_view json, Query* q) {
   simdjson::dom::object object;
   if (root.get(object) != simdjson::SUCCESS) return Status::InvalidArgument("not a JSON object");
   static const std::string_view kKnown[] = {
-      "namespace", "recursive", "startAbsolute", "endAbsolute", "startRelative", "endRelative",
-      "flowOffset", "averageInterval", "metric", "type", "action", "flowMode", "sourceTags",
-      "destinationTags", "sourceID", "destinationID", "userIdentifier", "limit", "now"};
+      "namespace",  "recursive",       "startAbsolute", "endAbsolute",   "startRelative",  "endRelative",
+      "flowOffset", "averageInterval", "metric",        "type",          "action",         "flowMode",
+      "sourceTags", "destinationTags", "sourceID",      "destinationID", "userIdentifier", "limit",
+      "now"};
   for (auto [key, value] : object) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) continue;
     Status s = SetFromJson(q, key, value);
@@ -203,8 +219,10 @@ Result<Window> ResolveWindow(const Query& q) {
   const int64_t now = q.now_ms ? *q.now_ms : NowMs();
   Window w;
   w.end_ms = ea ? *q.end_absolute : now - (er ? *q.end_relative : 0);
-  if (sa) w.start_ms = *q.start_absolute;
-  else w.start_ms = w.end_ms - (sr ? *q.start_relative : int64_t{86400000});
+  if (sa)
+    w.start_ms = *q.start_absolute;
+  else
+    w.start_ms = w.end_ms - (sr ? *q.start_relative : int64_t{86400000});
   w.start_ms += q.flow_offset_ms;
   w.end_ms += q.flow_offset_ms;
   if (w.start_ms >= w.end_ms) {

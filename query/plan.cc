@@ -32,8 +32,7 @@ bool ResolveAll(const storage::Dictionary::Reader& d, EntryKind kind, const std:
 
 }  // namespace
 
-Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventStore::ReadView& view,
-                        const Query& q) {
+Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q) {
   auto window = ResolveWindow(q);
   if (!window.ok()) return window.status();
   Plan p;
@@ -43,8 +42,8 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   p.flow_mode_ = q.flow_mode;
   p.action_ = q.action;
   p.ports_only_ = q.metric == Metric::kPorts;
-  p.rollups_usable_ = q.source_tags.empty() && q.destination_tags.empty() && q.source_ids.empty() &&
-                      q.destination_ids.empty();
+  p.rollups_usable_ =
+      q.source_tags.empty() && q.destination_tags.empty() && q.source_ids.empty() && q.destination_ids.empty();
   p.namespace_allowed_.assign(d.size() + 1, 0);
   for (uint32_t id : d.NamespaceIds()) {
     if (InNamespace(d.Entry(id).substr(1), q.namespace_, q.recursive)) p.namespace_allowed_[id] = 1;
@@ -184,9 +183,14 @@ Contribution Plan::Match(const EventRecord& r) {
   if (flow_mode_ != FlowMode::kObserved) (schema::IsReject(r) ? c.rejected : c.accepted)++;
   if (flow_mode_ != FlowMode::kApplied && (r.flags() & schema::kFlagObserved)) {
     switch (schema::ObservedActionOf(r)) {
-      case ObservedAction::kAccept: c.accepted++; break;
-      case ObservedAction::kReject: c.rejected++; break;
-      default: break;
+      case ObservedAction::kAccept:
+        c.accepted++;
+        break;
+      case ObservedAction::kReject:
+        c.rejected++;
+        break;
+      default:
+        break;
     }
   }
   if (action_ == ActionFilter::kAccept) c.rejected = 0;

@@ -21,8 +21,7 @@ struct Contribution {
 class Plan {
  public:
   // Resolves `q` against the dictionary and presence keys of `view`.
-  static Result<Plan> Make(const storage::EventStore& store, const storage::EventStore::ReadView& view,
-                           const Query& q);
+  static Result<Plan> Make(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q);
 
   const Window& window() const { return window_; }
   // Namespace hash -> days (sorted) whose chunks may hold matching events.
@@ -50,19 +49,18 @@ class Plan {
 
  private:
   bool TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const;
-  Status PlanCandidates(const storage::EventStore& store, const storage::EventStore::ReadView& view,
-                        const Query& q);
+  Status PlanCandidates(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q);
 
   const storage::Dictionary::Reader* dict_ = nullptr;
   Window window_;
   FlowMode flow_mode_ = FlowMode::kApplied;
   ActionFilter action_ = ActionFilter::kAny;
-  bool ports_only_ = false;     // metric Ports: events without a destination port never match
-  bool impossible_ = false;     // a wanted ID or tag is unknown to the store
+  bool ports_only_ = false;  // metric Ports: events without a destination port never match
+  bool impossible_ = false;  // a wanted ID or tag is unknown to the store
   bool corrupt_ = false;
   bool rollups_usable_ = false;
-  std::vector<uint8_t> namespace_allowed_;  // by dictionary id
-  std::vector<uint32_t> source_ids_;        // sorted; empty: any
+  std::vector<uint8_t> namespace_allowed_;    // by dictionary id
+  std::vector<uint32_t> source_ids_;          // sorted; empty: any
   std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any
   std::vector<uint32_t> source_tag_ids_, destination_tag_ids_;
   std::vector<int8_t> source_memo_, destination_memo_;  // tag list id -> -1 unknown, 0/1
@@ -81,8 +79,8 @@ void Plan::ForEachCandidate(std::span<const EventRecord> records, QueryStats* st
   for (uint32_t id : source_ids_) {  // records are sorted by source_id first
     auto lo = std::lower_bound(records.begin(), records.end(), id,
                                [](const EventRecord& r, uint32_t v) { return r.source_id() < v; });
-    auto hi = std::upper_bound(lo, records.end(), id,
-                               [](uint32_t v, const EventRecord& r) { return v < r.source_id(); });
+    auto hi =
+        std::upper_bound(lo, records.end(), id, [](uint32_t v, const EventRecord& r) { return v < r.source_id(); });
     visit(records.data() + (lo - records.begin()), records.data() + (hi - records.begin()));
   }
 }

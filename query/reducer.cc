@@ -121,7 +121,8 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
       end = sums.begin();
       if (*limit > 0) {
         const auto nth = sums.begin() + static_cast<std::ptrdiff_t>(*limit);
-        std::nth_element(sums.begin(), nth - 1, sums.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        std::nth_element(sums.begin(), nth - 1, sums.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
         const Count last_kept = (nth - 1)->second;
         end = std::partition(nth, sums.end(), [&](const auto& e) { return e.second == last_kept; });
       }
@@ -131,7 +132,8 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
     auto id = [&](uint64_t i) {
       return d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId).value_or(std::string_view());
     };
-    for (auto it = sums.begin(); it != end; ++it) entries.push_back({it->second, id(it->first >> 32), id(it->first & 0xffffffff), 0});
+    for (auto it = sums.begin(); it != end; ++it)
+      entries.push_back({it->second, id(it->first >> 32), id(it->first & 0xffffffff), 0});
   } else if (limit) {
     // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
     // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
@@ -165,11 +167,11 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
 }
 
 std::string Reducer::StatisticId(Mode mode) const {
-  std::string canon = q_.namespace_ + '\0' + (q_.recursive ? "r" : "n") + '\0' + std::to_string(first_bucket_) +
-                      '\0' + std::to_string(buckets_) + '\0' + std::to_string(q_.average_interval_ms) + '\0' +
+  std::string canon = q_.namespace_ + '\0' + (q_.recursive ? "r" : "n") + '\0' + std::to_string(first_bucket_) + '\0' +
+                      std::to_string(buckets_) + '\0' + std::to_string(q_.average_interval_ms) + '\0' +
                       std::to_string(static_cast<int>(q_.metric)) + std::to_string(static_cast<int>(q_.type)) +
-                      std::to_string(static_cast<int>(mode)) + std::to_string(static_cast<int>(q_.flow_mode)) +
-                      '\0' + q_.user_identifier + '\0' + (q_.limit ? std::to_string(*q_.limit) : "-");
+                      std::to_string(static_cast<int>(mode)) + std::to_string(static_cast<int>(q_.flow_mode)) + '\0' +
+                      q_.user_identifier + '\0' + (q_.limit ? std::to_string(*q_.limit) : "-");
   for (const auto* list : {&q_.source_tags, &q_.destination_tags, &q_.source_ids, &q_.destination_ids}) {
     canon += '\1';
     for (const auto& s : *list) canon += s + '\0';
@@ -190,8 +192,10 @@ std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d)
     s.type = q_.type;
     s.metric = q_.metric;
     s.mode = mode;
-    if (q_.type == StatisticType::kSerie) FillSerie(t, &s);
-    else FillRepartition(t, d, &s);
+    if (q_.type == StatisticType::kSerie)
+      FillSerie(t, &s);
+    else
+      FillRepartition(t, d, &s);
     s.source_ids = IdStrings(t.sources, d);
     s.destination_ids = IdStrings(t.destinations, d);
     s.source_tags = q_.source_tags;
@@ -201,6 +205,5 @@ std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d)
   }
   return out;
 }
-
 
 }  // namespace flowstat::query

@@ -73,8 +73,10 @@ class BucketPorts {
     pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
     for (size_t b = 0; b < ports_.size() && b < o.ports_.size(); ++b) {
       if (!o.ports_[b]) continue;
-      if (ports_[b]) ports_[b]->Merge(*o.ports_[b]);
-      else ports_[b] = o.ports_[b];
+      if (ports_[b])
+        ports_[b]->Merge(*o.ports_[b]);
+      else
+        ports_[b] = o.ports_[b];
     }
   }
 
@@ -132,14 +134,18 @@ class PairSums {
       return;
     }
     const auto mid = static_cast<std::ptrdiff_t>(sorted_.size());
-    for (const fb::PairSum* p : run) sorted_.emplace_back(uint64_t{p->source_id()} << 32 | p->destination_id(), p->sum());
+    for (const fb::PairSum* p : run)
+      sorted_.emplace_back(uint64_t{p->source_id()} << 32 | p->destination_id(), p->sum());
     auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
-    if (!std::is_sorted(sorted_.begin() + mid, sorted_.end(), by_key)) std::sort(sorted_.begin() + mid, sorted_.end(), by_key);
+    if (!std::is_sorted(sorted_.begin() + mid, sorted_.end(), by_key))
+      std::sort(sorted_.begin() + mid, sorted_.end(), by_key);
     std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), by_key);
     size_t out = 0;  // sum equal neighbours
     for (size_t i = 0; i < sorted_.size(); ++i) {
-      if (out > 0 && sorted_[out - 1].first == sorted_[i].first) sorted_[out - 1].second += sorted_[i].second;
-      else sorted_[out++] = sorted_[i];
+      if (out > 0 && sorted_[out - 1].first == sorted_[i].first)
+        sorted_[out - 1].second += sorted_[i].second;
+      else
+        sorted_[out++] = sorted_[i];
     }
     sorted_.resize(out);
   }
@@ -179,12 +185,12 @@ struct ModeTotals {
     destinations.Merge(o.destinations);
   }
 
-  std::vector<Count> serie;                       // Serie Flows: per bucket
-  BucketPorts bucket_ports;                       // Serie Ports
-  PairSums pairs;                                 // Repartition Flows
-  std::vector<Count> port_sums;                   // Repartition Ports: per port
-  IdSet ports;                                    // Repartition Ports: the ports with a sum
-  IdSet sources, destinations;                    // contributing IDs
+  std::vector<Count> serie;      // Serie Flows: per bucket
+  BucketPorts bucket_ports;      // Serie Ports
+  PairSums pairs;                // Repartition Flows
+  std::vector<Count> port_sums;  // Repartition Ports: per port
+  IdSet ports;                   // Repartition Ports: the ports with a sum
+  IdSet sources, destinations;   // contributing IDs
 };
 
 class Reducer {
@@ -248,8 +254,10 @@ class Reducer {
     t->destinations.Insert(r.destination_id());
     const uint64_t bucket = static_cast<uint64_t>((r.time_ms() - first_bucket_) / q_.average_interval_ms);
     if (q_.type == StatisticType::kSerie) {
-      if (q_.metric == Metric::kFlows) t->serie[bucket] += value;
-      else t->bucket_ports.Add(bucket, r.destination_port());
+      if (q_.metric == Metric::kFlows)
+        t->serie[bucket] += value;
+      else
+        t->bucket_ports.Add(bucket, r.destination_port());
     } else if (q_.metric == Metric::kFlows) {
       t->pairs.Add(r.source_id(), r.destination_id(), value);
     } else {

@@ -49,9 +49,7 @@ class StoreImpl final : public Store {
     });
   }
 
-  Status Expire(int64_t before_ms, const std::string& namespace_) override {
-    return Remove(namespace_, before_ms);
-  }
+  Status Expire(int64_t before_ms, const std::string& namespace_) override { return Remove(namespace_, before_ms); }
 
   Status DeleteNamespace(const std::string& namespace_) override { return Remove(namespace_, kMaxTimestampMs + 1); }
 

@@ -13,8 +13,7 @@ std::string BuildChunk(std::span<const EventRecord> records) {
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
-Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch,
-                 std::span<const EventRecord>* records) {
+Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch, std::span<const EventRecord>* records) {
   const fb::Chunk* chunk = VerifiedRoot<fb::Chunk>(bytes, scratch, fb::ChunkIdentifier());
   if (!chunk) return Status::Corruption("chunk fails verification");
   const auto* events = chunk->events();

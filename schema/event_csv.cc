@@ -95,7 +95,8 @@ Setter OptionalString(std::optional<std::string> FlowEvent::*member) {
 
 const std::unordered_map<std::string_view, Setter>& Setters() {
   static const std::unordered_map<std::string_view, Setter> kSetters = {
-      {"timestamp", [](std::string_view t, FlowEvent* e) {
+      {"timestamp",
+       [](std::string_view t, FlowEvent* e) {
          auto v = ParseTime(t);
          if (!v.ok()) return FieldError("timestamp", v.status().message());
          e->timestamp_ms = *v;
@@ -106,30 +107,34 @@ const std::unordered_map<std::string_view, Setter>& Setters() {
       {"destinationID", [](std::string_view t, FlowEvent* e) { return e->destination_id.assign(t), Status::Ok(); }},
       {"action", [](std::string_view t, FlowEvent* e) { return schema::ParseEnumField("action", t, &e->action); }},
       {"value", [](std::string_view t, FlowEvent* e) { return ParseUnsigned("value", t, kMaxEventValue, &e->value); }},
-      {"sourceType", [](std::string_view t, FlowEvent* e) { return schema::ParseEnumField("sourceType", t, &e->source_type); }},
-      {"destinationType", [](std::string_view t, FlowEvent* e) {
+      {"sourceType",
+       [](std::string_view t, FlowEvent* e) { return schema::ParseEnumField("sourceType", t, &e->source_type); }},
+      {"destinationType",
+       [](std::string_view t, FlowEvent* e) {
          return schema::ParseEnumField("destinationType", t, &e->destination_type);
        }},
       {"sourceTags", [](std::string_view t, FlowEvent* e) { return SplitTags(t, &e->source_tags), Status::Ok(); }},
-      {"destinationTags", [](std::string_view t, FlowEvent* e) { return SplitTags(t, &e->destination_tags), Status::Ok(); }},
+      {"destinationTags",
+       [](std::string_view t, FlowEvent* e) { return SplitTags(t, &e->destination_tags), Status::Ok(); }},
       {"sourceIP", OptionalString(&FlowEvent::source_ip)},
       {"destinationIP", OptionalString(&FlowEvent::destination_ip)},
-      {"destinationPort", [](std::string_view t, FlowEvent* e) {
+      {"destinationPort",
+       [](std::string_view t, FlowEvent* e) {
          uint64_t v;
          Status s = ParseUnsigned("destinationPort", t, 65535, &v);
          if (s.ok()) e->destination_port = static_cast<uint16_t>(v);
          return s;
        }},
-      {"protocol", [](std::string_view t, FlowEvent* e) {
+      {"protocol",
+       [](std::string_view t, FlowEvent* e) {
          uint64_t v;
          Status s = ParseUnsigned("protocol", t, 255, &v);
          if (s.ok()) e->protocol = static_cast<uint8_t>(v);
          return s;
        }},
       {"observed", [](std::string_view t, FlowEvent* e) { return ParseBoolCell("observed", t, &e->observed); }},
-      {"observedAction", [](std::string_view t, FlowEvent* e) {
-         return schema::ParseEnumField("observedAction", t, &e->observed_action);
-       }},
+      {"observedAction", [](std::string_view t,
+                            FlowEvent* e) { return schema::ParseEnumField("observedAction", t, &e->observed_action); }},
       {"encrypted", OptionalBool("encrypted", &FlowEvent::encrypted)},
       {"observedEncrypted", OptionalBool("observedEncrypted", &FlowEvent::observed_encrypted)},
       {"dropReason", OptionalString(&FlowEvent::drop_reason)},

@@ -15,14 +15,13 @@ Status ParseNamed(std::string_view field, std::string_view text, const util::Nam
   return Status::Ok();
 }
 
-constexpr util::NameTable<Action, 2> kActions{
-    {{"Accept", Action::kAccept}, {"Reject", Action::kReject}}};
-constexpr util::NameTable<ObservedAction, 3> kObservedActions{
-    {{"NotApplicable", ObservedAction::kNotApplicable}, {"Accept", ObservedAction::kAccept},
-     {"Reject", ObservedAction::kReject}}};
-constexpr util::NameTable<EndpointType, 3> kEndpointTypes{
-    {{"ProcessingUnit", EndpointType::kProcessingUnit}, {"ExternalNetwork", EndpointType::kExternalNetwork},
-     {"Claims", EndpointType::kClaims}}};
+constexpr util::NameTable<Action, 2> kActions{{{"Accept", Action::kAccept}, {"Reject", Action::kReject}}};
+constexpr util::NameTable<ObservedAction, 3> kObservedActions{{{"NotApplicable", ObservedAction::kNotApplicable},
+                                                               {"Accept", ObservedAction::kAccept},
+                                                               {"Reject", ObservedAction::kReject}}};
+constexpr util::NameTable<EndpointType, 3> kEndpointTypes{{{"ProcessingUnit", EndpointType::kProcessingUnit},
+                                                           {"ExternalNetwork", EndpointType::kExternalNetwork},
+                                                           {"Claims", EndpointType::kClaims}}};
 
 constexpr std::array<const char*, 5> kRequired{"timestamp", "namespace", "sourceID", "destinationID", "action"};
 
@@ -42,7 +41,9 @@ Status ParseEnumField(std::string_view f, std::string_view t, EndpointType* out)
 
 const char* EnumName(Action a) { return kActions[static_cast<size_t>(a)].first; }
 const char* EnumName(ObservedAction a) { return kObservedActions[static_cast<size_t>(a)].first; }
-const char* EnumName(EndpointType t) { return t == EndpointType::kUnset ? "" : kEndpointTypes[static_cast<size_t>(t) - 1].first; }
+const char* EnumName(EndpointType t) {
+  return t == EndpointType::kUnset ? "" : kEndpointTypes[static_cast<size_t>(t) - 1].first;
+}
 
 uint32_t RequiredFieldBit(std::string_view field) {
   for (size_t i = 0; i < kRequired.size(); ++i) {
@@ -65,4 +66,3 @@ Status NormalizeNamespace(std::string_view field, std::string* ns) {
 }
 
 }  // namespace flowstat::schema
-

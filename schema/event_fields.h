@@ -9,8 +9,8 @@
 
 namespace flowstat::schema {
 
-inline constexpr size_t kMaxStringBytes = 8192;     // any one string field
-inline constexpr size_t kMaxTagsPerEndpoint = 1024; // tags of one source or destination
+inline constexpr size_t kMaxStringBytes = 8192;      // any one string field
+inline constexpr size_t kMaxTagsPerEndpoint = 1024;  // tags of one source or destination
 
 // "FIELD: reason", the message of a rejected field.
 Status FieldError(std::string_view field, std::string_view reason);

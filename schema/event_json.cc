@@ -12,8 +12,8 @@
 namespace flowstat {
 namespace {
 
-using simdjson::dom::element;
 using schema::FieldError;
+using simdjson::dom::element;
 
 Status TypeError(std::string_view field, const char* expected) {
   return FieldError(field, std::string("must be ") + expected);
@@ -110,15 +110,18 @@ const std::vector<NamedHandler>& Handlers() {
       {"sourceTags", [](element v, EventView* e) { return GetTags(v, "sourceTags", &e->source_tags); }},
       {"destinationID", [](element v, EventView* e) { return GetString(v, "destinationID", &e->destination_id); }},
       {"destinationType", [](element v, EventView* e) { return GetEnum(v, "destinationType", &e->destination_type); }},
-      {"destinationIP", [](element v, EventView* e) { return GetOptionalString(v, "destinationIP", &e->destination_ip); }},
-      {"destinationPort", [](element v, EventView* e) {
+      {"destinationIP",
+       [](element v, EventView* e) { return GetOptionalString(v, "destinationIP", &e->destination_ip); }},
+      {"destinationPort",
+       [](element v, EventView* e) {
          uint64_t p;
          Status s = GetUnsigned(v, "destinationPort", 65535, &p);
          if (s.ok()) e->destination_port = static_cast<uint16_t>(p);
          return s;
        }},
       {"destinationTags", [](element v, EventView* e) { return GetTags(v, "destinationTags", &e->destination_tags); }},
-      {"protocol", [](element v, EventView* e) {
+      {"protocol",
+       [](element v, EventView* e) {
          uint64_t p;
          Status s = GetUnsigned(v, "protocol", 255, &p);
          if (s.ok()) e->protocol = static_cast<uint8_t>(p);
@@ -127,25 +130,31 @@ const std::vector<NamedHandler>& Handlers() {
       {"action", [](element v, EventView* e) { return GetEnum(v, "action", &e->action); }},
       {"observedAction", [](element v, EventView* e) { return GetEnum(v, "observedAction", &e->observed_action); }},
       {"observed", [](element v, EventView* e) { return GetBool(v, "observed", &e->observed); }},
-      {"encrypted", [](element v, EventView* e) {
+      {"encrypted",
+       [](element v, EventView* e) {
          bool b = false;
          Status s = GetBool(v, "encrypted", &b);
          if (s.ok()) e->encrypted = b;
          return s;
        }},
-      {"observedEncrypted", [](element v, EventView* e) {
+      {"observedEncrypted",
+       [](element v, EventView* e) {
          bool b = false;
          Status s = GetBool(v, "observedEncrypted", &b);
          if (s.ok()) e->observed_encrypted = b;
          return s;
        }},
       {"policyID", [](element v, EventView* e) { return GetOptionalString(v, "policyID", &e->details[2]); }},
-      {"policyNamespace", [](element v, EventView* e) { return GetOptionalString(v, "policyNamespace", &e->details[3]); }},
+      {"policyNamespace",
+       [](element v, EventView* e) { return GetOptionalString(v, "policyNamespace", &e->details[3]); }},
       {"value", [](element v, EventView* e) { return GetUnsigned(v, "value", kMaxEventValue, &e->value); }},
       {"dropReason", [](element v, EventView* e) { return GetOptionalString(v, "dropReason", &e->details[0]); }},
-      {"observedDropReason", [](element v, EventView* e) { return GetOptionalString(v, "observedDropReason", &e->details[1]); }},
-      {"observedPolicyID", [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyID", &e->details[4]); }},
-      {"observedPolicyNamespace", [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyNamespace", &e->details[5]); }},
+      {"observedDropReason",
+       [](element v, EventView* e) { return GetOptionalString(v, "observedDropReason", &e->details[1]); }},
+      {"observedPolicyID",
+       [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyID", &e->details[4]); }},
+      {"observedPolicyNamespace",
+       [](element v, EventView* e) { return GetOptionalString(v, "observedPolicyNamespace", &e->details[5]); }},
       {"serviceType", [](element v, EventView* e) { return GetOptionalString(v, "serviceType", &e->details[6]); }},
       {"serviceID", [](element v, EventView* e) { return GetOptionalString(v, "serviceID", &e->details[7]); }},
       {"serviceURL", [](element v, EventView* e) { return GetOptionalString(v, "serviceURL", &e->details[8]); }},

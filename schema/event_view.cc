@@ -7,9 +7,9 @@ namespace {
 
 using DetailMember = std::optional<std::string> FlowEvent::*;
 constexpr DetailMember kDetails[9] = {
-    &FlowEvent::drop_reason,        &FlowEvent::observed_drop_reason,      &FlowEvent::policy_id,
-    &FlowEvent::policy_namespace,   &FlowEvent::observed_policy_id,        &FlowEvent::observed_policy_namespace,
-    &FlowEvent::service_type,       &FlowEvent::service_id,                &FlowEvent::service_url};
+    &FlowEvent::drop_reason,      &FlowEvent::observed_drop_reason, &FlowEvent::policy_id,
+    &FlowEvent::policy_namespace, &FlowEvent::observed_policy_id,   &FlowEvent::observed_policy_namespace,
+    &FlowEvent::service_type,     &FlowEvent::service_id,           &FlowEvent::service_url};
 
 std::optional<std::string_view> View(const std::optional<std::string>& s) {
   return s ? std::optional<std::string_view>(*s) : std::nullopt;
@@ -20,7 +20,8 @@ std::optional<std::string> Own(const std::optional<std::string_view>& s) {
 }
 
 Status CheckTags(std::string_view field, const std::vector<std::string_view>& tags) {
-  if (tags.size() > kMaxTagsPerEndpoint) return FieldError(field, "more than " + std::to_string(kMaxTagsPerEndpoint) + " tags");
+  if (tags.size() > kMaxTagsPerEndpoint)
+    return FieldError(field, "more than " + std::to_string(kMaxTagsPerEndpoint) + " tags");
   for (std::string_view tag : tags) {
     const size_t eq = tag.find('=');
     if (eq == std::string_view::npos || eq == 0) {

@@ -2,10 +2,10 @@
 
 #include "schema/flatbuffer_view.h"
 
+#include <xxhash.h>
 #include <array>
 #include <cstring>
 #include <string>
-#include <xxhash.h>
 
 namespace flowstat::schema {
 namespace {
@@ -36,8 +36,7 @@ Status DecodeString(const EntryLookup& lookup, uint32_t id, EntryKind kind, std:
   return Status::Ok();
 }
 
-Status DecodeOptional(const EntryLookup& lookup, uint32_t id, EntryKind kind,
-                      std::optional<std::string>* out) {
+Status DecodeOptional(const EntryLookup& lookup, uint32_t id, EntryKind kind, std::optional<std::string>* out) {
   if (id == 0) {
     out->reset();
     return Status::Ok();
@@ -167,8 +166,7 @@ std::string FormatIpv4(uint32_t address) {
          std::to_string((address >> 8) & 255) + '.' + std::to_string(address & 255);
 }
 
-uint32_t RecordEncoder::Address(const std::optional<std::string_view>& address, uint16_t inline_flag,
-                                uint16_t* flags) {
+uint32_t RecordEncoder::Address(const std::optional<std::string_view>& address, uint16_t inline_flag, uint16_t* flags) {
   if (!address) return 0;
   // Inline: most addresses are IPv4, and a fleet has many of them (a dictionary lookup each).
   if (const auto ipv4 = InlineIpv4(*address)) {
@@ -179,16 +177,16 @@ uint32_t RecordEncoder::Address(const std::optional<std::string_view>& address, 
 }
 
 EventRecord RecordEncoder::Encode(const EventView& e) {
-  const uint8_t types = static_cast<uint8_t>(static_cast<uint8_t>(e.source_type) |
-                                             (static_cast<uint8_t>(e.destination_type) << 2));
+  const uint8_t types =
+      static_cast<uint8_t>(static_cast<uint8_t>(e.source_type) | (static_cast<uint8_t>(e.destination_type) << 2));
   uint16_t flags = EncodeFlags(e);
   const uint32_t source_ip = Address(e.source_ip, kFlagSourceIpv4, &flags);
   const uint32_t destination_ip = Address(e.destination_ip, kFlagDestinationIpv4, &flags);
   return EventRecord(interner_.Intern(EntryKind::kEntityId, e.source_id),
                      interner_.Intern(EntryKind::kEntityId, e.destination_id), e.timestamp_ms, e.value,
                      interner_.Intern(EntryKind::kNamespace, e.namespace_), TagList(e.source_tags),
-                     TagList(e.destination_tags), source_ip, destination_ip, Details(e),
-                     e.destination_port.value_or(0), flags, e.protocol.value_or(0), types, 0);
+                     TagList(e.destination_tags), source_ip, destination_ip, Details(e), e.destination_port.value_or(0),
+                     flags, e.protocol.value_or(0), types, 0);
 }
 
 Status DecodeEvent(const EventRecord& r, const EntryLookup& lookup, FlowEvent* e) {

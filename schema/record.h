@@ -17,11 +17,11 @@ namespace flowstat::schema {
 using fb::EventRecord;
 
 // Bits of EventRecord::flags.
-inline constexpr uint16_t kFlagReject = 1u << 0;              // action == Reject
-inline constexpr uint16_t kFlagObserved = 1u << 1;            // observed == true
-inline constexpr int kObservedActionShift = 2;                // 2 bits: ObservedAction
-inline constexpr uint16_t kFlagHasPort = 1u << 4;             // destination_port is present
-inline constexpr uint16_t kFlagHasProtocol = 1u << 5;         // protocol is present
+inline constexpr uint16_t kFlagReject = 1u << 0;       // action == Reject
+inline constexpr uint16_t kFlagObserved = 1u << 1;     // observed == true
+inline constexpr int kObservedActionShift = 2;         // 2 bits: ObservedAction
+inline constexpr uint16_t kFlagHasPort = 1u << 4;      // destination_port is present
+inline constexpr uint16_t kFlagHasProtocol = 1u << 5;  // protocol is present
 inline constexpr uint16_t kFlagHasEncrypted = 1u << 6;
 inline constexpr uint16_t kFlagEncrypted = 1u << 7;
 inline constexpr uint16_t kFlagHasObservedEncrypted = 1u << 8;

@@ -75,15 +75,15 @@ Result<int64_t> ParseTime(std::string_view text) {
   if (text.find_first_not_of("0123456789") == std::string_view::npos) return ParseEpochDigits(text);
   size_t p = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!Digits(text, &p, 4, &year) || !Expect(text, &p, '-') || !Digits(text, &p, 2, &month) ||
-      !Expect(text, &p, '-') || !Digits(text, &p, 2, &day) || !Expect(text, &p, 'T', 't') ||
-      !Digits(text, &p, 2, &hour) || !Expect(text, &p, ':') || !Digits(text, &p, 2, &minute) ||
-      !Expect(text, &p, ':') || !Digits(text, &p, 2, &second)) {
+  if (!Digits(text, &p, 4, &year) || !Expect(text, &p, '-') || !Digits(text, &p, 2, &month) || !Expect(text, &p, '-') ||
+      !Digits(text, &p, 2, &day) || !Expect(text, &p, 'T', 't') || !Digits(text, &p, 2, &hour) ||
+      !Expect(text, &p, ':') || !Digits(text, &p, 2, &minute) || !Expect(text, &p, ':') ||
+      !Digits(text, &p, 2, &second)) {
     if (p < text.size() && text[p] == ' ') return BadTime(text);
     return BadTime(text);
   }
-  if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > DaysInMonth(year, month) ||
-      hour > 23 || minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > DaysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 60) {
     return BadTime(text);
   }
   int millis = 0;
@@ -105,8 +105,7 @@ Result<int64_t> ParseTime(std::string_view text) {
     const int sign = text[p] == '-' ? -1 : 1;
     ++p;
     int oh, om;
-    if (!Digits(text, &p, 2, &oh) || !Expect(text, &p, ':') || !Digits(text, &p, 2, &om) || oh > 23 ||
-        om > 59) {
+    if (!Digits(text, &p, 2, &oh) || !Expect(text, &p, ':') || !Digits(text, &p, 2, &om) || oh > 23 || om > 59) {
       return BadTime(text);
     }
     offset_minutes = sign * (oh * 60 + om);
@@ -114,8 +113,8 @@ Result<int64_t> ParseTime(std::string_view text) {
     return BadTime(text);
   }
   if (p != text.size()) return BadTime(text);
-  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
-                          offset_minutes * 60;
+  const int64_t seconds =
+      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   const int64_t ms = seconds * 1000 + millis;
   if (ms < 0 || ms > kMaxTimestampMs) {
     return Status::InvalidArgument("'" + std::string(text.substr(0, 64)) + "' out of range (1970 .. 9999)");

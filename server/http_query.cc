@@ -37,9 +37,9 @@ constexpr std::array<std::string_view, 5> kClientListParameters{"page", "pagesiz
 
 // The query parameters a URL may carry (doc/queries.md); "namespace" is handled apart.
 constexpr std::array<std::string_view, 18> kQueryParameters{
-    "recursive", "startAbsolute", "endAbsolute", "startRelative", "endRelative", "flowOffset",
-    "averageInterval", "metric", "type", "action", "flowMode", "sourceTags", "destinationTags",
-    "sourceID", "destinationID", "userIdentifier", "limit", "now"};
+    "recursive",       "startAbsolute", "endAbsolute",   "startRelative",  "endRelative", "flowOffset",
+    "averageInterval", "metric",        "type",          "action",         "flowMode",    "sourceTags",
+    "destinationTags", "sourceID",      "destinationID", "userIdentifier", "limit",       "now"};
 
 template <size_t N>
 bool OneOf(std::string_view name, const std::array<std::string_view, N>& names) {
@@ -117,9 +117,12 @@ std::optional<ParameterError> BuildStatisticsRequest(const std::vector<std::pair
   if (header_namespace && param_namespace && *header_namespace != *param_namespace) {
     return ParameterError{"namespace", "namespace: the X-Namespace header and the namespace parameter differ"};
   }
-  if (header_namespace) q.namespace_ = *header_namespace;
-  else if (param_namespace) q.namespace_ = *param_namespace;
-  else return ParameterError{"namespace", "namespace: missing (send the X-Namespace header)"};
+  if (header_namespace)
+    q.namespace_ = *header_namespace;
+  else if (param_namespace)
+    q.namespace_ = *param_namespace;
+  else
+    return ParameterError{"namespace", "namespace: missing (send the X-Namespace header)"};
   if (Status s = ValidateQuery(&q); !s.ok()) return FromStatus(s);
   return std::nullopt;
 }

@@ -46,8 +46,8 @@ std::string Metrics::Exposition(uint64_t store_bytes) const {
   std::lock_guard lock(mu_);
   Header(&out, "flowstat_http_requests_total", "counter", "HTTP requests answered, by path and status code.");
   for (const auto& [key, n] : requests_) {
-    out += "flowstat_http_requests_total{path=\"" + key.first + "\",code=\"" + std::to_string(key.second) +
-           "\"} " + std::to_string(n) + "\n";
+    out += "flowstat_http_requests_total{path=\"" + key.first + "\",code=\"" + std::to_string(key.second) + "\"} " +
+           std::to_string(n) + "\n";
   }
   Header(&out, "flowstat_http_request_duration_seconds", "histogram", "Time from request read to response ready.");
   for (const auto& [path, h] : latency_) {

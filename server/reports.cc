@@ -15,8 +15,10 @@ void ParseLines(std::string_view body, ParsedReports* out) {
     start = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     FlowEvent e;
-    if (Status s = ParseEventJson(line, &e); !s.ok()) out->errors.push_back({index, s.message()});
-    else out->events.push_back(std::move(e));
+    if (Status s = ParseEventJson(line, &e); !s.ok())
+      out->errors.push_back({index, s.message()});
+    else
+      out->events.push_back(std::move(e));
     ++index;
   }
 }
@@ -36,10 +38,12 @@ void ParseArray(std::string_view body, ParsedReports* out) {
   size_t index = 0;
   for (simdjson::dom::element item : array) {
     FlowEvent e;
-    Status s = item.is_object() ? ParseEventJson(simdjson::minify(item), &e)
-                                : Status::InvalidArgument("not a JSON object");
-    if (!s.ok()) out->errors.push_back({index, s.message()});
-    else out->events.push_back(std::move(e));
+    Status s =
+        item.is_object() ? ParseEventJson(simdjson::minify(item), &e) : Status::InvalidArgument("not a JSON object");
+    if (!s.ok())
+      out->errors.push_back({index, s.message()});
+    else
+      out->events.push_back(std::move(e));
     ++index;
   }
 }
@@ -62,8 +66,10 @@ ParsedReports ParseReports(std::string_view body, std::string_view content_type)
     const size_t first = body.find_first_not_of(" \t\r\n");
     lines = first == std::string_view::npos || body[first] != '[';
   }
-  if (lines) ParseLines(body, &out);
-  else ParseArray(body, &out);
+  if (lines)
+    ParseLines(body, &out);
+  else
+    ParseArray(body, &out);
   return out;
 }
 

@@ -32,17 +32,28 @@ using Clock = std::chrono::steady_clock;
 
 const char* Title(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 422: return "Unprocessable Entity";
-    case 503: return "Service Unavailable";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 422:
+      return "Unprocessable Entity";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
   }
 }
 
@@ -151,8 +162,8 @@ class Service {
 
   std::mutex refresh_mu_;
   std::condition_variable refresh_cv_;
-  bool refresh_stop_ = false;              // guarded by refresh_mu_
-  std::atomic<bool> written_{false};       // reports stored since the last refresh
+  bool refresh_stop_ = false;         // guarded by refresh_mu_
+  std::atomic<bool> written_{false};  // reports stored since the last refresh
 };
 
 std::optional<std::vector<TokenTable::Grant>> Service::Authenticate(const httplib::Request& req,
@@ -200,8 +211,11 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res) {
   res.set_header("X-Count", std::to_string(list.size()));
   if (request.page > 0 && request.page_size > 0) {
     const uint64_t first = (request.page - 1) * request.page_size;
-    if (first >= list.size()) list.clear();
-    else list = std::vector<FlowStatistic>(list.begin() + first, list.begin() + std::min<uint64_t>(list.size(), first + request.page_size));
+    if (first >= list.size())
+      list.clear();
+    else
+      list = std::vector<FlowStatistic>(list.begin() + first,
+                                        list.begin() + std::min<uint64_t>(list.size(), first + request.page_size));
   }
   std::string body = FormatStatisticsJson(list);
   body.push_back('\n');  // byte for byte the line `flowstat query --batch` prints
@@ -211,7 +225,8 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res) {
 void Service::Reports(const httplib::Request& req, httplib::Response& res) {
   auto grants = Authenticate(req, res);
   if (!grants) return;
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return SendError(res, 400, "empty body: no flow events");
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return SendError(res, 400, "empty body: no flow events");
   ParsedReports parsed = ParseReports(req.body, req.get_header_value("Content-Type"));
   if (!parsed.body_error.empty()) return SendError(res, 400, parsed.body_error);
   if (!parsed.errors.empty()) {
@@ -236,9 +251,9 @@ void Service::Reports(const httplib::Request& req, httplib::Response& res) {
   if (!s.ok()) return SendError(res, 500, s.message());
   written_ = true;
   metrics_.CountReports(stats.accepted, stats.duplicates);
-  res.set_content("{\"accepted\":" + std::to_string(stats.accepted) + ",\"duplicates\":" +
-                      std::to_string(stats.duplicates) + "}",
-                  "application/json");
+  res.set_content(
+      "{\"accepted\":" + std::to_string(stats.accepted) + ",\"duplicates\":" + std::to_string(stats.duplicates) + "}",
+      "application/json");
 }
 
 void Service::Metrics(const httplib::Request& req, httplib::Response& res) {
@@ -300,14 +315,18 @@ void Service::Install(httplib::Server& http) {
   http.Post("/backup", [this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); });
   // Known paths, other methods: 405 naming the allowed one.
   for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
-                                      {"/flowreports", "POST"}, {"/health", "GET, HEAD"}, {"/metrics", "GET, HEAD"},
+                                      {"/flowreports", "POST"},
+                                      {"/health", "GET, HEAD"},
+                                      {"/metrics", "GET, HEAD"},
                                       {"/backup", "POST"}}) {
     auto refuse = [allowed = std::string(allowed)](const httplib::Request& req, httplib::Response& res) {
       res.set_header("Allow", allowed);
       SendError(res, 405, req.method + " is not allowed here (allowed: " + allowed + ")");
     };
-    if (std::string_view(allowed) == "POST") http.Get(path, refuse);
-    else http.Post(path, refuse);
+    if (std::string_view(allowed) == "POST")
+      http.Get(path, refuse);
+    else
+      http.Post(path, refuse);
     http.Put(path, refuse);
     http.Delete(path, refuse);
     http.Patch(path, refuse);
@@ -329,7 +348,8 @@ void Service::Install(httplib::Server& http) {
 void Service::ReloadTokens() {
   auto loaded = TokenTable::Load(options_.tokens_path);
   if (!loaded.ok()) {
-    std::fprintf(stderr, "flowstat serve: SIGHUP: keeping the previous tokens: %s\n", loaded.status().message().c_str());
+    std::fprintf(stderr, "flowstat serve: SIGHUP: keeping the previous tokens: %s\n",
+                 loaded.status().message().c_str());
     return;
   }
   const size_t n = loaded->size();
@@ -343,8 +363,8 @@ void Service::ReloadTokens() {
 void Service::RefreshLoop() {
   std::unique_lock lock(refresh_mu_);
   auto last_expiry = Clock::now() - std::chrono::hours(1);
-  const int period = options_.retention_ms > 0 ? std::min(options_.refresh_ms, options_.retention_check_ms)
-                                               : options_.refresh_ms;
+  const int period =
+      options_.retention_ms > 0 ? std::min(options_.refresh_ms, options_.retention_check_ms) : options_.refresh_ms;
   while (!refresh_cv_.wait_for(lock, std::chrono::milliseconds(period), [&] { return refresh_stop_; })) {
     const bool expire_due = options_.retention_ms > 0 &&
                             Clock::now() - last_expiry >= std::chrono::milliseconds(options_.retention_check_ms);
@@ -352,8 +372,9 @@ void Service::RefreshLoop() {
     lock.unlock();
     if (expire_due) {
       last_expiry = Clock::now();
-      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
+      const int64_t now_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
       if (Status s = store_->Expire(now_ms - options_.retention_ms); !s.ok()) {  // refreshes rollups too
         std::fprintf(stderr, "flowstat serve: retention: %s\n", s.message().c_str());
       }
@@ -453,7 +474,8 @@ int Serve(const ServeOptions& options) {
       if (sig == SIGHUP && !options.tokens_path.empty()) {
         service.ReloadTokens();
       } else if (sig == SIGTERM || sig == SIGINT) {
-        std::fprintf(stderr, "flowstat serve: %s: finishing the requests in flight\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        std::fprintf(stderr, "flowstat serve: %s: finishing the requests in flight\n",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
         service.Drain();
         http->stop();
         return;

@@ -11,18 +11,18 @@
 namespace flowstat::server {
 
 struct ServeOptions {
-  std::string db;                          // created if missing
-  std::string listen = "127.0.0.1:8080";   // HOST:PORT, [IPv6]:PORT; port 0 picks a free one
-  std::string tokens_path;                 // empty: no tokens, loopback only
+  std::string db;                         // created if missing
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT, [IPv6]:PORT; port 0 picks a free one
+  std::string tokens_path;                // empty: no tokens, loopback only
   std::string tls_cert, tls_key, client_ca;
-  size_t threads = 8;                      // threads kept ready for connections
-  size_t max_connections = 2048;           // connections served at once (one thread each)
-  size_t max_body = size_t{64} << 20;      // request body bytes
-  int timeout_seconds = 5;                 // read, write and keep-alive idle timeouts
-  int refresh_ms = 5000;                   // rollup refresh period while reports arrive
-  int64_t retention_ms = 0;                // > 0: expire events older than this, once a minute
+  size_t threads = 8;                  // threads kept ready for connections
+  size_t max_connections = 2048;       // connections served at once (one thread each)
+  size_t max_body = size_t{64} << 20;  // request body bytes
+  int timeout_seconds = 5;             // read, write and keep-alive idle timeouts
+  int refresh_ms = 5000;               // rollup refresh period while reports arrive
+  int64_t retention_ms = 0;            // > 0: expire events older than this, once a minute
   int retention_check_ms = 60000;
-  std::string port_file;                   // when set, the bound port is written there once listening
+  std::string port_file;  // when set, the bound port is written there once listening
 };
 
 // Runs until SIGTERM or SIGINT, then finishes the requests in flight, flushes and returns 0.

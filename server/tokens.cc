@@ -31,9 +31,12 @@ Result<unsigned> ParsePermissions(std::string_view text) {
     size_t comma = text.find(',', start);
     if (comma == std::string_view::npos) comma = text.size();
     const std::string_view word = text.substr(start, comma - start);
-    if (word == "read") permissions |= kRead;
-    else if (word == "write") permissions |= kWrite;
-    else return Status::InvalidArgument("permissions must be read, write or read,write, got '" + std::string(text) + "'");
+    if (word == "read")
+      permissions |= kRead;
+    else if (word == "write")
+      permissions |= kWrite;
+    else
+      return Status::InvalidArgument("permissions must be read, write or read,write, got '" + std::string(text) + "'");
     start = comma + 1;
   }
   return permissions;

@@ -15,8 +15,8 @@ class ChunkMergeOperator final : public rocksdb::MergeOperator {
  public:
   const char* Name() const override { return "flowstat.Merge.v1"; }
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override;
-  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
-                         std::string* new_value, rocksdb::Logger* logger) const override;
+  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands, std::string* new_value,
+                         rocksdb::Logger* logger) const override;
   bool AllowSingleOperand() const override { return false; }
 };
 

@@ -1,19 +1,25 @@
 #include "storage/dictionary.h"
 
+#include <xxhash.h>
 #include <cstring>
 #include <mutex>
-#include <xxhash.h>
 
 namespace flowstat::storage {
 
 size_t Dictionary::KindSlot(char kind) {
   switch (static_cast<schema::EntryKind>(kind)) {
-    case schema::EntryKind::kNamespace: return 0;
-    case schema::EntryKind::kEntityId: return 1;
-    case schema::EntryKind::kTag: return 2;
-    case schema::EntryKind::kTagList: return 3;
-    case schema::EntryKind::kAddress: return 4;
-    case schema::EntryKind::kDetails: return 5;
+    case schema::EntryKind::kNamespace:
+      return 0;
+    case schema::EntryKind::kEntityId:
+      return 1;
+    case schema::EntryKind::kTag:
+      return 2;
+    case schema::EntryKind::kTagList:
+      return 3;
+    case schema::EntryKind::kAddress:
+      return 4;
+    case schema::EntryKind::kDetails:
+      return 5;
   }
   return 6;
 }

@@ -9,16 +9,16 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "schema/record.h"
 #include "util/byte_arena.h"
 #include "util/hash_index.h"
-#include "schema/record.h"
 #include "util/rw_lock.h"
 
 namespace flowstat::storage {
@@ -74,7 +74,7 @@ class Dictionary final : public schema::Interner {
   util::ByteArena bytes_;
   std::array<util::HashIndex, kKindSlots> index_;  // per kind: hash of payload -> id
   std::vector<uint32_t> namespace_ids_;
-  uint32_t persisted_ = 0;           // entries with id <= persisted_ are in the store
+  uint32_t persisted_ = 0;  // entries with id <= persisted_ are in the store
 };
 
 }  // namespace flowstat::storage

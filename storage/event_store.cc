@@ -5,14 +5,14 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <xxhash.h>
 #include <algorithm>
-#include <filesystem>
-#include <thread>
-#include <tuple>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <optional>
-#include <xxhash.h>
+#include <thread>
+#include <tuple>
 
 #include "schema/chunk.h"
 #include "schema/flatbuffer_view.h"
@@ -159,12 +159,12 @@ Result<util::WriterLease> EventStore::EnterWriter() {
   if (read_only_) return Status::InvalidArgument("store is open read-only");
   std::optional<util::WriterLease> lease;
   if (!writer_.Enter(&lease)) {
-    return Status::Busy("this thread is the store's writer already (a Loader it created is alive): "
-                        "finish and destroy the Loader first");
+    return Status::Busy(
+        "this thread is the store's writer already (a Loader it created is alive): "
+        "finish and destroy the Loader first");
   }
   return std::move(*lease);
 }
-
 
 Result<std::string> EventStore::ReadCheckpoint(std::string_view name) const {
   std::string value;
@@ -173,6 +173,5 @@ Result<std::string> EventStore::ReadCheckpoint(std::string_view name) const {
   if (!s.ok()) return FromRocks(s, "reading checkpoint");
   return value;
 }
-
 
 }  // namespace flowstat::storage

@@ -15,9 +15,9 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -110,8 +110,8 @@ class EventStore {
 
     using ChunkVisitor = std::function<Status(uint32_t hour, std::span<const schema::EventRecord>)>;
     // Visits the chunks of (`namespace_hash`, `shard`) with hour in [hour_lo, hour_hi], in order.
-    Status ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
-                        QueryStats* stats, const ChunkVisitor& visit) const;
+    Status ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi, QueryStats* stats,
+                        const ChunkVisitor& visit) const;
     // The rollups of one hour or day; nullptr for each that is missing or not current (read the
     // finer rollups or the raw chunks instead).
     struct RollupParts {
@@ -186,14 +186,16 @@ class EventStore {
   // What the writing side of a bulk load shares with the rollup refresh and the encoding thread.
   util::Mutex write_mu_;
   Status write_error_ GUARDED_BY(write_mu_);
-  std::set<std::pair<uint64_t, uint32_t>> dirty_hours_ GUARDED_BY(write_mu_);  // (namespace hash, hour) with stale rollups
-  std::set<std::pair<uint64_t, uint32_t>> dirty_days_ GUARDED_BY(write_mu_);   // (namespace hash, day), beyond dirty hours'
+  std::set<std::pair<uint64_t, uint32_t>> dirty_hours_
+      GUARDED_BY(write_mu_);  // (namespace hash, hour) with stale rollups
+  std::set<std::pair<uint64_t, uint32_t>> dirty_days_
+      GUARDED_BY(write_mu_);  // (namespace hash, day), beyond dirty hours'
   PresenceMemo presence_written_ GUARDED_BY(write_mu_);
 
   std::mutex rollup_write_mu_;  // see WriteRollups
 
-  std::atomic<uint64_t> writes_done_{0};  // WriteRecords calls that succeeded
-  util::Mutex sync_mu_;                   // one log sync at a time
+  std::atomic<uint64_t> writes_done_{0};             // WriteRecords calls that succeeded
+  util::Mutex sync_mu_;                              // one log sync at a time
   uint64_t writes_synced_ GUARDED_BY(sync_mu_) = 0;  // writes_done_ as of the last sync's start
 };
 

@@ -22,9 +22,9 @@ inline constexpr char kIdsPrefix = 'I';         // 'I' ns:u64 BE hour:u32 BE -> 
 inline constexpr char kPairsPrefix = 'Q';       // 'Q' ns:u64 BE hour:u32 BE -> fb::RollupPairs
 inline constexpr char kDaySummaryPrefix = 'r';  // 'r' ns:u64 BE day:u32 BE  -> fb::RollupSummary
 inline constexpr char kDayIdsPrefix = 'i';      // 'i' ns:u64 BE day:u32 BE  -> fb::RollupIds
-inline constexpr char kCheckpointPrefix = 'K';   // 'K' name          -> the value a loader attached
+inline constexpr char kCheckpointPrefix = 'K';  // 'K' name          -> the value a loader attached
 inline constexpr size_t kMaxCheckpointName = 256;
-inline constexpr char kDayPairsPrefix = 'q';    // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
+inline constexpr char kDayPairsPrefix = 'q';  // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
 
 // The key prefixes of the three rollups of one hour or one day.
 struct RollupPrefixes {
@@ -43,9 +43,9 @@ static_assert(kFormatDescription.substr(0, 15) == "flowstat-store " && kFormatDe
               "the format record names the format version of flowstat/version.h");
 
 inline constexpr uint64_t kHashSeed = 0;
-inline constexpr int64_t kChunkMs = 3600000;       // a chunk holds one hour of one namespace
-inline constexpr int64_t kPresenceMs = 86400000;   // presence keys cover one day
-inline constexpr int64_t kDayMs = 86400000;        // day rollups cover one day
+inline constexpr int64_t kChunkMs = 3600000;      // a chunk holds one hour of one namespace
+inline constexpr int64_t kPresenceMs = 86400000;  // presence keys cover one day
+inline constexpr int64_t kDayMs = 86400000;       // day rollups cover one day
 inline constexpr uint32_t kHoursPerDay = 24;
 
 // Kinds of presence keys: an item that occurs in some event of (namespace hash, day).

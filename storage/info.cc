@@ -67,7 +67,8 @@ Result<StoreInfo> EventStore::Info() const {
 
 Status EventStore::Backup(const std::string& dir) {
   std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) return Status::InvalidArgument(dir + ": already exists (a backup goes to a new directory)");
+  if (std::filesystem::exists(dir, ec))
+    return Status::InvalidArgument(dir + ": already exists (a backup goes to a new directory)");
   rocksdb::Checkpoint* raw = nullptr;
   Status s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "backup");
   if (!s.ok()) return s;

@@ -5,9 +5,7 @@
 #include <xxhash.h>
 
 namespace flowstat::storage {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 uint64_t HashString(std::string_view s) { return XXH64(s.data(), s.size(), kHashSeed); }
 

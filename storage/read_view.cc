@@ -5,23 +5,23 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <xxhash.h>
 #include <algorithm>
-#include <filesystem>
-#include <thread>
-#include <tuple>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <optional>
-#include <xxhash.h>
+#include <thread>
+#include <tuple>
 
 #include "schema/chunk.h"
 #include "schema/flatbuffer_view.h"
 #include "storage/chunk_merge.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
+#include "storage/rollup_cursor.h"
 #include "storage/table_check.h"
 #include "util/coding.h"
-#include "storage/rollup_cursor.h"
 
 namespace flowstat::storage {
 
@@ -30,8 +30,8 @@ EventStore::ReadView::ReadView(const EventStore& store, bool fill_cache)
 
 EventStore::ReadView::~ReadView() { store_.db_->ReleaseSnapshot(snapshot_); }
 
-Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo,
-                                          uint32_t hour_hi, QueryStats* stats, const ChunkVisitor& visit) const {
+Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
+                                          QueryStats* stats, const ChunkVisitor& visit) const {
   const std::string lo = ChunkKey(namespace_hash, shard, hour_lo);
   const std::string hi = ChunkKey(namespace_hash, shard, hour_hi + 1);
   rocksdb::Slice upper(hi);
@@ -61,8 +61,8 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
   return FromRocks(it->status(), "reading chunks");
 }
 
-Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_t lo, uint32_t hi,
-                                           RollupWanted wanted, QueryStats* stats, const RollupVisitor& visit) const {
+Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_t lo, uint32_t hi, RollupWanted wanted,
+                                           QueryStats* stats, const RollupVisitor& visit) const {
   const bool days = span == RollupSpan::kDay;
   // The generations say which hours hold events; a cursor per kind of rollup finds each unit's.
   const std::string gens_hi = HourKey(kGenerationPrefix, ns, days ? (hi + 1) * kHoursPerDay : hi + 1);
@@ -150,6 +150,5 @@ Status EventStore::ReadView::Presence(uint8_t kind, uint64_t item_hash, uint32_t
   }
   return FromRocks(it->status(), "reading presence keys");
 }
-
 
 }  // namespace flowstat::storage

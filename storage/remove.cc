@@ -68,8 +68,8 @@ Status EventStore::Remove(const util::WriterLease& writer, const RemoveSpec& spe
     if (!shared) {
       for (int shard = 0; shard < kSourceShards; ++shard) {
         const auto s = static_cast<uint8_t>(shard);
-        wb.DeleteRange(ChunkKey(h, s, 0), all_time ? PastEveryKeyOf(ChunkKey(h, s, 0).substr(0, 10))
-                                                   : ChunkKey(h, s, first_kept_hour));
+        wb.DeleteRange(ChunkKey(h, s, 0),
+                       all_time ? PastEveryKeyOf(ChunkKey(h, s, 0).substr(0, 10)) : ChunkKey(h, s, first_kept_hour));
       }
       for (char prefix : {kGenerationPrefix, kSummaryPrefix, kIdsPrefix, kPairsPrefix}) {
         wb.DeleteRange(HourKey(prefix, h, 0), all_time ? PastEveryKeyOf(HourKey(prefix, h, 0).substr(0, 9))
@@ -90,8 +90,10 @@ Status EventStore::Remove(const util::WriterLease& writer, const RemoveSpec& spe
                                        }
                                        if (kept.size() == records.size()) return Status::Ok();
                                        const std::string key = ChunkKey(h, static_cast<uint8_t>(shard), hour);
-                                       if (kept.empty()) wb.Delete(key);
-                                       else wb.Put(key, schema::BuildChunk(kept));
+                                       if (kept.empty())
+                                         wb.Delete(key);
+                                       else
+                                         wb.Put(key, schema::BuildChunk(kept));
                                        rewritten.insert({h, hour});
                                        return Status::Ok();
                                      });
@@ -104,8 +106,8 @@ Status EventStore::Remove(const util::WriterLease& writer, const RemoveSpec& spe
     for (const auto& [ns, hour] : rewritten) touched_days.insert(hour / kHoursPerDay);
     if (!shared) {
       for (char prefix : {kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix}) {
-        wb.DeleteRange(HourKey(prefix, h, 0), all_time ? PastEveryKeyOf(HourKey(prefix, h, 0).substr(0, 9))
-                                                       : HourKey(prefix, h, cut_day + 1));
+        wb.DeleteRange(HourKey(prefix, h, 0),
+                       all_time ? PastEveryKeyOf(HourKey(prefix, h, 0).substr(0, 9)) : HourKey(prefix, h, cut_day + 1));
       }
       if (!all_time) touched_days.insert(cut_day);
     } else {

@@ -31,9 +31,14 @@ int RollupClassesOf(const EventRecord& r, uint8_t out[2]) {
   out[n++] = schema::IsReject(r) ? 1 : 0;
   if (r.flags() & schema::kFlagObserved) {
     switch (schema::ObservedActionOf(r)) {
-      case ObservedAction::kAccept: out[n++] = 2; break;
-      case ObservedAction::kReject: out[n++] = 3; break;
-      default: break;
+      case ObservedAction::kAccept:
+        out[n++] = 2;
+        break;
+      case ObservedAction::kReject:
+        out[n++] = 3;
+        break;
+      default:
+        break;
     }
   }
   return n;
@@ -147,8 +152,8 @@ bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
     const auto port_sources = same_sources ? 0 : ids.CreateVector(g.port_sources);
     const auto destinations = ids.CreateVector(g.destinations);
     const auto sources = ids.CreateVector(g.sources);
-    id_groups.push_back(fb::CreateIdGroup(ids, key.first, key.second, sources, destinations, port_sources,
-                                          port_destinations));
+    id_groups.push_back(
+        fb::CreateIdGroup(ids, key.first, key.second, sources, destinations, port_sources, port_destinations));
     pair_groups.push_back(fb::CreatePairGroup(pairs, key.first, key.second, pairs.CreateVectorOfStructs(pair_sums)));
   }
   summary.Finish(fb::CreateRollupSummary(summary, generation, summary.CreateVector(summary_groups)));

@@ -6,23 +6,23 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <xxhash.h>
 #include <algorithm>
-#include <filesystem>
-#include <thread>
-#include <tuple>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <optional>
-#include <xxhash.h>
+#include <thread>
+#include <tuple>
 
 #include "schema/chunk.h"
 #include "schema/flatbuffer_view.h"
 #include "storage/chunk_merge.h"
 #include "storage/keys.h"
 #include "storage/rollup.h"
+#include "storage/rollup_cursor.h"
 #include "storage/table_check.h"
 #include "util/coding.h"
-#include "storage/rollup_cursor.h"
 
 namespace flowstat::storage {
 
@@ -125,8 +125,8 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
       if (generation->size() != 8) return Status::Corruption("rollup refresh: malformed generation key");
       const uint64_t gen = util::DecodeFixed64(generation->data());
       day_generation += gen;
-      const auto* s = CurrentRollup<fb::RollupSummary>(summaries->Find(HourKey(kSummaryPrefix, ns, hour)), gen,
-                                                       &summary_scratch);
+      const auto* s =
+          CurrentRollup<fb::RollupSummary>(summaries->Find(HourKey(kSummaryPrefix, ns, hour)), gen, &summary_scratch);
       const auto* i = CurrentRollup<fb::RollupIds>(ids->Find(HourKey(kIdsPrefix, ns, hour)), gen, &ids_scratch);
       const auto* p = CurrentRollup<fb::RollupPairs>(pairs->Find(HourKey(kPairsPrefix, ns, hour)), gen, &pairs_scratch);
       complete = s && i && p;
@@ -258,6 +258,5 @@ Status EventStore::Compact(const util::WriterLease&) {
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   return FromRocks(db_->CompactRange(o, nullptr, nullptr), "compacting");
 }
-
 
 }  // namespace flowstat::storage

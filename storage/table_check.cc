@@ -1,12 +1,12 @@
 #include "storage/table_check.h"
 
+#include <xxhash.h>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
-#include <xxhash.h>
 
 namespace flowstat::storage {
 namespace {
@@ -16,7 +16,7 @@ namespace {
 // byte 41, format_version (fixed32 LE), magic number (fixed64 LE).
 constexpr size_t kFooterSize = 53;
 constexpr uint64_t kBlockBasedTableMagic = 0x88e241b785f4cff7ull;
-constexpr uint64_t kBlockTrailerSize = 5;  // compression type + checksum after each block
+constexpr uint64_t kBlockTrailerSize = 5;   // compression type + checksum after each block
 constexpr unsigned char kXXH3Checksum = 4;  // every flowstat table is written with it: a footer
                                             // claiming "no checksum" must not switch checks off
 

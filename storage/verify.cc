@@ -90,7 +90,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         break;
       }
       case kCheckpointPrefix:
-        if (key.size() < 2 || key.size() > 1 + kMaxCheckpointName) problems->push_back(where + ": malformed checkpoint key");
+        if (key.size() < 2 || key.size() > 1 + kMaxCheckpointName)
+          problems->push_back(where + ": malformed checkpoint key");
         break;
       case kPresencePrefix:
         if (!ParsePresenceKey(key, &kind, &item, &day, &ns) || !value.empty()) {
@@ -151,7 +152,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   RollupBuilder day;
   auto check_day = [&] {
     if (day_key) {
-      check(kDayRollups, day_key->first, day_key->second, day_generation, day, "day " + std::to_string(day_key->second));
+      check(kDayRollups, day_key->first, day_key->second, day_generation, day,
+            "day " + std::to_string(day_key->second));
     }
   };
   for (const auto& [hour_key, generation] : generations) {
@@ -167,7 +169,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     for (int shard = 0; shard < kSourceShards; ++shard) {
       const auto value = shards[shard]->Find(ChunkKey(ns, static_cast<uint8_t>(shard), hour));
       std::span<const schema::EventRecord> records;
-      if (!value || !schema::ReadChunk(std::string_view(value->data(), value->size()), &scratch, &records).ok()) continue;
+      if (!value || !schema::ReadChunk(std::string_view(value->data(), value->size()), &scratch, &records).ok())
+        continue;
       for (const schema::EventRecord& r : records) {
         built.Add(r);
         day.Add(r);

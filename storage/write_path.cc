@@ -6,14 +6,14 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <xxhash.h>
 #include <algorithm>
-#include <filesystem>
-#include <thread>
-#include <tuple>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <optional>
-#include <xxhash.h>
+#include <thread>
+#include <tuple>
 
 #include "schema/chunk.h"
 #include "schema/flatbuffer_view.h"
@@ -145,7 +145,6 @@ Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEv
   return WriteRecords(writer, std::move(batch), stats);
 }
 
-
 Status EventStore::Flush(const util::WriterLease&) {
   Status s = RefreshRollups();
   return s.ok() ? Sync() : s;
@@ -161,6 +160,5 @@ Status EventStore::Sync() {
   if (s.ok()) writes_synced_ = covered;
   return s;
 }
-
 
 }  // namespace flowstat::storage

@@ -61,12 +61,18 @@ Model ModelOf(const std::string& jsonl) {
 std::string BatchLine(const Query& q) {
   std::string s = "{\"namespace\":\"" + q.namespace_ + "\",\"recursive\":" + (q.recursive ? "true" : "false") +
                   ",\"startAbsolute\":" + std::to_string(*q.start_absolute) +
-                  ",\"endAbsolute\":" + std::to_string(*q.end_absolute) +
-                  ",\"averageInterval\":\"" + std::to_string(q.average_interval_ms / 1000) + "s\"" +
-                  ",\"metric\":\"" + (q.metric == Metric::kFlows ? "Flows" : "Ports") + "\"" +
-                  ",\"type\":\"" + (q.type == StatisticType::kSerie ? "Serie" : "Repartition") + "\"" +
-                  ",\"action\":\"" + (q.action == ActionFilter::kAny ? "any" : q.action == ActionFilter::kAccept ? "accept" : "reject") + "\"" +
-                  ",\"flowMode\":\"" + (q.flow_mode == FlowMode::kApplied ? "applied" : q.flow_mode == FlowMode::kObserved ? "observed" : "all") + "\"";
+                  ",\"endAbsolute\":" + std::to_string(*q.end_absolute) + ",\"averageInterval\":\"" +
+                  std::to_string(q.average_interval_ms / 1000) + "s\"" + ",\"metric\":\"" +
+                  (q.metric == Metric::kFlows ? "Flows" : "Ports") + "\"" + ",\"type\":\"" +
+                  (q.type == StatisticType::kSerie ? "Serie" : "Repartition") + "\"" + ",\"action\":\"" +
+                  (q.action == ActionFilter::kAny      ? "any"
+                   : q.action == ActionFilter::kAccept ? "accept"
+                                                       : "reject") +
+                  "\"" + ",\"flowMode\":\"" +
+                  (q.flow_mode == FlowMode::kApplied    ? "applied"
+                   : q.flow_mode == FlowMode::kObserved ? "observed"
+                                                        : "all") +
+                  "\"";
   auto list = [&](const char* name, const std::vector<std::string>& items) {
     if (items.empty()) return;
     s += std::string(",\"") + name + "\":[";
@@ -129,8 +135,9 @@ TEST_CASE("generate, import and query agree with the model", "[cli]") {
   q.type = StatisticType::kRepartition;
   q.source_tags = {"tier=frontend"};
   q.action = ActionFilter::kReject;
-  Run flags = Shell(kBin + " query --db " + db + " --namespace /acme/prod --start " + std::to_string(*q.start_absolute) +
-                    " --end 2025-11-20T00:00:00Z --type Repartition --source-tag tier=frontend --action reject");
+  Run flags =
+      Shell(kBin + " query --db " + db + " --namespace /acme/prod --start " + std::to_string(*q.start_absolute) +
+            " --end 2025-11-20T00:00:00Z --type Repartition --source-tag tier=frontend --action reject");
   REQUIRE(flags.code == 0);
   CHECK(WithoutIds(flags.out) == WithoutIds(FormatStatisticsJson(model.Answer(q))) + "\n");
 
@@ -139,25 +146,34 @@ TEST_CASE("generate, import and query agree with the model", "[cli]") {
     CHECK(WithoutIds(Shell(kBin + " query --db " + db + " --batch " + dir.Sub("q.jsonl")).out) == expected);
   }
   SECTION("a dump re-imported gives the same answers") {
-    REQUIRE(Shell(kBin + " dump --db " + db + " --namespace / --start 0 --end 2025-11-21T00:00:00Z > " + dir.Sub("dump.jsonl")).code == 0);
+    REQUIRE(Shell(kBin + " dump --db " + db + " --namespace / --start 0 --end 2025-11-21T00:00:00Z > " +
+                  dir.Sub("dump.jsonl"))
+                .code == 0);
     REQUIRE(Shell(kBin + " import --db " + dir.Sub("db2") + " " + dir.Sub("dump.jsonl")).code == 0);
     CHECK(WithoutIds(Shell(kBin + " query --db " + dir.Sub("db2") + " --batch " + dir.Sub("q.jsonl")).out) == expected);
     CHECK(ModelOf(Slurp(dir.Sub("dump.jsonl"))).events().size() == model.events().size());
   }
   SECTION("table and csv formats") {
-    Run table = Shell(kBin + " query --db " + db + " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format table");
+    Run table = Shell(
+        kBin + " query --db " + db +
+        " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format table");
     CHECK(table.out.rfind("mode      timestamp", 0) == 0);
     CHECK(table.out.find("Accepted  2025-11-19 01:00:00") != std::string::npos);
-    Run csv = Shell(kBin + " query --db " + db + " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format csv");
+    Run csv = Shell(
+        kBin + " query --db " + db +
+        " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format csv");
     CHECK(csv.out.rfind("mode,timestamp,flows\nAccepted,2025-11-19T00:00:00Z,", 0) == 0);
   }
 }
 
 TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
   TempDir dir;
-  const std::string good = R"({"timestamp":1763557200000,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept","value":2})";
-  const std::string bad = R"({"timestamp":1763557200000,"namespace":"a","sourceID":"s","destinationID":"d","action":"Accept"})";
-  const std::string good2 = R"({"timestamp":1763557200001,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept","value":5})";
+  const std::string good =
+      R"({"timestamp":1763557200000,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept","value":2})";
+  const std::string bad =
+      R"({"timestamp":1763557200000,"namespace":"a","sourceID":"s","destinationID":"d","action":"Accept"})";
+  const std::string good2 =
+      R"({"timestamp":1763557200001,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept","value":5})";
   Write(dir.Sub("in.jsonl"), good + "\n" + bad + "\n{not json\n" + good2 + "\n");
   const std::string count = " query --db %DB% --namespace /a --start 1763557200000 --end 1763557300000 --action accept";
   auto total = [&](const std::string& db) {
@@ -177,7 +193,8 @@ TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
   }
   SECTION("skip imports the rest and writes the bad lines verbatim") {
     Run r = Shell(kBin + " import --db " + dir.Sub("db") + " --on-error skip --rejects " + dir.Sub("rej") + " " +
-                  dir.Sub("in.jsonl"), true);
+                      dir.Sub("in.jsonl"),
+                  true);
     CHECK(r.code == 3);
     CHECK(r.out.find(":3: invalid JSON") != std::string::npos);
     CHECK(Slurp(dir.Sub("rej")) == bad + "\n{not json\n");
@@ -236,15 +253,18 @@ TEST_CASE("overlapping files and another order give the answers of each event on
   std::mt19937_64 rng(8);
   std::shuffle(lines.begin(), lines.end(), rng);
   write_lines(dir.Sub("shuffled.jsonl"), 0, lines.size());
-  const std::string q = " query --db %s --namespace / --start 2025-11-18T00:00:00Z --end 2025-11-20T00:00:00Z "
-                        "--type Repartition --flow-mode all";
+  const std::string q =
+      " query --db %s --namespace / --start 2025-11-18T00:00:00Z --end 2025-11-20T00:00:00Z "
+      "--type Repartition --flow-mode all";
   auto answer = [&](const std::string& db) {
     std::string cmd = q;
     cmd.replace(cmd.find("%s"), 2, db);
     return Shell(kBin + cmd).out;
   };
   REQUIRE(Shell(kBin + " import --db " + dir.Sub("once") + " " + flows).code == 0);
-  REQUIRE(Shell(kBin + " import --db " + dir.Sub("overlap") + " " + dir.Sub("a.jsonl") + " " + dir.Sub("b.jsonl")).code == 0);
+  REQUIRE(
+      Shell(kBin + " import --db " + dir.Sub("overlap") + " " + dir.Sub("a.jsonl") + " " + dir.Sub("b.jsonl")).code ==
+      0);
   REQUIRE(Shell(kBin + " import --db " + dir.Sub("shuffled") + " " + dir.Sub("shuffled.jsonl")).code == 0);
   const std::string expected = answer(dir.Sub("once"));
   CHECK(expected.find("\"value\"") != std::string::npos);
@@ -262,7 +282,8 @@ TEST_CASE("a second writer is refused while readers query during an import", "[c
   Run r = Shell("(" + kBin + " import --db " + db + " --no-progress " + dir.Sub("big.jsonl") +
                     " >/dev/null 2>&1 & pid=$!; sleep 0.3; " + kBin + " import --db " + db + " " + flows +
                     "; echo second=$?; " + kBin + " query --db " + db +
-                    " --namespace / --start-relative 30d --now 2025-11-20T00:00:00Z >/dev/null; echo query=$?; wait $pid; echo first=$?)",
+                    " --namespace / --start-relative 30d --now 2025-11-20T00:00:00Z >/dev/null; echo query=$?; wait "
+                    "$pid; echo first=$?)",
                 true);
   INFO(r.out);
   CHECK(r.out.find("store is locked by another process") != std::string::npos);
@@ -278,17 +299,36 @@ TEST_CASE("CSV input", "[cli]") {
         "2025-11-19T13:00:00Z,/a,s,d,Accept,443,3,app=web;tier=frontend\n"
         "1763557200500,/a/b,s,d,reject,80,4,\n");
   REQUIRE(Shell(kBin + " import --db " + dir.Sub("db") + " " + dir.Sub("in.csv")).code == 0);
-  Run r = Shell(kBin + " query --db " + dir.Sub("db") + " --namespace /a --start 2025-11-19T13:00:00Z --end 2025-11-19T14:00:00Z --type Repartition --metric Ports --source-tag app=web");
+  Run r = Shell(kBin + " query --db " + dir.Sub("db") +
+                " --namespace /a --start 2025-11-19T13:00:00Z --end 2025-11-19T14:00:00Z --type Repartition --metric "
+                "Ports --source-tag app=web");
   CHECK(r.out.find(R"("dataPoints":[{"port":443,"value":3}])") != std::string::npos);
 }
 
 TEST_CASE("help lists every flag", "[cli]") {
   Run r = Shell(kBin + " query --help");
   CHECK(r.code == 0);
-  for (const char* flag : {"--db", "--namespace", "--no-recursive", "--start", "--end", "--start-relative", "--end-relative",
-                           "--flow-offset", "--interval", "--metric", "--type", "--action", "--flow-mode", "--source-tag",
-                           "--destination-tag", "--source-id", "--destination-id", "--user-identifier", "--limit",
-                           "--format", "--batch"}) {
+  for (const char* flag : {"--db",
+                           "--namespace",
+                           "--no-recursive",
+                           "--start",
+                           "--end",
+                           "--start-relative",
+                           "--end-relative",
+                           "--flow-offset",
+                           "--interval",
+                           "--metric",
+                           "--type",
+                           "--action",
+                           "--flow-mode",
+                           "--source-tag",
+                           "--destination-tag",
+                           "--source-id",
+                           "--destination-id",
+                           "--user-identifier",
+                           "--limit",
+                           "--format",
+                           "--batch"}) {
     INFO(flag);
     CHECK(r.out.find(flag) != std::string::npos);
   }

@@ -58,8 +58,8 @@ TEST_CASE("keys are laid out byte by byte as doc/storage-format.md draws them", 
           Bytes({prefix, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0xAB, 0xCD, 0xEF}));
   }
   CHECK(storage::PresenceKey('S', 0x1112131415161718ULL, 0x00004E20, 0x2122232425262728ULL) ==
-        Bytes({'P', 'S', 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x00, 0x00, 0x4E, 0x20, 0x21, 0x22, 0x23,
-               0x24, 0x25, 0x26, 0x27, 0x28}));
+        Bytes({'P',  'S',  0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x00,
+               0x00, 0x4E, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28}));
   // Chunk coordinates: XXH64 of the namespace, the top 4 bits of XXH64(sourceID), the hour.
   CHECK(storage::HourOf(1763164800123) == 489768);
   CHECK(storage::DayOf(1763164800123) == 20407);
@@ -75,8 +75,8 @@ TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
   e.destination_port = 443;
   e.protocol = 6;
   e.encrypted = true;
-  e.source_ip = "10.0.0.1";   // canonical IPv4: stored inline
-  e.destination_ip = "::1";   // anything else: a dictionary entry 'a'
+  e.source_ip = "10.0.0.1";  // canonical IPv4: stored inline
+  e.destination_ip = "::1";  // anything else: a dictionary entry 'a'
   e.source_type = EndpointType::kProcessingUnit;
   e.destination_type = EndpointType::kExternalNetwork;
   e.source_tags = {"app=web"};
@@ -94,6 +94,7 @@ TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
   REQUIRE(sizeof(r) == 56);
   std::string got(sizeof(r), '\0');
   std::memcpy(got.data(), &r, sizeof(r));
+  // clang-format off
   const std::string want = Bytes({
       0x11, 0, 0, 0,                                   // 0  source_id
       0x12, 0, 0, 0,                                   // 4  destination_id
@@ -110,6 +111,7 @@ TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
       6,                                               // 52 protocol
       0x09,                                            // 53 endpoint types: source 1, destination 2 << 2
       0, 0});                                          // 54 reserved
+  // clang-format on
   CHECK(got == want);
 }
 

@@ -24,8 +24,8 @@ struct Outcome {
 };
 
 Outcome Import(const std::string& db, const std::string& dir, const std::string& file) {
-  const std::string cmd = "cd '" + dir + "' && '" + kBin + "' import --db '" + db +
-                          "' --on-error skip --no-progress '" + file + "' 2>&1";
+  const std::string cmd =
+      "cd '" + dir + "' && '" + kBin + "' import --db '" + db + "' --on-error skip --no-progress '" + file + "' 2>&1";
   std::FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p);
   Outcome o;
@@ -42,10 +42,11 @@ Outcome Import(const std::string& db, const std::string& dir, const std::string&
 }
 
 std::string Flows(const std::string& db) {
-  std::FILE* p = ::popen(("'" + kBin + "' query --db '" + db +
-                          "' --namespace /h --start 1763557200000 --end 1763557260000 --type Repartition --action accept 2>&1")
-                             .c_str(),
-                         "r");
+  std::FILE* p =
+      ::popen(("'" + kBin + "' query --db '" + db +
+               "' --namespace /h --start 1763557200000 --end 1763557260000 --type Repartition --action accept 2>&1")
+                  .c_str(),
+              "r");
   std::string out;
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
@@ -73,10 +74,14 @@ TEST_CASE("the hostile corpus gives its expected outcomes", "[hostile]") {
       std::string flows;
       while (std::getline(expect, line)) {
         if (line.empty() || line[0] == '#') continue;
-        if (line.rfind("exit ", 0) == 0) code = std::stoi(line.substr(5));
-        else if (line.rfind("imported ", 0) == 0) imported = std::stoull(line.substr(9));
-        else if (line.rfind("flows ", 0) == 0) flows = line.substr(6);
-        else messages += line + "\n";
+        if (line.rfind("exit ", 0) == 0)
+          code = std::stoi(line.substr(5));
+        else if (line.rfind("imported ", 0) == 0)
+          imported = std::stoull(line.substr(9));
+        else if (line.rfind("flows ", 0) == 0)
+          flows = line.substr(6);
+        else
+          messages += line + "\n";
       }
       TempDir dir;
       Outcome o = Import(dir.Sub("db"), kCorpus, name);
@@ -91,7 +96,8 @@ TEST_CASE("the hostile corpus gives its expected outcomes", "[hostile]") {
 
 TEST_CASE("inputs too big to commit: giant lines, huge tag lists, deep nesting", "[hostile]") {
   TempDir dir;
-  const std::string good = R"({"timestamp":1763557200000,"namespace":"/h","sourceID":"s","destinationID":"d","action":"Accept","value":5})";
+  const std::string good =
+      R"({"timestamp":1763557200000,"namespace":"/h","sourceID":"s","destinationID":"d","action":"Accept","value":5})";
   {
     std::ofstream f(dir.Sub("big.jsonl"), std::ios::binary);
     f << good << "\n";
@@ -103,7 +109,8 @@ TEST_CASE("inputs too big to commit: giant lines, huge tag lists, deep nesting",
     for (int i = 0; i < 5000; ++i) f << (i ? "," : "") << "\"k=" << i << "\"";
     f << "]}\n";
     f << R"({"timestamp":1763557200004,"x":)" << std::string(100000, '[') << std::string(100000, ']') << "}\n";
-    f << R"({"timestamp":1763557200005,"namespace":"/h","sourceID":"s","destinationID":"d","action":"Accept","value":7})" << "\n";
+    f << R"({"timestamp":1763557200005,"namespace":"/h","sourceID":"s","destinationID":"d","action":"Accept","value":7})"
+      << "\n";
   }
   Outcome o = Import(dir.Sub("db"), dir.path(), "big.jsonl");
   CHECK(o.code == 3);

@@ -56,8 +56,12 @@ void RunRemovals(OpenOptions options, uint64_t seed) {
     const std::string scope = kScopes[rng() % kScopes.size()];
     const bool delete_namespace = rng() % 3 == 0;
     // Cuts on and off hour and day boundaries, before, inside and after the data.
-    const int64_t cuts[] = {kBaseMs, kBaseMs + 36 * 3600000LL, kBaseMs + 36 * 3600000LL + 1234567,
-                            kBaseMs + 2 * 86400000LL, kBaseMs - 1, kBaseMs + 5 * 86400000LL,
+    const int64_t cuts[] = {kBaseMs,
+                            kBaseMs + 36 * 3600000LL,
+                            kBaseMs + 36 * 3600000LL + 1234567,
+                            kBaseMs + 2 * 86400000LL,
+                            kBaseMs - 1,
+                            kBaseMs + 5 * 86400000LL,
                             kBaseMs + static_cast<int64_t>(rng() % (3 * 86400000ULL))};
     const int64_t before = delete_namespace ? kMaxTimestampMs + 1 : cuts[rng() % std::size(cuts)];
     INFO("round " << round << (delete_namespace ? " delete " : " expire ") << scope << " before " << before);

@@ -7,7 +7,8 @@
 namespace flowstat {
 namespace {
 
-const char* kMinimal = R"({"timestamp":1763557200000,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Reject"})";
+const char* kMinimal =
+    R"({"timestamp":1763557200000,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Reject"})";
 
 std::string ErrorOf(const std::string& line) {
   FlowEvent e;
@@ -33,7 +34,12 @@ TEST_CASE("a minimal event gets the defaults", "[parse]") {
 
 TEST_CASE("every field round-trips through FormatEventJson", "[parse]") {
   FlowEvent e;
-  REQUIRE(ParseEventJson(With(R"("sourceType":"processingunit","destinationType":"ExternalNetwork","sourceTags":["a=b","c=d=e"],"destinationTags":["x=ü"],"sourceIP":"10.0.0.1","destinationIP":"::1","destinationPort":65535,"protocol":255,"observed":true,"observedAction":"reject","dropReason":"policy","observedDropReason":"o","policyID":"p","policyNamespace":"/a","observedPolicyID":"op","observedPolicyNamespace":"/b","serviceType":"HTTP","serviceID":"sid","serviceURL":"http://x/\"q\"","encrypted":true,"observedEncrypted":false,"value":9007199254740991,"unknown":{"deep":[1,2]})"), &e).ok());
+  REQUIRE(
+      ParseEventJson(
+          With(
+              R"("sourceType":"processingunit","destinationType":"ExternalNetwork","sourceTags":["a=b","c=d=e"],"destinationTags":["x=ü"],"sourceIP":"10.0.0.1","destinationIP":"::1","destinationPort":65535,"protocol":255,"observed":true,"observedAction":"reject","dropReason":"policy","observedDropReason":"o","policyID":"p","policyNamespace":"/a","observedPolicyID":"op","observedPolicyNamespace":"/b","serviceType":"HTTP","serviceID":"sid","serviceURL":"http://x/\"q\"","encrypted":true,"observedEncrypted":false,"value":9007199254740991,"unknown":{"deep":[1,2]})"),
+          &e)
+          .ok());
   FlowEvent back;
   REQUIRE(ParseEventJson(FormatEventJson(e), &back).ok());
   CHECK(back == e);
@@ -45,7 +51,8 @@ TEST_CASE("every field round-trips through FormatEventJson", "[parse]") {
 TEST_CASE("bad events are refused with the field named", "[parse]") {
   CHECK(ErrorOf("{").find("invalid JSON") == 0);
   CHECK(ErrorOf("[1,2]") == "not a JSON object");
-  CHECK(ErrorOf(R"({"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})") == "timestamp: missing required field");
+  CHECK(ErrorOf(R"({"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})") ==
+        "timestamp: missing required field");
   CHECK(ErrorOf(With(R"("value":0)")).find("value: out of range") == 0);
   CHECK(ErrorOf(With(R"("value":9007199254740992)")).find("value: out of range") == 0);
   CHECK(ErrorOf(With(R"("value":-1)")).find("value: out of range") == 0);
@@ -55,13 +62,22 @@ TEST_CASE("bad events are refused with the field named", "[parse]") {
   CHECK(ErrorOf(With(R"("sourceTags":"a=b")")).find("sourceTags: must be an array") == 0);
   CHECK(ErrorOf(With(R"("sourceTags":["novalue"])")).find("sourceTags: tag 'novalue' is not key=value") == 0);
   CHECK(ErrorOf(With(R"("observed":"yes")")) == "observed: must be true or false");
-  CHECK(ErrorOf(R"({"timestamp":1,"namespace":"a","sourceID":"s","destinationID":"d","action":"Accept"})") == "namespace: namespace must start with '/'");
-  CHECK(ErrorOf(R"({"timestamp":1,"namespace":"/a","sourceID":"","destinationID":"d","action":"Accept"})") == "sourceID: must not be empty");
-  CHECK(ErrorOf(R"({"timestamp":1,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Maybe"})").find("action: must be one of Accept|Reject") == 0);
-  CHECK(ErrorOf(R"({"timestamp":"yesterday","namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})").find("timestamp: bad RFC 3339 time") == 0);
-  CHECK(ErrorOf(R"({"timestamp":1e12,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})") == "timestamp: must be an integer");
-  CHECK(ErrorOf(R"({"timestamp":-5,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})").find("timestamp: out of range") == 0);
-  CHECK(ErrorOf("{\"timestamp\":1,\"namespace\":\"/\xff\",\"sourceID\":\"s\",\"destinationID\":\"d\",\"action\":\"Accept\"}").find("invalid JSON") == 0);
+  CHECK(ErrorOf(R"({"timestamp":1,"namespace":"a","sourceID":"s","destinationID":"d","action":"Accept"})") ==
+        "namespace: namespace must start with '/'");
+  CHECK(ErrorOf(R"({"timestamp":1,"namespace":"/a","sourceID":"","destinationID":"d","action":"Accept"})") ==
+        "sourceID: must not be empty");
+  CHECK(ErrorOf(R"({"timestamp":1,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Maybe"})")
+            .find("action: must be one of Accept|Reject") == 0);
+  CHECK(ErrorOf(R"({"timestamp":"yesterday","namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})")
+            .find("timestamp: bad RFC 3339 time") == 0);
+  CHECK(ErrorOf(R"({"timestamp":1e12,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})") ==
+        "timestamp: must be an integer");
+  CHECK(ErrorOf(R"({"timestamp":-5,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Accept"})")
+            .find("timestamp: out of range") == 0);
+  CHECK(
+      ErrorOf(
+          "{\"timestamp\":1,\"namespace\":\"/\xff\",\"sourceID\":\"s\",\"destinationID\":\"d\",\"action\":\"Accept\"}")
+          .find("invalid JSON") == 0);
   CHECK(ErrorOf(std::string(kMinimal) + " {}").find("invalid JSON") == 0);
   CHECK(ErrorOf(std::string(10000, '[') + std::string(10000, ']')).find("invalid JSON") == 0);
 }
@@ -74,9 +90,10 @@ TEST_CASE("RFC 3339 times", "[parse][time]") {
   CHECK(*ParseTime("2025-11-19t13:05:00.1239999z") == 1763557500123);  // sub-ms truncated
   CHECK(*ParseTime("2024-02-29T00:00:00Z") == 1709164800000);
   CHECK(*ParseTime("1763557500123") == 1763557500123);
-  for (const char* bad : {"2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-11-19T24:00:00Z", "2025-11-19 13:05:00Z",
-                          "2025-11-19T13:05:00", "2025-11-19T13:05:00.Z", "2025-11-19T13:05:00+1:00", "", "1969-12-31T23:59:59Z",
-                          "10000-01-01T00:00:00Z", "99999999999999999999"}) {
+  for (const char* bad :
+       {"2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-11-19T24:00:00Z", "2025-11-19 13:05:00Z",
+        "2025-11-19T13:05:00", "2025-11-19T13:05:00.Z", "2025-11-19T13:05:00+1:00", "", "1969-12-31T23:59:59Z",
+        "10000-01-01T00:00:00Z", "99999999999999999999"}) {
     INFO(bad);
     CHECK_FALSE(ParseTime(bad).ok());
   }
@@ -128,7 +145,11 @@ TEST_CASE("window combinations", "[query]") {
 
 TEST_CASE("batch query lines", "[query]") {
   Query q;
-  REQUIRE(ParseQueryJson(R"({"name":"Q","namespace":"/acme/","startAbsolute":1762992000000,"endAbsolute":"2025-11-20T00:00:00Z","averageInterval":"1h","type":"repartition","metric":"Ports","action":"reject","flowMode":"all","sourceTags":["tier=frontend"],"destinationTags":{"tier":"backend"},"sourceID":["a","b"],"destinationID":"c","recursive":false,"limit":20,"userIdentifier":"u"})", &q).ok());
+  REQUIRE(
+      ParseQueryJson(
+          R"({"name":"Q","namespace":"/acme/","startAbsolute":1762992000000,"endAbsolute":"2025-11-20T00:00:00Z","averageInterval":"1h","type":"repartition","metric":"Ports","action":"reject","flowMode":"all","sourceTags":["tier=frontend"],"destinationTags":{"tier":"backend"},"sourceID":["a","b"],"destinationID":"c","recursive":false,"limit":20,"userIdentifier":"u"})",
+          &q)
+          .ok());
   CHECK(q.namespace_ == "/acme");
   CHECK(q.type == StatisticType::kRepartition);
   CHECK(q.metric == Metric::kPorts);
@@ -162,7 +183,8 @@ TEST_CASE("CSV events", "[parse][csv]") {
   CHECK(csv.Parse("1,/a,s,d,accept,,70000,5", &e).message().find("destinationPort: out of range") == 0);
   CHECK(csv.Parse("1,/a,,d,accept,,,", &e).message() == "sourceID: missing required field");
   CsvEventParser no_action;
-  CHECK(no_action.SetHeader("timestamp,namespace,sourceID,destinationID").message() == "header: action: missing required field");
+  CHECK(no_action.SetHeader("timestamp,namespace,sourceID,destinationID").message() ==
+        "header: action: missing required field");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Reliability (doc/input.md, identity and durability): damaged stores are refused (never misread), readers see consistent snapshots while a
-// writer appends, and Verify finds what is wrong.
+// Reliability (doc/input.md, identity and durability): damaged stores are refused (never misread), readers see
+// consistent snapshots while a writer appends, and Verify finds what is wrong.
 #include <catch2/catch.hpp>
 
 #include <rocksdb/db.h>

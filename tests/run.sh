@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up (Debian packages), builds and runs every test:
+#   0. clang-format: the tree is formatted as .clang-format says;
 #   1. Release (GCC, -Werror): the whole CTest suite (unit, model, CLI end to end, hostile corpus,
 #      crash test);
 #   1b. clang -Werror build of every target, with the thread-safety analysis (-Wthread-safety);
@@ -13,6 +14,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 bash "$ROOT/.ci/deps.sh"
 cd "$ROOT"
 step() { echo; echo "==== $*"; }
+
+step "Formatting (.clang-format)"
+git ls-files '*.cc' '*.h' | grep -v '^tests/data/' | xargs clang-format-14 --dry-run --Werror
+echo "every C++ file is formatted"
 
 step "Release build and tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFLOWSTAT_WERROR=ON >/dev/null

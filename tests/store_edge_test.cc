@@ -33,13 +33,14 @@ Count Total(const FlowStatistic& s) {
 TEST_CASE("namespace queries are recursive and never match prefix siblings", "[edge]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  REQUIRE(store->AppendBatch(std::vector<FlowEvent>{
-                                 MakeEvent(k13, "/acme/prod", "s", "d", Action::kAccept, 1),
-                                 MakeEvent(k13, "/acme/prod/web", "s", "d", Action::kAccept, 10),
-                                 MakeEvent(k13, "/acme/prod-eu", "s", "d", Action::kAccept, 100),
-                                 MakeEvent(k13, "/acme/prodx", "s", "d", Action::kAccept, 1000),
-                                 MakeEvent(k13, "/acme", "s", "d", Action::kAccept, 10000),
-                             })
+  REQUIRE(store
+              ->AppendBatch(std::vector<FlowEvent>{
+                  MakeEvent(k13, "/acme/prod", "s", "d", Action::kAccept, 1),
+                  MakeEvent(k13, "/acme/prod/web", "s", "d", Action::kAccept, 10),
+                  MakeEvent(k13, "/acme/prod-eu", "s", "d", Action::kAccept, 100),
+                  MakeEvent(k13, "/acme/prodx", "s", "d", Action::kAccept, 1000),
+                  MakeEvent(k13, "/acme", "s", "d", Action::kAccept, 10000),
+              })
               .ok());
   Query q = Window("/acme/prod", k13, k13 + kH);
   q.action = ActionFilter::kAccept;
@@ -58,16 +59,17 @@ TEST_CASE("namespace queries are recursive and never match prefix siblings", "[e
 TEST_CASE("windows are half-open and buckets aligned to the epoch", "[edge]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  const int64_t start = k13 - kH / 2;  // 12:30
+  const int64_t start = k13 - kH / 2;     // 12:30
   const int64_t end = k13 + kH + kH / 2;  // 14:30
-  REQUIRE(store->AppendBatch(std::vector<FlowEvent>{
-                                 MakeEvent(start - 1, "/n", "s", "d", Action::kAccept, 1),     // before
-                                 MakeEvent(start, "/n", "s", "d", Action::kAccept, 2),         // 12:00 bucket
-                                 MakeEvent(k13 - 1, "/n", "s", "d", Action::kAccept, 4),       // 12:00 bucket
-                                 MakeEvent(k13, "/n", "s", "d", Action::kAccept, 8),           // 13:00 bucket
-                                 MakeEvent(end - 1, "/n", "s", "d", Action::kAccept, 16),      // 14:00 bucket
-                                 MakeEvent(end, "/n", "s", "d", Action::kAccept, 32),          // excluded
-                             })
+  REQUIRE(store
+              ->AppendBatch(std::vector<FlowEvent>{
+                  MakeEvent(start - 1, "/n", "s", "d", Action::kAccept, 1),  // before
+                  MakeEvent(start, "/n", "s", "d", Action::kAccept, 2),      // 12:00 bucket
+                  MakeEvent(k13 - 1, "/n", "s", "d", Action::kAccept, 4),    // 12:00 bucket
+                  MakeEvent(k13, "/n", "s", "d", Action::kAccept, 8),        // 13:00 bucket
+                  MakeEvent(end - 1, "/n", "s", "d", Action::kAccept, 16),   // 14:00 bucket
+                  MakeEvent(end, "/n", "s", "d", Action::kAccept, 32),       // excluded
+              })
               .ok());
   Query q = Window("/n", start, end);
   q.action = ActionFilter::kAccept;
@@ -95,7 +97,10 @@ TEST_CASE("empty results have every attribute", "[edge]") {
   q.user_identifier = "me";
   q.source_tags = {"app=web"};
   const std::string serie = FormatStatisticsJson(Run(*store, q));
-  CHECK(serie.find(R"("dataPoints":[{"timestamp":"2025-11-19T13:00:00Z","value":0},{"timestamp":"2025-11-19T14:00:00Z","value":0}],"destinationIDs":[],"destinationTags":{},"metric":"Flows","mode":"Accepted","sourceIDs":[],"sourceTags":{"app":"web"},"type":"Serie","userIdentifier":"me"})") != std::string::npos);
+  CHECK(
+      serie.find(
+          R"("dataPoints":[{"timestamp":"2025-11-19T13:00:00Z","value":0},{"timestamp":"2025-11-19T14:00:00Z","value":0}],"destinationIDs":[],"destinationTags":{},"metric":"Flows","mode":"Accepted","sourceIDs":[],"sourceTags":{"app":"web"},"type":"Serie","userIdentifier":"me"})") !=
+      std::string::npos);
   CHECK(serie.find(R"("mode":"Rejected")") != std::string::npos);
   q.type = StatisticType::kRepartition;
   q.action = ActionFilter::kReject;
@@ -140,9 +145,21 @@ TEST_CASE("equal events are one event, whatever their spelling", "[edge]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
   FlowEvent a, b, c;
-  REQUIRE(ParseEventJson(R"({"timestamp":1763557200123,"namespace":"/n","sourceID":"s","destinationID":"d","action":"Accept","value":3})", &a).ok());
-  REQUIRE(ParseEventJson(R"({"timestamp":"2025-11-19T14:00:00.123+01:00","namespace":"/n/","sourceID":"s","destinationID":"d","action":"accept","value":3,"observed":false})", &b).ok());
-  REQUIRE(ParseEventJson(R"({"timestamp":1763557200123,"namespace":"/n","sourceID":"s","destinationID":"d","action":"Accept","value":4})", &c).ok());
+  REQUIRE(
+      ParseEventJson(
+          R"({"timestamp":1763557200123,"namespace":"/n","sourceID":"s","destinationID":"d","action":"Accept","value":3})",
+          &a)
+          .ok());
+  REQUIRE(
+      ParseEventJson(
+          R"({"timestamp":"2025-11-19T14:00:00.123+01:00","namespace":"/n/","sourceID":"s","destinationID":"d","action":"accept","value":3,"observed":false})",
+          &b)
+          .ok());
+  REQUIRE(
+      ParseEventJson(
+          R"({"timestamp":1763557200123,"namespace":"/n","sourceID":"s","destinationID":"d","action":"Accept","value":4})",
+          &c)
+          .ok());
   CHECK(a == b);
   REQUIRE(store->Append(a).ok());
   REQUIRE(store->AppendBatch(std::vector<FlowEvent>{b, b, c}).ok());

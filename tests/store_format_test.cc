@@ -92,9 +92,9 @@ TEST_CASE("only canonical dotted-decimal IPv4 addresses are stored inline", "[fo
   CHECK(InlineIpv4("255.255.255.255") == std::optional<uint32_t>(0xffffffff));
   CHECK(InlineIpv4("192.168.100.20") == std::optional<uint32_t>(0xc0a86414));
   // Texts that are not the one canonical spelling of an address keep their exact text.
-  for (const char* text : {"", "010.0.0.1", "1.2.3.04", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.1000", " 1.2.3.4",
-                           "1.2.3.4 ", "1..2.3", "1.2.3.", ".1.2.3", "::1", "1.2.3.-4", "1.2.3.4/24", "0x1.2.3.4",
-                           "\xd9\xa1.2.3.4", "00.0.0.0"}) {
+  for (const char* text :
+       {"", "010.0.0.1", "1.2.3.04", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.1000", " 1.2.3.4", "1.2.3.4 ", "1..2.3",
+        "1.2.3.", ".1.2.3", "::1", "1.2.3.-4", "1.2.3.4/24", "0x1.2.3.4", "\xd9\xa1.2.3.4", "00.0.0.0"}) {
     INFO(text);
     CHECK_FALSE(InlineIpv4(text).has_value());
   }
@@ -126,10 +126,13 @@ TEST_CASE("addresses come back with their exact text, inline or not, and keep ev
   q.start_absolute = kWeekStart;
   q.end_absolute = kWeekStart + kWeek;
   std::vector<FlowEvent> back;
-  REQUIRE(store->ScanEvents(q, 0, [&](const FlowEvent& e) {
-    back.push_back(e);
-    return true;
-  }).ok());
+  REQUIRE(store
+              ->ScanEvents(q, 0,
+                           [&](const FlowEvent& e) {
+                             back.push_back(e);
+                             return true;
+                           })
+              .ok());
   CHECK(back == events);
   CHECK(VerifyProblems(*store).empty());
 }

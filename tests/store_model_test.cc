@@ -79,7 +79,7 @@ TEST_CASE("answers survive reopen, compaction and re-import", "[model]") {
   auto store = OpenStore(dir.path());
   CheckQueries(*store, model, rng, 60);
   AppendInRandomBatches(*store, model, rng, events);  // everything again: nothing changes
-  REQUIRE(model.events().size() < events.size());      // the data really holds duplicates
+  REQUIRE(model.events().size() < events.size());     // the data really holds duplicates
   CheckQueries(*store, model, rng, 60);
   REQUIRE(store->Compact().ok());
   CheckQueries(*store, model, rng, 60);

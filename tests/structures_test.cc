@@ -9,10 +9,10 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "util/byte_arena.h"
-#include "util/hash_index.h"
 #include "storage/dictionary.h"
 #include "storage/presence_memo.h"
+#include "util/byte_arena.h"
+#include "util/hash_index.h"
 
 namespace flowstat::testing {
 namespace {
@@ -45,9 +45,7 @@ TEST_CASE("HashIndex finds exactly the inserted keys, even when every key has th
     std::vector<std::string> keys{""};  // reference r is keys[r]; r = 0 is never used
     std::unordered_map<std::string, uint32_t> reference;
     auto hash_of = [&](const std::string& k) { return colliding ? uint64_t{42} : std::hash<std::string>()(k); };
-    auto find = [&](const std::string& k) {
-      return index.Find(hash_of(k), [&](uint32_t r) { return keys[r] == k; });
-    };
+    auto find = [&](const std::string& k) { return index.Find(hash_of(k), [&](uint32_t r) { return keys[r] == k; }); };
     const int n = colliding ? 600 : 30000;  // all-colliding keys probe linearly: keep it small
     for (int i = 0; i < n; ++i) {
       std::string k = RandomString(rng, 12);
@@ -95,7 +93,7 @@ TEST_CASE("PresenceMemo starts over when full instead of growing") {
   const auto full = static_cast<uint32_t>(storage::PresenceMemo::kMaxEntries);
   for (uint32_t id = 1; id < full; ++id) REQUIRE(memo.Insert(1, id, 0, 0));
   for (uint32_t id = 1; id < full; id += 997) REQUIRE_FALSE(memo.Insert(1, id, 0, 0));  // all remembered
-  REQUIRE(memo.Insert(1, full, 0, 0));  // the last entry that fits
+  REQUIRE(memo.Insert(1, full, 0, 0));                                                  // the last entry that fits
   REQUIRE(memo.Insert(1, 1, 0, 0));  // the next lookup found it full: it started over
   REQUIRE_FALSE(memo.Insert(1, 1, 0, 0));
   REQUIRE(memo.Insert(1, 2, 0, 0));  // forgotten with the rest
@@ -105,7 +103,7 @@ TEST_CASE("Dictionary interns per kind, hands out stable entries and reloads the
   using schema::EntryKind;
   std::mt19937_64 rng(3);
   const EntryKind kinds[] = {EntryKind::kNamespace, EntryKind::kEntityId, EntryKind::kTag,
-                             EntryKind::kTagList, EntryKind::kAddress, EntryKind::kDetails};
+                             EntryKind::kTagList,   EntryKind::kAddress,  EntryKind::kDetails};
   storage::Dictionary dict;
   std::map<std::pair<EntryKind, std::string>, uint32_t> reference;
   std::vector<std::pair<uint32_t, std::string_view>> pending;

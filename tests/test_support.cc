@@ -7,12 +7,12 @@
 namespace flowstat::testing {
 namespace {
 
-const std::vector<std::string> kNamespaces = {"/",        "/a",       "/a/b", "/a/b/c", "/a/bc", "/a/b-eu",
-                                              "/ab",      "/x/ü/名", "/a/b/c/d", "/a/b/x"};
+const std::vector<std::string> kNamespaces = {"/",       "/a",  "/a/b",    "/a/b/c",   "/a/bc",
+                                              "/a/b-eu", "/ab", "/x/ü/名", "/a/b/c/d", "/a/b/x"};
 const std::vector<std::string> kQueryNamespaces = {"/", "/a", "/a/b", "/a/b/c", "/ab", "/x", "/x/ü", "/zzz", "/a/b-eu"};
 const std::vector<std::string> kIds = {"s1", "s2", "s3", "d1", "d2", "d3", "ïd-ü", "a=b", "x y", "S1", "s10", "z"};
-const std::vector<std::string> kTags = {"app=web", "app=db", "tier=frontend", "tier=backend", "k=v=w",
-                                        "ü=名前", "$identity=pu", "@x=y z", "env=prod", "app=web2"};
+const std::vector<std::string> kTags = {"app=web", "app=db",       "tier=frontend", "tier=backend", "k=v=w",
+                                        "ü=名前",  "$identity=pu", "@x=y z",        "env=prod",     "app=web2"};
 const std::vector<uint16_t> kPorts = {22, 80, 443, 8080, 0, 65535, 53};
 
 template <typename T>
@@ -61,8 +61,8 @@ std::vector<std::string> VerifyProblems(Store& store) {
   return problems;
 }
 
-FlowEvent MakeEvent(int64_t t, const std::string& ns, const std::string& src, const std::string& dst,
-                    Action action, uint64_t value) {
+FlowEvent MakeEvent(int64_t t, const std::string& ns, const std::string& src, const std::string& dst, Action action,
+                    uint64_t value) {
   FlowEvent e;
   e.timestamp_ms = t;
   e.namespace_ = ns;

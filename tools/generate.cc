@@ -19,22 +19,36 @@ struct App {
 };
 
 const std::vector<App> kApps = {
-    {"frontend", "frontend", {443, 80}}, {"web", "frontend", {443, 8443}}, {"api", "backend", {8080, 443}},
-    {"auth", "backend", {8443}},         {"payments", "backend", {8080}},  {"orders", "backend", {8080}},
-    {"search", "backend", {9200}},       {"postgres", "db", {5432}},       {"mysql", "db", {3306}},
-    {"redis", "cache", {6379}},          {"memcached", "cache", {11211}},  {"kafka", "queue", {9092}},
-    {"dns", "infra", {53}},              {"ntp", "infra", {123}},          {"prometheus", "infra", {9090}},
+    {"frontend", "frontend", {443, 80}},
+    {"web", "frontend", {443, 8443}},
+    {"api", "backend", {8080, 443}},
+    {"auth", "backend", {8443}},
+    {"payments", "backend", {8080}},
+    {"orders", "backend", {8080}},
+    {"search", "backend", {9200}},
+    {"postgres", "db", {5432}},
+    {"mysql", "db", {3306}},
+    {"redis", "cache", {6379}},
+    {"memcached", "cache", {11211}},
+    {"kafka", "queue", {9092}},
+    {"dns", "infra", {53}},
+    {"ntp", "infra", {123}},
+    {"prometheus", "infra", {9090}},
 };
 const std::map<std::string, std::vector<std::string>> kCalls = {
-    {"frontend", {"backend", "cache", "infra"}}, {"backend", {"db", "cache", "queue", "backend", "infra"}},
-    {"db", {"infra"}}, {"cache", {"infra"}}, {"queue", {"infra"}}, {"infra", {"infra"}},
+    {"frontend", {"backend", "cache", "infra"}},
+    {"backend", {"db", "cache", "queue", "backend", "infra"}},
+    {"db", {"infra"}},
+    {"cache", {"infra"}},
+    {"queue", {"infra"}},
+    {"infra", {"infra"}},
 };
 // Siblings that share a prefix with another namespace (/acme/prod-eu, /acme/prodx) are traps
 // for a query on /acme/prod.
 const std::vector<std::string> kNamespaces = {
-    "/acme/prod/web", "/acme/prod/payments", "/acme/prod/data", "/acme/prod-eu/web", "/acme/staging/web",
-    "/acme/dev", "/acme/prodx", "/acme/prod", "/globex/prod/api", "/globex/dev", "/initech/prod",
-    "/initech/prod/billing", "/umbrella", "/ünïcode/名前",
+    "/acme/prod/web", "/acme/prod/payments",   "/acme/prod/data", "/acme/prod-eu/web", "/acme/staging/web",
+    "/acme/dev",      "/acme/prodx",           "/acme/prod",      "/globex/prod/api",  "/globex/dev",
+    "/initech/prod",  "/initech/prod/billing", "/umbrella",       "/ünïcode/名前",
 };
 struct External {
   const char* name;
@@ -53,9 +67,7 @@ struct Endpoint {
 
 class Generator {
  public:
-  explicit Generator(const GenerateOptions& o) : o_(o), rng_(o.seed) {
-    BuildEstate();
-  }
+  explicit Generator(const GenerateOptions& o) : o_(o), rng_(o.seed) { BuildEstate(); }
 
   FlowEvent Next() {
     FlowEvent e;
@@ -107,11 +119,16 @@ class Generator {
       p.tier = app.tier;
       p.ports = app.ports;
       p.ip = Ip("10.") + "." + std::to_string(Index(256));
-      const char* env = p.ns.find("/prod") != std::string::npos ? "prod"
-                        : p.ns.find("staging") != std::string::npos ? "staging" : "dev";
-      p.tags = {"$identity=processingunit", "$namespace=" + p.ns, "$name=" + std::string(app.name) + "-" +
-                std::to_string(i), std::string("app=") + app.name, std::string("tier=") + app.tier,
-                std::string("env=") + env, "version=v" + std::to_string(1 + Index(4)),
+      const char* env = p.ns.find("/prod") != std::string::npos     ? "prod"
+                        : p.ns.find("staging") != std::string::npos ? "staging"
+                                                                    : "dev";
+      p.tags = {"$identity=processingunit",
+                "$namespace=" + p.ns,
+                "$name=" + std::string(app.name) + "-" + std::to_string(i),
+                std::string("app=") + app.name,
+                std::string("tier=") + app.tier,
+                std::string("env=") + env,
+                "version=v" + std::to_string(1 + Index(4)),
                 std::string("team=") + (const char*[]){"red", "blue", "green", "core"}[Index(4)]};
       if (Uniform() < 0.3) p.tags.push_back("pci=true");
       if (Uniform() < 0.05) p.tags.push_back("owner=ops=team a/b");  // '=' and spaces inside a value
@@ -185,9 +202,10 @@ class Generator {
     const Endpoint& src = PopularPu();
     const auto& tiers = kCalls.at(src.tier);
     const auto& candidates = by_tier_[tiers[Index(tiers.size())]];
-    const Endpoint& dst = candidates.empty() ? PopularPu()
-                                             : pus_[candidates[static_cast<size_t>(std::pow(1 - Uniform(), -1 / 1.3)) %
-                                                               candidates.size()]];
+    const Endpoint& dst =
+        candidates.empty()
+            ? PopularPu()
+            : pus_[candidates[static_cast<size_t>(std::pow(1 - Uniform(), -1 / 1.3)) % candidates.size()]];
     SetEnds(e, src, dst);
     e->destination_port = dst.ports[Index(dst.ports.size())];
     e->action = Uniform() < 0.04 ? Action::kReject : Action::kAccept;

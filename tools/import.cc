@@ -126,8 +126,8 @@ class Importer {
     src.path = path;
     src.name = path == "-" ? "<stdin>" : path;
     src.reader = std::make_unique<LineReader>(path, kMaxLineBytes, o_.follow);
-    src.csv = o_.format == "csv" || (o_.format.empty() && path.size() > 4 &&
-                                     path.compare(path.size() - 4, 4, ".csv") == 0);
+    src.csv =
+        o_.format == "csv" || (o_.format.empty() && path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0);
     return src;
   }
 
@@ -218,8 +218,8 @@ class Importer {
   // Commits when a batch is full or the commit interval has passed with events pending.
   bool CommitIfDue() {
     const bool full = loader_->pending() >= o_.batch_events;
-    const bool due = loader_->pending() > 0 &&
-                     Clock::now() - last_commit_ >= std::chrono::milliseconds(o_.commit_interval_ms);
+    const bool due =
+        loader_->pending() > 0 && Clock::now() - last_commit_ >= std::chrono::milliseconds(o_.commit_interval_ms);
     if (!full && !due) return true;
     SetCheckpoints();
     write_status_ = loader_->Commit();
@@ -263,9 +263,11 @@ class Importer {
 
   // False when the import must stop.
   bool AddLine(Source& src, std::string_view line, uint64_t line_no, bool too_long) {
-    if (too_long) return Reject(src.name, line_no, {}, "line longer than " + std::to_string(kMaxLineBytes) + " bytes", false);
+    if (too_long)
+      return Reject(src.name, line_no, {}, "line longer than " + std::to_string(kMaxLineBytes) + " bytes", false);
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;  // blank line
-    if (std::memchr(line.data(), '\0', line.size())) return Reject(src.name, line_no, line, "line contains a NUL byte", true);
+    if (std::memchr(line.data(), '\0', line.size()))
+      return Reject(src.name, line_no, line, "line contains a NUL byte", true);
     Status s;
     if (src.csv && !src.csv_parser) {
       src.csv_parser.emplace();
@@ -291,16 +293,14 @@ class Importer {
   }
 
   // Reports a bad line; false when the import must stop (abort mode).
-  bool Reject(const std::string& file, uint64_t line_no, std::string_view line, const std::string& reason,
-              bool held) {
+  bool Reject(const std::string& file, uint64_t line_no, std::string_view line, const std::string& reason, bool held) {
     ++rejected_;
     if (show_progress_) std::fputs("\r\033[K", stderr);
     std::fprintf(stderr, "%s:%llu: %s\n", file.c_str(), static_cast<unsigned long long>(line_no), reason.c_str());
     if (!o_.skip_errors) {
       aborted_ = true;
       std::fprintf(stderr, "flowstat import: stopped at %s:%llu; the %llu events before it are committed\n",
-                   file.c_str(), static_cast<unsigned long long>(line_no),
-                   static_cast<unsigned long long>(parsed_));
+                   file.c_str(), static_cast<unsigned long long>(line_no), static_cast<unsigned long long>(parsed_));
       return false;
     }
     if (rejects_ && held) {
@@ -316,8 +316,8 @@ class Importer {
     if (secs - last_progress_ < 0.5) return;
     last_progress_ = secs;
     const double mb = static_cast<double>(reader.bytes_read()) / 1e6;
-    std::fprintf(stderr, "\r\033[K%llu events, %.0f events/s, %.1f MB/s",
-                 static_cast<unsigned long long>(parsed_), static_cast<double>(parsed_) / secs, mb / secs);
+    std::fprintf(stderr, "\r\033[K%llu events, %.0f events/s, %.1f MB/s", static_cast<unsigned long long>(parsed_),
+                 static_cast<double>(parsed_) / secs, mb / secs);
     if (reader.size() > 0) {
       const double done = static_cast<double>(reader.bytes_read()) / static_cast<double>(reader.size());
       std::fprintf(stderr, ", %.0f%%, ETA %.0f s", done * 100, done > 0 ? secs * (1 - done) / done : 0.0);
@@ -327,11 +327,10 @@ class Importer {
 
   void PrintSummary() {
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
-    std::fprintf(stderr,
-                 "imported %llu events (%llu duplicates within batches), %llu rejected, %.2f s, %.0f events/s\n",
-                 static_cast<unsigned long long>(written_),
-                 static_cast<unsigned long long>(duplicates_), static_cast<unsigned long long>(rejected_),
-                 secs, secs > 0 ? static_cast<double>(written_) / secs : 0.0);
+    std::fprintf(
+        stderr, "imported %llu events (%llu duplicates within batches), %llu rejected, %.2f s, %.0f events/s\n",
+        static_cast<unsigned long long>(written_), static_cast<unsigned long long>(duplicates_),
+        static_cast<unsigned long long>(rejected_), secs, secs > 0 ? static_cast<double>(written_) / secs : 0.0);
   }
 
   const ImportOptions& o_;

@@ -8,14 +8,14 @@ namespace flowstat::tools {
 
 struct ImportOptions {
   std::string db;
-  std::string format;            // "jsonl", "csv", or "" (by file extension)
-  bool skip_errors = false;      // --on-error skip
-  std::string rejects_path;      // --rejects
+  std::string format;        // "jsonl", "csv", or "" (by file extension)
+  bool skip_errors = false;  // --on-error skip
+  std::string rejects_path;  // --rejects
   std::vector<std::string> inputs;
   size_t batch_events = 131072;
   int64_t commit_interval_ms = 1000;  // commit at least this often while events are pending
-  bool follow = false;               // --follow: keep reading the files as they grow, like tail -F
-  bool progress = true;          // shown only when stderr is a terminal
+  bool follow = false;                // --follow: keep reading the files as they grow, like tail -F
+  bool progress = true;               // shown only when stderr is a terminal
 };
 
 // Exit codes (doc/cli.md): 0 success, 1 aborted (bad input or I/O), 3 completed with skipped lines.

@@ -23,9 +23,10 @@ uint64_t DirectoryBytes(const std::string& dir) {
 int Fail(const char* command, const Status& s) {
   std::fprintf(stderr, "flowstat %s: %s\n", command, s.message().c_str());
   if (s.code() == Status::Code::kBusy) {
-    std::fprintf(stderr, "flowstat %s: the store is open for writing in another process (flowstat serve or import): "
-                         "stop it first%s\n", command,
-                 std::string_view(command) == "backup" ? ", or ask the server: POST /backup?to=DIR" : "");
+    std::fprintf(stderr,
+                 "flowstat %s: the store is open for writing in another process (flowstat serve or import): "
+                 "stop it first%s\n",
+                 command, std::string_view(command) == "backup" ? ", or ask the server: POST /backup?to=DIR" : "");
   }
   return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
 }
@@ -56,9 +57,10 @@ int RemoveAndCompact(const char* command, const std::string& db, Store& store,
   const auto t2 = Clock::now();
   const uint64_t after = DirectoryBytes(db);
   auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
-  std::printf("%s: removed in %.2f s (queries see it from then on); compacted in %.2f s: %llu bytes before, %llu after\n",
-              db.c_str(), secs(t1 - t0), secs(t2 - t1), static_cast<unsigned long long>(before),
-              static_cast<unsigned long long>(after));
+  std::printf(
+      "%s: removed in %.2f s (queries see it from then on); compacted in %.2f s: %llu bytes before, %llu after\n",
+      db.c_str(), secs(t1 - t0), secs(t2 - t1), static_cast<unsigned long long>(before),
+      static_cast<unsigned long long>(after));
   return 0;
 }
 
@@ -71,24 +73,25 @@ int RunInfo(const std::string& db, const std::string& format) {
   if (!info.ok()) return Fail("info", info.status());
   const StoreInfo& i = *info;
   if (format == "json") {
-    std::printf("{\"events\":%llu,\"namespaces\":%llu,\"firstMs\":%s,\"lastMs\":%s,\"bytes\":{\"events\":%llu,"
-                "\"rollups\":%llu,\"dictionary\":%llu,\"other\":%llu},\"formatVersion\":%d,"
-                "\"horizons\":{\"raw\":null,\"hour\":null,\"day\":null}}\n",
-                static_cast<unsigned long long>(i.events), static_cast<unsigned long long>(i.namespaces),
-                JsonTime(i.first_ms).c_str(), JsonTime(i.last_ms).c_str(),
-                static_cast<unsigned long long>(i.bytes_events), static_cast<unsigned long long>(i.bytes_rollups),
-                static_cast<unsigned long long>(i.bytes_dictionary), static_cast<unsigned long long>(i.bytes_other),
-                i.format_version);
+    std::printf(
+        "{\"events\":%llu,\"namespaces\":%llu,\"firstMs\":%s,\"lastMs\":%s,\"bytes\":{\"events\":%llu,"
+        "\"rollups\":%llu,\"dictionary\":%llu,\"other\":%llu},\"formatVersion\":%d,"
+        "\"horizons\":{\"raw\":null,\"hour\":null,\"day\":null}}\n",
+        static_cast<unsigned long long>(i.events), static_cast<unsigned long long>(i.namespaces),
+        JsonTime(i.first_ms).c_str(), JsonTime(i.last_ms).c_str(), static_cast<unsigned long long>(i.bytes_events),
+        static_cast<unsigned long long>(i.bytes_rollups), static_cast<unsigned long long>(i.bytes_dictionary),
+        static_cast<unsigned long long>(i.bytes_other), i.format_version);
     return 0;
   }
-  std::printf("store            %s\nformat version   %d\nevents           %llu\nnamespaces       %llu\n"
-              "first event      %s\nlast event       %s\nbytes: events    %llu\nbytes: rollups   %llu\n"
-              "bytes: dictionary %llu\nbytes: other     %llu\nexpiry horizons  raw -, hour -, day - "
-              "(expire removes raw events and rollups alike)\n",
-              db.c_str(), i.format_version, static_cast<unsigned long long>(i.events),
-              static_cast<unsigned long long>(i.namespaces), TimeText(i.first_ms).c_str(), TimeText(i.last_ms).c_str(),
-              static_cast<unsigned long long>(i.bytes_events), static_cast<unsigned long long>(i.bytes_rollups),
-              static_cast<unsigned long long>(i.bytes_dictionary), static_cast<unsigned long long>(i.bytes_other));
+  std::printf(
+      "store            %s\nformat version   %d\nevents           %llu\nnamespaces       %llu\n"
+      "first event      %s\nlast event       %s\nbytes: events    %llu\nbytes: rollups   %llu\n"
+      "bytes: dictionary %llu\nbytes: other     %llu\nexpiry horizons  raw -, hour -, day - "
+      "(expire removes raw events and rollups alike)\n",
+      db.c_str(), i.format_version, static_cast<unsigned long long>(i.events),
+      static_cast<unsigned long long>(i.namespaces), TimeText(i.first_ms).c_str(), TimeText(i.last_ms).c_str(),
+      static_cast<unsigned long long>(i.bytes_events), static_cast<unsigned long long>(i.bytes_rollups),
+      static_cast<unsigned long long>(i.bytes_dictionary), static_cast<unsigned long long>(i.bytes_other));
   return 0;
 }
 

@@ -81,8 +81,8 @@ bool LineReader::Resume(const Position& p) {
 
 bool LineReader::PathIsAnotherFile() const {
   struct stat by_path;
-  return ::stat(path_.c_str(), &by_path) == 0 && (static_cast<uint64_t>(by_path.st_dev) != device_ ||
-                                                  static_cast<uint64_t>(by_path.st_ino) != inode_);
+  return ::stat(path_.c_str(), &by_path) == 0 &&
+         (static_cast<uint64_t>(by_path.st_dev) != device_ || static_cast<uint64_t>(by_path.st_ino) != inode_);
 }
 
 // Whether the path now names another file than the one open (rotation), or the open file shrank

@@ -22,8 +22,10 @@ void AddParam(CLI::App* cmd, QueryFlags* flags, const std::string& flag, const s
       },
       help);
   opt->allow_extra_args(false);
-  if (multi) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  else opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  if (multi)
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  else
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 Status BuildQuery(const QueryFlags& flags, Query* q) {
@@ -85,16 +87,15 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
   AddParam(cmd, f, "--action", "action", "accept|reject|any [any]");
   AddParam(cmd, f, "--flow-mode", "flowMode", "applied|observed|all [applied]");
   AddParam(cmd, f, "--now", "now", "the clock for relative windows (RFC 3339 or epoch ms) [system clock]");
-  cmd->add_option("--limit", f->limit, for_query ? "Repartition: keep the first N entries [all]"
-                                                 : "print at most N events [all]")
+  cmd->add_option("--limit", f->limit,
+                  for_query ? "Repartition: keep the first N entries [all]" : "print at most N events [all]")
       ->each([f](const std::string&) { f->limit_set = true; });
   if (for_query) {
     AddParam(cmd, f, "--interval", "averageInterval", "Serie bucket width, whole seconds [1h]");
     AddParam(cmd, f, "--metric", "metric", "Flows|Ports [Flows]");
     AddParam(cmd, f, "--type", "type", "Serie|Repartition [Serie]");
     AddParam(cmd, f, "--user-identifier", "userIdentifier", "echoed in every returned object [\"\"]");
-    cmd->add_option("--format", f->format, "json|table|csv [json]")
-        ->check(CLI::IsMember({"json", "table", "csv"}));
+    cmd->add_option("--format", f->format, "json|table|csv [json]")->check(CLI::IsMember({"json", "table", "csv"}));
     auto* batch = cmd->add_option("--batch", f->batch,
                                   "FILE|-: one JSON parameter object per line in, one FlowStatisticsList per line out");
     batch->excludes(ns);

@@ -59,8 +59,8 @@ class WriterSlot {
 
   std::mutex mu_;
   std::condition_variable released_;
-  bool held_ = false;        // guarded by mu_
-  std::thread::id owner_;    // guarded by mu_: the thread that took the slot
+  bool held_ = false;      // guarded by mu_
+  std::thread::id owner_;  // guarded by mu_: the thread that took the slot
 };
 
 inline WriterLease::~WriterLease() {

@@ -22,15 +22,15 @@ enum class ObservedAction : uint8_t { kNotApplicable = 0, kAccept = 1, kReject =
 enum class EndpointType : uint8_t { kUnset = 0, kProcessingUnit = 1, kExternalNetwork = 2, kClaims = 3 };
 
 struct FlowEvent {
-  int64_t timestamp_ms = 0;        // epoch milliseconds, 0 … 253402300799999 (year 9999)
-  std::string namespace_;          // starts with '/', no trailing '/' except for "/" itself
-  std::string source_id;           // non-empty
-  std::string destination_id;      // non-empty
+  int64_t timestamp_ms = 0;    // epoch milliseconds, 0 … 253402300799999 (year 9999)
+  std::string namespace_;      // starts with '/', no trailing '/' except for "/" itself
+  std::string source_id;       // non-empty
+  std::string destination_id;  // non-empty
   Action action = Action::kAccept;
-  uint64_t value = 1;              // 1 … 2^53-1
+  uint64_t value = 1;  // 1 … 2^53-1
   EndpointType source_type = EndpointType::kUnset;
   EndpointType destination_type = EndpointType::kUnset;
-  std::vector<std::string> source_tags;       // each "key=value", order kept as reported
+  std::vector<std::string> source_tags;  // each "key=value", order kept as reported
   std::vector<std::string> destination_tags;
   std::optional<std::string> source_ip;
   std::optional<std::string> destination_ip;
@@ -41,8 +41,8 @@ struct FlowEvent {
   std::optional<bool> encrypted;
   std::optional<bool> observed_encrypted;
   // Stored and returned by dump; never used by queries.
-  std::optional<std::string> drop_reason, observed_drop_reason, policy_id, policy_namespace,
-      observed_policy_id, observed_policy_namespace, service_type, service_id, service_url;
+  std::optional<std::string> drop_reason, observed_drop_reason, policy_id, policy_namespace, observed_policy_id,
+      observed_policy_namespace, service_type, service_id, service_url;
 
   bool operator==(const FlowEvent&) const = default;
 };

@@ -8,8 +8,8 @@ namespace flowstat {
 
 // What a store holds (Store::Info).
 struct StoreInfo {
-  uint64_t events = 0;                     // distinct events stored
-  uint64_t namespaces = 0;                 // namespaces holding at least one event
+  uint64_t events = 0;                       // distinct events stored
+  uint64_t namespaces = 0;                   // namespaces holding at least one event
   std::optional<int64_t> first_ms, last_ms;  // the earliest and latest event timestamps
   // Bytes on disk by part (RocksDB's estimate, memtables included): events (chunks and the
   // presence keys that index them), rollups (hour and day, with their generation counters),

@@ -12,8 +12,8 @@
 namespace flowstat {
 
 struct OpenOptions {
-  bool read_only = false;          // open an existing store for queries only
-  bool create_if_missing = true;   // ignored when read_only
+  bool read_only = false;         // open an existing store for queries only
+  bool create_if_missing = true;  // ignored when read_only
   // Test seam: replaces the namespace hash of the chunk keys (doc/storage-format.md), so tests
   // can force collisions. Answers must stay exact whatever it returns. nullptr: XXH64.
   uint64_t (*namespace_hash)(std::string_view) = nullptr;

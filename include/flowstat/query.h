@@ -22,13 +22,13 @@ enum class FlowMode { kApplied, kObserved, kAll };
 enum class Mode { kAccepted, kRejected };
 
 struct Query {
-  std::string namespace_;      // required; normalized like an event's namespace
-  bool recursive = true;       // include namespaces below namespace_
+  std::string namespace_;  // required; normalized like an event's namespace
+  bool recursive = true;   // include namespaces below namespace_
   // Window bounds in epoch ms / durations in ms; see ResolveWindow for the allowed combinations.
   std::optional<int64_t> start_absolute, end_absolute;
   std::optional<int64_t> start_relative, end_relative;  // positive durations
-  int64_t flow_offset_ms = 0;                            // added to both bounds; may be negative
-  int64_t average_interval_ms = 3600000;                 // Serie bucket width, whole seconds, >= 1s
+  int64_t flow_offset_ms = 0;                           // added to both bounds; may be negative
+  int64_t average_interval_ms = 3600000;                // Serie bucket width, whole seconds, >= 1s
   Metric metric = Metric::kFlows;
   StatisticType type = StatisticType::kSerie;
   ActionFilter action = ActionFilter::kAny;
@@ -70,15 +70,15 @@ Status ParseQueryJson(std::string_view json, Query* query);
 using Count = unsigned __int128;
 
 struct DataPoint {
-  int64_t timestamp_ms = 0;      // Serie: bucket start
-  std::string source_id;         // Repartition Flows
-  std::string destination_id;    // Repartition Flows
-  uint32_t port = 0;             // Repartition Ports
+  int64_t timestamp_ms = 0;    // Serie: bucket start
+  std::string source_id;       // Repartition Flows
+  std::string destination_id;  // Repartition Flows
+  uint32_t port = 0;           // Repartition Ports
   Count value = 0;
 };
 
 struct FlowStatistic {
-  std::string id;                // stable: a hash of the normalized query and mode
+  std::string id;  // stable: a hash of the normalized query and mode
   StatisticType type = StatisticType::kSerie;
   Metric metric = Metric::kFlows;
   Mode mode = Mode::kAccepted;

@@ -95,8 +95,7 @@ class Store {
   virtual Status Verify(std::vector<std::string>* problems, uint64_t* keys_checked) = 0;
 
   // Evaluates `query` (doc/queries.md). Returns one FlowStatistic per mode (Accepted first for `any`).
-  virtual Result<std::vector<FlowStatistic>> Query(const flowstat::Query& query,
-                                                   QueryStats* stats = nullptr) = 0;
+  virtual Result<std::vector<FlowStatistic>> Query(const flowstat::Query& query, QueryStats* stats = nullptr) = 0;
 
   // Calls `visit` for each stored event matching the namespace, window and filters of `query`
   // (metric, type and action are ignored; flowMode selects as for Query), in time order, at most

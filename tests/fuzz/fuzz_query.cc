@@ -9,10 +9,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   flowstat::Query q;
   if (flowstat::ParseQueryJson(text, &q).ok()) (void)flowstat::ResolveWindow(q);
   // Flags: the first byte picks a parameter, the rest is its value.
-  static const char* kNames[] = {"namespace", "recursive", "startAbsolute", "endAbsolute", "startRelative",
-                                 "endRelative", "flowOffset", "averageInterval", "metric", "type", "action",
-                                 "flowMode", "sourceTags", "destinationTags", "sourceID", "destinationID",
-                                 "userIdentifier", "limit", "now"};
+  static const char* kNames[] = {
+      "namespace",  "recursive",       "startAbsolute", "endAbsolute",   "startRelative",  "endRelative",
+      "flowOffset", "averageInterval", "metric",        "type",          "action",         "flowMode",
+      "sourceTags", "destinationTags", "sourceID",      "destinationID", "userIdentifier", "limit",
+      "now"};
   if (size > 0) {
     flowstat::Query f;
     f.namespace_ = "/";

@@ -49,8 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs::copy(kTemplate, kWork);
   const fs::path target = kWork / files[data[0] % files.size()];
   const uint64_t length = fs::file_size(target);
-  const uint64_t offset = (uint64_t{data[1]} << 24 | uint64_t{data[2]} << 16 | uint64_t{data[3]} << 8 | data[4]) %
-                          (length + 1);
+  const uint64_t offset =
+      (uint64_t{data[1]} << 24 | uint64_t{data[2]} << 16 | uint64_t{data[3]} << 8 | data[4]) % (length + 1);
   const auto written = fs::last_write_time(target);
   {
     std::fstream f(target, std::ios::in | std::ios::out | std::ios::binary);
