@@ -58,7 +58,9 @@ Status EventStore::Remove(const util::WriterLease& writer, const RemoveSpec& spe
   const bool cut_inside_hour = !all_time && spec.before_ms % kChunkMs != 0;
   const uint32_t cut_day = all_time ? UINT32_MAX - 1 : DayOf(spec.before_ms);
   const std::string one = util::EncodeFixed64(1);
-  for (const auto& [h, shared] : hashes) {
+  for (const auto& entry : hashes) {
+    const uint64_t h = entry.first;  // not a structured binding: clang 14 cannot capture one in a lambda
+    const bool shared = entry.second;
     rocksdb::WriteBatch wb;
     std::set<std::pair<uint64_t, uint32_t>> rewritten;  // hours rewritten (their rollups go stale)
     // Chunks to rewrite record by record: the hour the cut passes through, and every hour when the
