@@ -192,6 +192,40 @@ class Live(unittest.TestCase):
             self.assertIn(sub, r.stderr)
 
 
+class FlowLogsOfOtherSystems(unittest.TestCase):
+    DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "formats")
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="flowstat-formats-")
+        self.db = os.path.join(self.tmp, "db")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_vpc_records_are_recognized_and_non_flows_counted(self):
+        sample = os.path.join(self.DATA, "vpc", "aws-docs-default.log")
+        with open(sample, "rb") as f:  # auto-detected, from standard input
+            r = subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", self.db, "-"], stdin=f,
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("skipped 2 records that are not flows (NODATA 1, SKIPDATA 1)", r.stderr)
+        self.assertIn("<stdin>:4: warning: SKIPDATA", r.stderr)
+        out = subprocess.run([FLOWSTAT, "query", "--db", self.db, "--namespace", "/aws/123456789010", "--start",
+                              "1418530000000", "--end", "1418530100000", "--type", "Repartition", "--metric", "Ports"],
+                             capture_output=True, text=True, check=True).stdout
+        ports = {m: [(p["port"], p["value"]) for p in s["dataPoints"]] for s in json.loads(out) for m in [s["mode"]]}
+        self.assertEqual(ports, {"Accepted": [(22, 1)], "Rejected": [(3389, 1)]})
+
+    def test_a_vpc_header_without_action_is_refused_at_line_1(self):
+        bad = os.path.join(self.tmp, "bad.log")
+        with open(bad, "w") as f:
+            f.write("version account-id srcaddr dstaddr start end log-status\n2 1 10.0.0.1 10.0.0.2 1 2 OK\n")
+        r = subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", self.db, "--format", "vpc", bad],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(bad + ":1: header: a flow log format without 'action'", r.stderr)
+
+
 class LifecycleCommands(unittest.TestCase):
     """info, backup, delete and expire through the command line."""
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "flowstat/formats.h"
 #include "flowstat/store.h"
 #include "tools/line_reader.h"
 
@@ -41,8 +42,9 @@ struct Source {
   std::string path;
   std::string name;  // as printed in messages
   std::unique_ptr<LineReader> reader;
-  bool csv = false;
+  std::string format;  // "jsonl", "csv", "vpc"; "" until the first line decides (--format auto)
   std::optional<CsvEventParser> csv_parser;
+  std::optional<VpcFlowLogParser> vpc_parser;
   uint64_t file_generation = 0;
   std::string checkpoint;  // "follow:" + absolute path, when followed
 };
@@ -126,8 +128,8 @@ class Importer {
     src.path = path;
     src.name = path == "-" ? "<stdin>" : path;
     src.reader = std::make_unique<LineReader>(path, kMaxLineBytes, o_.follow);
-    src.csv =
-        o_.format == "csv" || (o_.format.empty() && path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0);
+    const bool csv_name = path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+    src.format = o_.format == "auto" || o_.format.empty() ? (csv_name ? "csv" : "") : o_.format;
     return src;
   }
 
@@ -193,7 +195,7 @@ class Importer {
     }
     std::fprintf(stderr, "flowstat import: %s: resuming at line %llu\n", src.name.c_str(),
                  static_cast<unsigned long long>(p.line + 1));
-    if (src.csv && p.offset > 0) {  // the header was read in an earlier run: read it again
+    if (src.format == "csv" && p.offset > 0) {  // the header was read in an earlier run: read it again
       LineReader header(src.path, kMaxLineBytes);
       std::string_view line;
       uint64_t n;
@@ -250,6 +252,7 @@ class Importer {
       if (src.reader->file_generation() != src.file_generation) {  // rotated: a new file, a new header
         src.file_generation = src.reader->file_generation();
         src.csv_parser.reset();
+        src.vpc_parser.reset();
       }
       if (!AddLine(src, line, line_no, too_long)) return LineReader::Result::kError;
       if (!src.checkpoint.empty()) positions_[src.checkpoint] = EncodePosition(src.reader->position());
@@ -269,7 +272,9 @@ class Importer {
     if (std::memchr(line.data(), '\0', line.size()))
       return Reject(src.name, line_no, line, "line contains a NUL byte", true);
     Status s;
-    if (src.csv && !src.csv_parser) {
+    if (src.format.empty()) src.format = DetectFormat(line);
+    if (src.format == "vpc") return AddVpcLine(src, line, line_no);
+    if (src.format == "csv" && !src.csv_parser) {
       src.csv_parser.emplace();
       s = src.csv_parser->SetHeader(line);
       if (!s.ok()) {
@@ -281,12 +286,55 @@ class Importer {
       }
       return true;
     }
-    if (src.csv) {
+    if (src.format == "csv") {
       s = src.csv_parser->Parse(line, &event_);
       if (s.ok()) s = loader_->Add(event_);
     } else {
       s = loader_->AddJson(line);
     }
+    if (!s.ok()) return Reject(src.name, line_no, line, s.message(), true);
+    ++parsed_;
+    return true;
+  }
+
+  // --format auto: what the first line of an input looks like.
+  static std::string DetectFormat(std::string_view line) {
+    const size_t first = line.find_first_not_of(" \t");
+    if (first != std::string_view::npos && line[first] == '{') return "jsonl";
+    if (VpcFlowLogParser::IsHeader(line) && line.find("action") != std::string_view::npos) return "vpc";
+    if (first != std::string_view::npos && line[first] >= '0' && line[first] <= '9' &&
+        line.find(',') == std::string_view::npos && line.find(' ') != std::string_view::npos) {
+      return "vpc";  // a record of the default format: "2 123456789010 eni-... ..."
+    }
+    return line.find(',') != std::string_view::npos ? "csv" : "jsonl";
+  }
+
+  bool AddVpcLine(Source& src, std::string_view line, uint64_t line_no) {
+    if (!src.vpc_parser) {
+      src.vpc_parser.emplace(o_.namespace_prefix.empty() ? "/aws" : o_.namespace_prefix);
+      if (VpcFlowLogParser::IsHeader(line)) {
+        if (Status s = src.vpc_parser->SetHeader(line); !s.ok()) {
+          ++rejected_;
+          aborted_ = true;
+          std::fprintf(stderr, "%s:%llu: %s\n", src.name.c_str(), static_cast<unsigned long long>(line_no),
+                       s.message().c_str());
+          return false;
+        }
+        return true;
+      }
+    }
+    std::string reason;
+    auto outcome = src.vpc_parser->Parse(line, &event_, &reason);
+    Status s = outcome.status();
+    if (s.ok() && *outcome == VpcFlowLogParser::Outcome::kSkipped) {
+      skipped_[reason]++;
+      if (reason == "SKIPDATA") {
+        std::fprintf(stderr, "%s:%llu: warning: SKIPDATA: the source lost flow records in this interval\n",
+                     src.name.c_str(), static_cast<unsigned long long>(line_no));
+      }
+      return true;
+    }
+    if (s.ok()) s = loader_->Add(event_);
     if (!s.ok()) return Reject(src.name, line_no, line, s.message(), true);
     ++parsed_;
     return true;
@@ -326,6 +374,16 @@ class Importer {
   }
 
   void PrintSummary() {
+    if (!skipped_.empty()) {
+      uint64_t total = 0;
+      std::string by_reason;
+      for (const auto& [reason, n] : skipped_) {
+        total += n;
+        by_reason += (by_reason.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+      }
+      std::fprintf(stderr, "skipped %llu records that are not flows (%s)\n", static_cast<unsigned long long>(total),
+                   by_reason.c_str());
+    }
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
     std::fprintf(
         stderr, "imported %llu events (%llu duplicates within batches), %llu rejected, %.2f s, %.0f events/s\n",
@@ -341,7 +399,9 @@ class Importer {
   std::unique_ptr<Loader> loader_;
   std::FILE* rejects_ = nullptr;
   FlowEvent event_;
-  std::map<std::string, std::string> positions_;  // checkpoint name -> position after the last line read
+  std::map<std::string, std::string> positions_;
+  std::map<std::string, uint64_t>
+      skipped_;  // records that are not flows, by reason  // checkpoint name -> position after the last line read
   uint64_t parsed_ = 0, rejected_ = 0, written_ = 0, duplicates_ = 0, lines_since_clock_ = 0;
   bool aborted_ = false;
   Status write_status_;

@@ -8,9 +8,10 @@ namespace flowstat::tools {
 
 struct ImportOptions {
   std::string db;
-  std::string format;        // "jsonl", "csv", or "" (by file extension)
-  bool skip_errors = false;  // --on-error skip
-  std::string rejects_path;  // --rejects
+  std::string format = "auto";   // "jsonl", "csv", "vpc", or "auto" (.csv by name, else the first line)
+  std::string namespace_prefix;  // for flow logs of other systems; "" = the format's default
+  bool skip_errors = false;      // --on-error skip
+  std::string rejects_path;      // --rejects
   std::vector<std::string> inputs;
   size_t batch_events = 131072;
   int64_t commit_interval_ms = 1000;  // commit at least this often while events are pending

@@ -46,8 +46,12 @@ int main(int argc, char** argv) {
   ImportOptions imp;
   auto* import = app.add_subcommand("import", "import flow events (JSON Lines or CSV) into a store");
   import->add_option("--db", imp.db, "store directory (created if missing)")->required();
-  import->add_option("--format", imp.format, "jsonl|csv [by file extension: .csv is csv, else jsonl]")
-      ->check(CLI::IsMember({"jsonl", "csv"}));
+  import
+      ->add_option("--format", imp.format,
+                   "auto|jsonl|csv|vpc [auto: .csv files are csv, else recognized from the first line]")
+      ->check(CLI::IsMember({"auto", "jsonl", "csv", "vpc"}));
+  import->add_option("--namespace-prefix", imp.namespace_prefix,
+                     "namespace under which flow logs of other systems go [vpc: /aws]");
   std::string on_error = "abort";
   import->add_option("--on-error", on_error, "abort: stop at the first bad line; skip: report it and go on [abort]")
       ->check(CLI::IsMember({"abort", "skip"}));
