@@ -23,6 +23,7 @@
 #include "server/metrics.h"
 #include "server/reports.h"
 #include "server/tokens.h"
+#include "util/files.h"
 #include "util/json_text.h"
 
 namespace flowstat::server {
@@ -108,15 +109,6 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
   } catch (const std::exception&) {
     return false;
   }
-}
-
-uint64_t DirectoryBytes(const std::string& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
-  }
-  return total;
 }
 
 // The route a request counts under in the metrics (bounded label values).
@@ -258,7 +250,7 @@ void Service::Reports(const httplib::Request& req, httplib::Response& res) {
 
 void Service::Metrics(const httplib::Request& req, httplib::Response& res) {
   if (!Authenticate(req, res)) return;
-  res.set_content(metrics_.Exposition(DirectoryBytes(options_.db)), "text/plain; version=0.0.4; charset=utf-8");
+  res.set_content(metrics_.Exposition(util::DirectoryBytes(options_.db)), "text/plain; version=0.0.4; charset=utf-8");
 }
 
 // POST /backup?to=DIR: a consistent copy of the store while it keeps serving (write on "/").

@@ -276,15 +276,7 @@ class Importer {
     if (src.format == "vpc") return AddVpcLine(src, line, line_no);
     if (src.format == "csv" && !src.csv_parser) {
       src.csv_parser.emplace();
-      s = src.csv_parser->SetHeader(line);
-      if (!s.ok()) {
-        ++rejected_;
-        aborted_ = true;
-        std::fprintf(stderr, "%s:%llu: %s\n", src.name.c_str(), static_cast<unsigned long long>(line_no),
-                     s.message().c_str());
-        return false;
-      }
-      return true;
+      return HeaderAccepted(src, line_no, src.csv_parser->SetHeader(line));
     }
     if (src.format == "csv") {
       s = src.csv_parser->Parse(line, &event_);
@@ -309,19 +301,21 @@ class Importer {
     return line.find(',') != std::string_view::npos ? "csv" : "jsonl";
   }
 
+  // A header that cannot be read stops the import whatever --on-error says: no line of the file
+  // after it could be read either.
+  bool HeaderAccepted(const Source& src, uint64_t line_no, const Status& s) {
+    if (s.ok()) return true;
+    ++rejected_;
+    aborted_ = true;
+    std::fprintf(stderr, "%s:%llu: %s\n", src.name.c_str(), static_cast<unsigned long long>(line_no),
+                 s.message().c_str());
+    return false;
+  }
+
   bool AddVpcLine(Source& src, std::string_view line, uint64_t line_no) {
     if (!src.vpc_parser) {
       src.vpc_parser.emplace(o_.namespace_prefix.empty() ? "/aws" : o_.namespace_prefix);
-      if (VpcFlowLogParser::IsHeader(line)) {
-        if (Status s = src.vpc_parser->SetHeader(line); !s.ok()) {
-          ++rejected_;
-          aborted_ = true;
-          std::fprintf(stderr, "%s:%llu: %s\n", src.name.c_str(), static_cast<unsigned long long>(line_no),
-                       s.message().c_str());
-          return false;
-        }
-        return true;
-      }
+      if (VpcFlowLogParser::IsHeader(line)) return HeaderAccepted(src, line_no, src.vpc_parser->SetHeader(line));
     }
     std::string reason;
     auto outcome = src.vpc_parser->Parse(line, &event_, &reason);

@@ -7,18 +7,10 @@
 
 #include "flowstat/store.h"
 #include "tools/output.h"
+#include "util/files.h"
 
 namespace flowstat::tools {
 namespace {
-
-uint64_t DirectoryBytes(const std::string& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
-  }
-  return total;
-}
 
 int Fail(const char* command, const Status& s) {
   std::fprintf(stderr, "flowstat %s: %s\n", command, s.message().c_str());
@@ -48,14 +40,14 @@ std::string JsonTime(const std::optional<int64_t>& ms) { return ms ? std::to_str
 int RemoveAndCompact(const char* command, const std::string& db, Store& store,
                      const std::function<Status(Store&)>& remove) {
   using Clock = std::chrono::steady_clock;
-  const uint64_t before = DirectoryBytes(db);
+  const uint64_t before = util::DirectoryBytes(db);
   const auto t0 = Clock::now();
   Status s = remove(store);
   const auto t1 = Clock::now();
   if (s.ok()) s = store.Compact();
   if (!s.ok()) return Fail(command, s);
   const auto t2 = Clock::now();
-  const uint64_t after = DirectoryBytes(db);
+  const uint64_t after = util::DirectoryBytes(db);
   auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
   std::printf(
       "%s: removed in %.2f s (queries see it from then on); compacted in %.2f s: %llu bytes before, %llu after\n",
