@@ -267,6 +267,50 @@ class LifecycleCommands(unittest.TestCase):
         self.assertEqual((count(copy, "/acme/prod"), count(copy, "/acme/prodx")), (40, 40))
         self.run_ok("verify", "--db", copy)
 
+    def test_kill_9_during_expire_delete_and_backup(self):
+        # A bigger store, so that each command runs long enough to be killed mid-way.
+        lines = subprocess.run([FLOWSTAT, "generate", "--events", "60000", "--seed", "3", "--days", "3", "--end",
+                                "2025-11-18T00:00:00Z"], check=True, capture_output=True, text=True).stdout
+        src = os.path.join(self.tmp, "gen.jsonl")
+        with open(src, "w") as f:
+            f.write(lines)
+        queries = [{"namespace": ns, "startAbsolute": BASE_MS, "endAbsolute": BASE_MS + 3 * 86400000,
+                    "type": t, "averageInterval": "1h"}
+                   for ns in ("/", "/acme", "/acme/prod", "/umbrella") for t in ("Serie", "Repartition")]
+        text = "\n".join(json.dumps(q) for q in queries) + "\n"
+
+        def answers(db):
+            return subprocess.run([FLOWSTAT, "query", "--db", db, "--batch", "-"], input=text, check=True,
+                                  capture_output=True, text=True).stdout
+
+        steps = [["expire", "--before", "2025-11-16T07:30:00Z"], ["delete", "--namespace", "/acme/prod"],
+                 ["expire", "--before", "2025-11-17T00:00:00Z", "--namespace", "/umbrella"]]
+        reference = os.path.join(self.tmp, "reference")
+        subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", reference, src], check=True, capture_output=True)
+        for step in steps:
+            self.run_ok(step[0], "--db", reference, *step[1:])
+        want = answers(reference)
+        for delay in (0.05, 0.15, 0.3, 0.6):
+            db = os.path.join(self.tmp, "killed-%g" % delay)
+            subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", db, src], check=True, capture_output=True)
+            for step in steps:
+                p = subprocess.Popen([FLOWSTAT, step[0], "--db", db, *step[1:]], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+                time.sleep(delay)
+                p.kill()
+                p.wait()
+                self.run_ok("verify", "--db", db)  # clean after every kill
+                self.run_ok(step[0], "--db", db, *step[1:])  # run again: finishes the job
+            self.assertEqual(answers(db), want, "killed after %g s" % delay)
+            backup = os.path.join(self.tmp, "backup-%g" % delay)
+            p = subprocess.Popen([FLOWSTAT, "backup", "--db", db, "--to", backup], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(delay / 10)
+            p.kill()
+            p.wait()
+            self.run_ok("verify", "--db", db)
+            self.assertEqual(answers(db), want)
+
     def test_a_store_held_by_a_writer_says_so(self):
         holder = subprocess.Popen([FLOWSTAT, "import", "--no-progress", "--db", self.db, "-"], stdin=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL)
