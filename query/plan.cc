@@ -12,13 +12,6 @@ namespace {
 using schema::EntryKind;
 using DaySet = std::set<std::pair<uint32_t, uint64_t>>;  // (day, namespace hash)
 
-bool InNamespace(std::string_view ns, std::string_view root, bool recursive) {
-  if (ns == root) return true;
-  if (!recursive) return false;
-  if (root == "/") return true;
-  return ns.size() > root.size() && ns.compare(0, root.size(), root) == 0 && ns[root.size()] == '/';
-}
-
 // Resolves strings to ids; false if one is unknown (then nothing can match all of them).
 bool ResolveAll(const storage::Dictionary::Reader& d, EntryKind kind, const std::vector<std::string>& items,
                 std::vector<uint32_t>* ids) {
@@ -46,7 +39,8 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
       q.source_tags.empty() && q.destination_tags.empty() && q.source_ids.empty() && q.destination_ids.empty();
   p.namespace_allowed_.assign(d.size() + 1, 0);
   for (uint32_t id : d.NamespaceIds()) {
-    if (InNamespace(d.Entry(id).substr(1), q.namespace_, q.recursive)) p.namespace_allowed_[id] = 1;
+    const std::string_view ns = d.Entry(id).substr(1);
+    if (q.recursive ? NamespaceCovers(q.namespace_, ns) : ns == q.namespace_) p.namespace_allowed_[id] = 1;
   }
   if (!q.source_ids.empty()) {
     for (const auto& id : q.source_ids) {

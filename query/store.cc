@@ -4,6 +4,7 @@
 
 #include "flowstat/store.h"
 #include "query/engine.h"
+#include "schema/event_fields.h"
 #include "storage/bulk_loader.h"
 #include "storage/event_store.h"
 
@@ -107,10 +108,7 @@ class StoreImpl final : public Store {
       storage::EventStore::RemoveSpec spec;
       spec.namespace_ = namespace_;
       spec.before_ms = before_ms;
-      if (spec.namespace_.empty() || spec.namespace_[0] != '/') {
-        return Status::InvalidArgument("namespace: must start with '/'");
-      }
-      while (spec.namespace_.size() > 1 && spec.namespace_.back() == '/') spec.namespace_.pop_back();
+      if (Status s = schema::NormalizeNamespace("namespace", &spec.namespace_); !s.ok()) return s;
       auto writer = store_->EnterWriter();
       return writer.ok() ? store_->Remove(*writer, spec) : writer.status();
     });

@@ -59,6 +59,19 @@ Status CheckRequired(uint32_t seen_bits) {
   return Status::Ok();
 }
 
+}  // namespace flowstat::schema
+
+namespace flowstat {
+
+bool NamespaceCovers(std::string_view scope, std::string_view ns) {
+  if (scope == "/" || ns == scope) return true;
+  return ns.size() > scope.size() && ns.compare(0, scope.size(), scope) == 0 && ns[scope.size()] == '/';
+}
+
+}  // namespace flowstat
+
+namespace flowstat::schema {
+
 Status NormalizeNamespace(std::string_view field, std::string* ns) {
   if (ns->empty() || (*ns)[0] != '/') return FieldError(field, "namespace must start with '/'");
   while (ns->size() > 1 && ns->back() == '/') ns->pop_back();

@@ -4,23 +4,10 @@
 #include <charconv>
 
 #include "schema/event_fields.h"
+#include "util/text.h"
 
 namespace flowstat {
 namespace {
-
-// Splits at runs of spaces (and tabs).
-std::vector<std::string_view> Fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
 
 bool Present(std::string_view v) { return !v.empty() && v != "-"; }
 
@@ -37,7 +24,7 @@ Status Number(std::string_view field, std::string_view text, T max, T* out) {
 }  // namespace
 
 bool VpcFlowLogParser::IsHeader(std::string_view line) {
-  const auto words = Fields(line);
+  const auto words = util::SplitOnBlanks(line);
   if (words.empty()) return false;
   for (std::string_view w : words) {
     if (!std::all_of(w.begin(), w.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; })) return false;
@@ -47,7 +34,7 @@ bool VpcFlowLogParser::IsHeader(std::string_view line) {
 
 Status VpcFlowLogParser::SetHeader(std::string_view line) {
   std::vector<std::string> fields;
-  for (std::string_view w : Fields(line)) {
+  for (std::string_view w : util::SplitOnBlanks(line)) {
     if (std::find(fields.begin(), fields.end(), w) != fields.end()) {
       return Status::InvalidArgument("header: field '" + std::string(w) + "' named twice");
     }
@@ -70,7 +57,7 @@ int VpcFlowLogParser::Index(std::string_view field) const {
 
 Result<VpcFlowLogParser::Outcome> VpcFlowLogParser::Parse(std::string_view line, FlowEvent* event,
                                                           std::string* skip_reason) const {
-  const auto values = Fields(line);
+  const auto values = util::SplitOnBlanks(line);
   if (values.size() != fields_.size()) {
     return Status::InvalidArgument("expected " + std::to_string(fields_.size()) + " fields, got " +
                                    std::to_string(values.size()));

@@ -5,24 +5,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "flowstat/event.h"
+#include "util/text.h"
+
 namespace flowstat::server {
 namespace {
 
 constexpr size_t kMinTokenLength = 16;
-
-// Splits `line` at runs of spaces and tabs.
-std::vector<std::string_view> Words(std::string_view line) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-    if (j > i) words.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return words;
-}
 
 Result<unsigned> ParsePermissions(std::string_view text) {
   unsigned permissions = 0;
@@ -44,12 +33,6 @@ Result<unsigned> ParsePermissions(std::string_view text) {
 
 }  // namespace
 
-bool NamespaceCovers(std::string_view grant, std::string_view ns) {
-  if (grant == "/") return true;
-  if (ns.size() < grant.size() || ns.substr(0, grant.size()) != grant) return false;
-  return ns.size() == grant.size() || ns[grant.size()] == '/';
-}
-
 Result<TokenTable> TokenTable::Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument(path + ": cannot open tokens file");
@@ -70,7 +53,7 @@ Result<TokenTable> TokenTable::Parse(std::string_view text, const std::string& n
     ++line_no;
     if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::vector<std::string_view> words = Words(line);
+    const std::vector<std::string_view> words = util::SplitOnBlanks(line);
     if (words.empty()) continue;
     auto error = [&](const std::string& reason) {
       return Status::InvalidArgument(name + ":" + std::to_string(line_no) + ": " + reason);

@@ -17,9 +17,6 @@ namespace flowstat::server {
 
 enum Permission : unsigned { kRead = 1, kWrite = 2 };
 
-// Whether `grant` covers namespace `ns` (both normalized).
-bool NamespaceCovers(std::string_view grant, std::string_view ns);
-
 class TokenTable {
  public:
   // Parses a tokens file. InvalidArgument "FILE:LINE: reason" for the first bad line.

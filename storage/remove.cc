@@ -21,12 +21,6 @@
 namespace flowstat::storage {
 namespace {
 
-bool Covers(std::string_view scope, std::string_view ns) {
-  if (scope == "/") return true;
-  return ns.size() >= scope.size() && ns.substr(0, scope.size()) == scope &&
-         (ns.size() == scope.size() || ns[scope.size()] == '/');
-}
-
 // The exclusive end of every key that starts with `prefix` followed by bytes no longer than 8.
 std::string PastEveryKeyOf(std::string prefix) {
   prefix.append(9, '\xff');
@@ -44,7 +38,7 @@ Status EventStore::Remove(const util::WriterLease& writer, const RemoveSpec& spe
     covered.assign(dict.size() + 1, false);
     for (uint32_t id : dict.NamespaceIds()) {
       const std::string_view ns = dict.Entry(id).substr(1);
-      covered[id] = Covers(spec.namespace_, ns);
+      covered[id] = NamespaceCovers(spec.namespace_, ns);
       const uint64_t h = NamespaceHash(ns);
       if (covered[id]) hashes.try_emplace(h, false);
     }

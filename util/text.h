@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace flowstat::util {
 
@@ -26,6 +27,21 @@ inline std::optional<bool> ParseBoolText(std::string_view text) {
   if (EqualsIgnoreCase(text, "true")) return true;
   if (EqualsIgnoreCase(text, "false")) return false;
   return std::nullopt;
+}
+
+// The words of `line`: what runs of spaces, tabs and carriage returns separate.
+inline std::vector<std::string_view> SplitOnBlanks(std::string_view line) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && blank(line[i])) ++i;
+    size_t j = i;
+    while (j < line.size() && !blank(line[j])) ++j;
+    if (j > i) words.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return words;
 }
 
 // A closed set of names (case-insensitive on input) and the values they stand for.

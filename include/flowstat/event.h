@@ -52,6 +52,12 @@ inline constexpr uint64_t kMaxEventValue = (uint64_t{1} << 53) - 1;
 // The largest timestamp accepted: 9999-12-31T23:59:59.999Z.
 inline constexpr int64_t kMaxTimestampMs = 253402300799999;
 
+// Whether namespace `ns` lies in the subtree of `scope` (both normalized): `scope` itself or a
+// namespace that continues it with '/' — never a sibling that merely shares its prefix
+// (/acme/prod covers /acme/prod/web, not /acme/prodx). "/" covers every namespace. The one rule
+// that recursive queries, token grants and namespace removal all follow.
+bool NamespaceCovers(std::string_view scope, std::string_view ns);
+
 // Checks the invariants listed above and normalizes the namespace (strips trailing '/').
 // Returns InvalidArgument naming the first offending field.
 Status ValidateEvent(FlowEvent* event);
