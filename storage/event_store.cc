@@ -7,8 +7,10 @@
 
 #include <xxhash.h>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <thread>
@@ -71,6 +73,39 @@ bool IsFlowstatDirCandidate(const std::filesystem::path& dir, Status* refusal) {
   return true;
 }
 
+// What names the store's current file set: CURRENT's content and the length of the MANIFEST it
+// names. A writer's flush or compaction appends to the MANIFEST before deleting the files it
+// replaced, so an unchanged stamp across a read-only open means the open saw one consistent set.
+std::string ManifestStamp(const std::filesystem::path& dir) {
+  std::ifstream current(dir / "CURRENT");
+  std::string manifest;
+  std::getline(current, manifest);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(dir / manifest, ec);
+  return manifest + "@" + (ec ? std::string("?") : std::to_string(size));
+}
+
+// RocksDB's read-only open reads the MANIFEST, then opens the tables and logs it names; a writer
+// in another process may delete one of them in between (a compaction, a flush, its own open),
+// which fails the open with a missing file or, worse, leaves a view without a flushed log. Such an
+// open is retried until it sees a file set that did not change while it ran.
+rocksdb::Status OpenReadOnlyBesideWriter(const rocksdb::Options& options, const std::string& path,
+                                         std::unique_ptr<rocksdb::DB>* db) {
+  constexpr int kAttempts = 50;
+  rocksdb::Status s;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 100)));
+    const std::string before = ManifestStamp(path);
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::OpenForReadOnly(options, path, &raw);
+    db->reset(raw);
+    const bool raced = s.ok() ? ManifestStamp(path) != before : s.ToString().find("No such file") != std::string::npos;
+    if (!raced) return s;
+    db->reset();
+  }
+  return s.ok() ? rocksdb::Status::Busy("the store's files kept changing during a read-only open") : s;
+}
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
@@ -98,7 +133,9 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   rocksdb::Status s;
   if (options.read_only) {
     if (!exists) return Status::NotFound(path + ": no flowstat store here");
-    s = rocksdb::DB::OpenForReadOnly(ro, path, &db);
+    std::unique_ptr<rocksdb::DB> opened;
+    s = OpenReadOnlyBesideWriter(ro, path, &opened);
+    db = opened.release();
   } else {
     Status refusal;
     if (!IsFlowstatDirCandidate(path, &refusal)) return refusal;
