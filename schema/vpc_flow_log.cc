@@ -55,6 +55,18 @@ int VpcFlowLogParser::Index(std::string_view field) const {
   return it == fields_.end() ? -1 : static_cast<int>(it - fields_.begin());
 }
 
+Result<FlowLogParser::Outcome> VpcFlowLogParser::ParseLine(std::string_view line, FlowEvent* event,
+                                                           std::string* skip_reason) {
+  const bool first = first_line_;
+  first_line_ = false;
+  if (first && IsHeader(line)) {
+    Status s = SetHeader(line);
+    if (!s.ok()) return Status::Incompatible(s.message());
+    return Outcome::kHeader;
+  }
+  return Parse(line, event, skip_reason);
+}
+
 Result<VpcFlowLogParser::Outcome> VpcFlowLogParser::Parse(std::string_view line, FlowEvent* event,
                                                           std::string* skip_reason) const {
   const auto values = util::SplitOnBlanks(line);

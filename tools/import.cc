@@ -42,9 +42,9 @@ struct Source {
   std::string path;
   std::string name;  // as printed in messages
   std::unique_ptr<LineReader> reader;
-  std::string format;  // "jsonl", "csv", "vpc"; "" until the first line decides (--format auto)
+  std::string format;  // "jsonl", "csv", "hubble", "vpc", "nfdump"; "" until the first line decides
   std::optional<CsvEventParser> csv_parser;
-  std::optional<VpcFlowLogParser> vpc_parser;
+  std::unique_ptr<FlowLogParser> log_parser;  // flow logs of other systems
   uint64_t file_generation = 0;
   std::string checkpoint;  // "follow:" + absolute path, when followed
 };
@@ -128,8 +128,7 @@ class Importer {
     src.path = path;
     src.name = path == "-" ? "<stdin>" : path;
     src.reader = std::make_unique<LineReader>(path, kMaxLineBytes, o_.follow);
-    const bool csv_name = path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
-    src.format = o_.format == "auto" || o_.format.empty() ? (csv_name ? "csv" : "") : o_.format;
+    src.format = o_.format == "auto" || o_.format.empty() ? "" : o_.format;
     return src;
   }
 
@@ -195,17 +194,28 @@ class Importer {
     }
     std::fprintf(stderr, "flowstat import: %s: resuming at line %llu\n", src.name.c_str(),
                  static_cast<unsigned long long>(p.line + 1));
-    if (src.format == "csv" && p.offset > 0) {  // the header was read in an earlier run: read it again
-      LineReader header(src.path, kMaxLineBytes);
-      std::string_view line;
-      uint64_t n;
-      bool too_long;
-      if (header.Next(&line, &n, &too_long) == LineReader::Result::kLine && !too_long) {
-        src.csv_parser.emplace();
-        if (!src.csv_parser->SetHeader(line).ok()) src.csv_parser.reset();
-      }
-    }
+    if (p.offset > 0) ReadFirstLineAgain(src);
+
     src.file_generation = src.reader->file_generation();
+  }
+
+  // A resumed input's first line was read in an earlier run, but it decides the format and may
+  // name the columns of every line after it: read it again.
+  void ReadFirstLineAgain(Source& src) {
+    LineReader first(src.path, kMaxLineBytes);
+    std::string_view line;
+    uint64_t n;
+    bool too_long;
+    if (first.Next(&line, &n, &too_long) != LineReader::Result::kLine || too_long) return;
+    if (src.format.empty()) src.format = DetectFormat(line);
+    if (src.format == "csv") {
+      src.csv_parser.emplace();
+      if (!src.csv_parser->SetHeader(line).ok()) src.csv_parser.reset();
+    } else if (src.format != "jsonl" && StartFlowLog(src)) {
+      std::string reason;
+      auto outcome = src.log_parser->ParseLine(line, &event_, &reason);
+      if (!outcome.ok() || *outcome != FlowLogParser::Outcome::kHeader) src.log_parser.reset();
+    }
   }
 
   // How long a read may wait: until the next commit is due when events are pending, else until
@@ -252,7 +262,7 @@ class Importer {
       if (src.reader->file_generation() != src.file_generation) {  // rotated: a new file, a new header
         src.file_generation = src.reader->file_generation();
         src.csv_parser.reset();
-        src.vpc_parser.reset();
+        src.log_parser.reset();
       }
       if (!AddLine(src, line, line_no, too_long)) return LineReader::Result::kError;
       if (!src.checkpoint.empty()) positions_[src.checkpoint] = EncodePosition(src.reader->position());
@@ -273,7 +283,7 @@ class Importer {
       return Reject(src.name, line_no, line, "line contains a NUL byte", true);
     Status s;
     if (src.format.empty()) src.format = DetectFormat(line);
-    if (src.format == "vpc") return AddVpcLine(src, line, line_no);
+    if (src.format != "csv" && src.format != "jsonl") return AddFlowLogLine(src, line, line_no);
     if (src.format == "csv" && !src.csv_parser) {
       src.csv_parser.emplace();
       return HeaderAccepted(src, line_no, src.csv_parser->SetHeader(line));
@@ -289,18 +299,6 @@ class Importer {
     return true;
   }
 
-  // --format auto: what the first line of an input looks like.
-  static std::string DetectFormat(std::string_view line) {
-    const size_t first = line.find_first_not_of(" \t");
-    if (first != std::string_view::npos && line[first] == '{') return "jsonl";
-    if (VpcFlowLogParser::IsHeader(line) && line.find("action") != std::string_view::npos) return "vpc";
-    if (first != std::string_view::npos && line[first] >= '0' && line[first] <= '9' &&
-        line.find(',') == std::string_view::npos && line.find(' ') != std::string_view::npos) {
-      return "vpc";  // a record of the default format: "2 123456789010 eni-... ..."
-    }
-    return line.find(',') != std::string_view::npos ? "csv" : "jsonl";
-  }
-
   // A header that cannot be read stops the import whatever --on-error says: no line of the file
   // after it could be read either.
   bool HeaderAccepted(const Source& src, uint64_t line_no, const Status& s) {
@@ -312,15 +310,26 @@ class Importer {
     return false;
   }
 
-  bool AddVpcLine(Source& src, std::string_view line, uint64_t line_no) {
-    if (!src.vpc_parser) {
-      src.vpc_parser.emplace(o_.namespace_prefix.empty() ? "/aws" : o_.namespace_prefix);
-      if (VpcFlowLogParser::IsHeader(line)) return HeaderAccepted(src, line_no, src.vpc_parser->SetHeader(line));
+  // A parser for the source's flow log format; false (the import stops) when none can be made.
+  bool StartFlowLog(Source& src) {
+    auto parser = NewFlowLogParser(src.format, o_.namespace_prefix, o_.time_zone);
+    if (!parser.ok()) {
+      std::fprintf(stderr, "flowstat import: %s\n", parser.status().message().c_str());
+      aborted_ = true;
+      return false;
     }
+    src.log_parser = std::move(*parser);
+    return true;
+  }
+
+  bool AddFlowLogLine(Source& src, std::string_view line, uint64_t line_no) {
+    if (!src.log_parser && !StartFlowLog(src)) return false;
     std::string reason;
-    auto outcome = src.vpc_parser->Parse(line, &event_, &reason);
+    auto outcome = src.log_parser->ParseLine(line, &event_, &reason);
     Status s = outcome.status();
-    if (s.ok() && *outcome == VpcFlowLogParser::Outcome::kSkipped) {
+    if (s.code() == Status::Code::kIncompatible) return HeaderAccepted(src, line_no, s);
+    if (s.ok() && *outcome == FlowLogParser::Outcome::kHeader) return true;
+    if (s.ok() && *outcome == FlowLogParser::Outcome::kSkipped) {
       skipped_[reason]++;
       if (reason == "SKIPDATA") {
         std::fprintf(stderr, "%s:%llu: warning: SKIPDATA: the source lost flow records in this interval\n",

@@ -1,4 +1,4 @@
-// `flowstat import`: streams JSON Lines or CSV files into a store (doc/input.md, doc/cli.md).
+// `flowstat import`: streams JSON Lines, CSV or flow logs of other systems into a store (doc/input.md, doc/cli.md).
 #pragma once
 
 #include <string>
@@ -8,10 +8,11 @@ namespace flowstat::tools {
 
 struct ImportOptions {
   std::string db;
-  std::string format = "auto";   // "jsonl", "csv", "vpc", or "auto" (.csv by name, else the first line)
-  std::string namespace_prefix;  // for flow logs of other systems; "" = the format's default
-  bool skip_errors = false;      // --on-error skip
-  std::string rejects_path;      // --rejects
+  std::string format = "auto";    // "jsonl", "csv", "hubble", "vpc", "nfdump", or "auto" (from the first line)
+  std::string namespace_prefix;   // for flow logs of other systems; "" = the format's default
+  std::string time_zone = "UTC";  // --timezone: where nfdump's local times were written
+  bool skip_errors = false;       // --on-error skip
+  std::string rejects_path;       // --rejects
   std::vector<std::string> inputs;
   size_t batch_events = 131072;
   int64_t commit_interval_ms = 1000;  // commit at least this often while events are pending

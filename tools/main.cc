@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "flowstat/event.h"
+#include "flowstat/formats.h"
 #include "flowstat/query.h"
 #include "flowstat/version.h"
 #include "server/server.h"
@@ -44,21 +45,29 @@ int main(int argc, char** argv) {
   generate->add_option("--pus", gen.pus, "processing units in the estate [2000]")->check(CLI::Range(1, 10000000));
 
   ImportOptions imp;
-  auto* import = app.add_subcommand("import", "import flow events (JSON Lines or CSV) into a store");
+  auto* import = app.add_subcommand(
+      "import", "import flow events (JSON Lines, CSV, Cilium Hubble, AWS VPC Flow Logs, nfdump CSV) into a store");
   import->add_option("--db", imp.db, "store directory (created if missing)")->required();
   import
       ->add_option("--format", imp.format,
-                   "auto|jsonl|csv|vpc [auto: .csv files are csv, else recognized from the first line]")
-      ->check(CLI::IsMember({"auto", "jsonl", "csv", "vpc"}));
+                   "auto|jsonl|csv|hubble|vpc|nfdump [auto: recognized from each input's first line]")
+      ->check(CLI::IsMember({"auto", "jsonl", "csv", "hubble", "vpc", "nfdump"}));
   import->add_option("--namespace-prefix", imp.namespace_prefix,
-                     "namespace under which flow logs of other systems go [vpc: /aws]");
-  std::string on_error = "abort";
-  import->add_option("--on-error", on_error, "abort: stop at the first bad line; skip: report it and go on [abort]")
-      ->check(CLI::IsMember({"abort", "skip"}));
-  import->add_option("--rejects", imp.rejects_path, "with --on-error skip, write bad lines verbatim to FILE");
-  import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [131072]")
-      ->check(CLI::Range(1, 10000000));
-  import->add_flag("!--no-progress", imp.progress, "no progress line, even on a terminal");
+                     "namespace under which flow logs of other systems go [hubble: /k8s, vpc: /aws, nfdump: /netflow]");
+  import
+      ->add_option("--timezone", imp.time_zone,
+                   "nfdump: the IANA time zone its local times were written in, e.g. Europe/Zurich [UTC]")
+      ->check([](const std::string& zone) {
+        auto parser = flowstat::NewFlowLogParser("nfdump", "", zone);
+  return parser.ok() ? std::string() : parser.status().message();
+});
+std::string on_error = "abort";
+import->add_option("--on-error", on_error, "abort: stop at the first bad line; skip: report it and go on [abort]")
+    ->check(CLI::IsMember({"abort", "skip"}));
+import->add_option("--rejects", imp.rejects_path, "with --on-error skip, write bad lines verbatim to FILE");
+import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [131072]")
+    ->check(CLI::Range(1, 10000000));
+import->add_flag("!--no-progress", imp.progress, "no progress line, even on a terminal");
   import->add_option_function<std::string>(
       "--commit-interval",
       [&imp](const std::string& text) {
@@ -66,102 +75,102 @@ int main(int argc, char** argv) {
   if (!d.ok() || *d < 1 || *d > 3600000)
     throw CLI::ValidationError("--commit-interval", "a duration from 1ms to 1h, e.g. 1s or 250ms");
   imp.commit_interval_ms = *d;
-},
+  },
       "commit at least this often while events are pending, so queries see them [1s]");
-import->add_flag("--follow", imp.follow,
-                 "keep reading FILEs as they grow, across rotation and truncation, like tail -F; resume "
-                 "where the last run stopped (SIGINT/SIGTERM end it)");
-import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
+  import->add_flag("--follow", imp.follow,
+                   "keep reading FILEs as they grow, across rotation and truncation, like tail -F; resume "
+                   "where the last run stopped (SIGINT/SIGTERM end it)");
+  import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
 
-QueryFlags qf;
-auto* query = app.add_subcommand("query", "answer a FlowStatistic query (doc/queries.md)");
-AddQueryFlags(query, &qf, true);
+  QueryFlags qf;
+  auto* query = app.add_subcommand("query", "answer a FlowStatistic query (doc/queries.md)");
+  AddQueryFlags(query, &qf, true);
 
-QueryFlags df;
-auto* dump = app.add_subcommand("dump", "print the matching raw events as JSON Lines, in time order");
-AddQueryFlags(dump, &df, false);
+  QueryFlags df;
+  auto* dump = app.add_subcommand("dump", "print the matching raw events as JSON Lines, in time order");
+  AddQueryFlags(dump, &df, false);
 
-std::string compact_db;
-auto* compact = app.add_subcommand("compact", "rewrite a store compactly (faster queries, less disk)");
-compact->add_option("--db", compact_db, "store directory")->required();
+  std::string compact_db;
+  auto* compact = app.add_subcommand("compact", "rewrite a store compactly (faster queries, less disk)");
+  compact->add_option("--db", compact_db, "store directory")->required();
 
-std::string verify_db;
-auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
-verify->add_option("--db", verify_db, "store directory")->required();
+  std::string verify_db;
+  auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
+  verify->add_option("--db", verify_db, "store directory")->required();
 
-std::string life_db, info_format = "table", expire_before, life_namespace = "/", backup_to;
-auto* info = app.add_subcommand("info", "what a store holds: events, namespaces, time span, bytes by part");
-info->add_option("--db", life_db, "store directory")->required();
-info->add_option("--format", info_format, "table|json [table]")->check(CLI::IsMember({"table", "json"}));
-auto* expire = app.add_subcommand("expire", "remove the events older than a time (then compact)");
-expire->add_option("--db", life_db, "store directory")->required();
-expire->add_option("--before", expire_before, "remove events with timestamp < T (RFC 3339 or epoch ms)")->required();
-expire->add_option("--namespace", life_namespace, "only this namespace and those below it [/]");
-auto* del = app.add_subcommand("delete", "remove a namespace and every namespace below it (then compact)");
-del->add_option("--db", life_db, "store directory")->required();
-del->add_option("--namespace", life_namespace, "the namespace to remove, with everything below it")->required();
-auto* backup = app.add_subcommand("backup", "write a consistent copy of a store to a new directory");
-backup->add_option("--db", life_db, "store directory")->required();
-backup->add_option("--to", backup_to, "the new directory")->required();
+  std::string life_db, info_format = "table", expire_before, life_namespace = "/", backup_to;
+  auto* info = app.add_subcommand("info", "what a store holds: events, namespaces, time span, bytes by part");
+  info->add_option("--db", life_db, "store directory")->required();
+  info->add_option("--format", info_format, "table|json [table]")->check(CLI::IsMember({"table", "json"}));
+  auto* expire = app.add_subcommand("expire", "remove the events older than a time (then compact)");
+  expire->add_option("--db", life_db, "store directory")->required();
+  expire->add_option("--before", expire_before, "remove events with timestamp < T (RFC 3339 or epoch ms)")->required();
+  expire->add_option("--namespace", life_namespace, "only this namespace and those below it [/]");
+  auto* del = app.add_subcommand("delete", "remove a namespace and every namespace below it (then compact)");
+  del->add_option("--db", life_db, "store directory")->required();
+  del->add_option("--namespace", life_namespace, "the namespace to remove, with everything below it")->required();
+  auto* backup = app.add_subcommand("backup", "write a consistent copy of a store to a new directory");
+  backup->add_option("--db", life_db, "store directory")->required();
+  backup->add_option("--to", backup_to, "the new directory")->required();
 
-flowstat::server::ServeOptions so;
-auto* serve = app.add_subcommand("serve", "answer the FlowStatistic HTTP API and take flow reports (doc/http.md)");
-serve->add_option("--db", so.db, "store directory (created if missing)")->required();
-serve->add_option("--listen", so.listen, "HOST:PORT to listen on; port 0 picks a free port [127.0.0.1:8080]");
-serve->add_option("--tokens", so.tokens_path,
-                  "tokens file: TOKEN NAMESPACE read|write|read,write per line [none: loopback only]");
-serve->add_option("--tls-cert", so.tls_cert, "serve HTTPS with this certificate (PEM)");
-serve->add_option("--tls-key", so.tls_key, "the certificate's private key (PEM)");
-serve->add_option("--client-ca", so.client_ca, "require client certificates signed by this CA (PEM)");
-serve->add_option("--threads", so.threads, "threads kept ready for connections [8]")->check(CLI::Range(1, 1024));
-serve->add_option("--max-connections", so.max_connections, "connections served at once [2048]")
-    ->check(CLI::Range(1, 65536));
-serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
-serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
-    ->check(CLI::Range(1, 3600));
-serve
-    ->add_option("--refresh-ms", so.refresh_ms,
-                 "bring rollups up to date this often while reports arrive, milliseconds [5000]")
-    ->check(CLI::Range(100, 3600000));
-serve->add_option_function<std::string>(
-    "--retention",
-    [&so](const std::string& text) {
-      auto d = flowstat::ParseDuration(text);
-      if (!d.ok() || *d < 1000) throw CLI::ValidationError("--retention", "a duration of at least 1s, e.g. 30d");
-      so.retention_ms = *d;
-    },
-    "expire events older than D (e.g. 30d) once a minute while serving [keep everything]");
-serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
-    ->check(CLI::Range(100, 86400000));
-serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
+  flowstat::server::ServeOptions so;
+  auto* serve = app.add_subcommand("serve", "answer the FlowStatistic HTTP API and take flow reports (doc/http.md)");
+  serve->add_option("--db", so.db, "store directory (created if missing)")->required();
+  serve->add_option("--listen", so.listen, "HOST:PORT to listen on; port 0 picks a free port [127.0.0.1:8080]");
+  serve->add_option("--tokens", so.tokens_path,
+                    "tokens file: TOKEN NAMESPACE read|write|read,write per line [none: loopback only]");
+  serve->add_option("--tls-cert", so.tls_cert, "serve HTTPS with this certificate (PEM)");
+  serve->add_option("--tls-key", so.tls_key, "the certificate's private key (PEM)");
+  serve->add_option("--client-ca", so.client_ca, "require client certificates signed by this CA (PEM)");
+  serve->add_option("--threads", so.threads, "threads kept ready for connections [8]")->check(CLI::Range(1, 1024));
+  serve->add_option("--max-connections", so.max_connections, "connections served at once [2048]")
+      ->check(CLI::Range(1, 65536));
+  serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
+  serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
+      ->check(CLI::Range(1, 3600));
+  serve
+      ->add_option("--refresh-ms", so.refresh_ms,
+                   "bring rollups up to date this often while reports arrive, milliseconds [5000]")
+      ->check(CLI::Range(100, 3600000));
+  serve->add_option_function<std::string>(
+      "--retention",
+      [&so](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < 1000) throw CLI::ValidationError("--retention", "a duration of at least 1s, e.g. 30d");
+        so.retention_ms = *d;
+      },
+      "expire events older than D (e.g. 30d) once a minute while serving [keep everything]");
+  serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
+      ->check(CLI::Range(100, 86400000));
+  serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
 
-try {
-  app.parse(argc, argv);
-} catch (const CLI::Success& e) {
-  return app.exit(e);
-} catch (const CLI::ParseError& e) {
-  app.exit(e);
-  return 2;
-}
-if (app.get_subcommands().empty()) {  // a bare `flowstat`: what it can do
-  std::cerr << app.help();
-  return 2;
-}
-if (generate->parsed()) {
-  Generate(gen, stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
-}
-if (import->parsed()) {
-  imp.skip_errors = on_error == "skip";
-  return RunImport(imp);
-}
-if (query->parsed()) return RunQuery(qf);
-if (serve->parsed()) return flowstat::server::Serve(so);
-if (info->parsed()) return RunInfo(life_db, info_format);
-if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace);
-if (del->parsed()) return RunDelete(life_db, life_namespace);
-if (backup->parsed()) return RunBackup(life_db, backup_to);
-if (compact->parsed()) return RunCompact(compact_db);
-if (verify->parsed()) return RunVerify(verify_db);
-return RunDump(df);
-}
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (app.get_subcommands().empty()) {  // a bare `flowstat`: what it can do
+    std::cerr << app.help();
+    return 2;
+  }
+  if (generate->parsed()) {
+    Generate(gen, stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+  if (import->parsed()) {
+    imp.skip_errors = on_error == "skip";
+    return RunImport(imp);
+  }
+  if (query->parsed()) return RunQuery(qf);
+  if (serve->parsed()) return flowstat::server::Serve(so);
+  if (info->parsed()) return RunInfo(life_db, info_format);
+  if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace);
+  if (del->parsed()) return RunDelete(life_db, life_namespace);
+  if (backup->parsed()) return RunBackup(life_db, backup_to);
+  if (compact->parsed()) return RunCompact(compact_db);
+  if (verify->parsed()) return RunVerify(verify_db);
+  return RunDump(df);
+  }
