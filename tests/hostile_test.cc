@@ -1,6 +1,7 @@
 // The hostile input corpus (tests/data/hostile): every file imported with --on-error skip must
 // give exactly the outcome in its .expect file — exit code, events imported, the flows they sum
-// to, and one `FILE:LINE: reason` per bad line — plus inputs too big to commit, made here.
+// to, and one `FILE:LINE: reason` per bad line (an `args` line adds import options) — plus inputs
+// too big to commit, made here.
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -23,9 +24,9 @@ struct Outcome {
   uint64_t imported = 0;
 };
 
-Outcome Import(const std::string& db, const std::string& dir, const std::string& file) {
-  const std::string cmd =
-      "cd '" + dir + "' && '" + kBin + "' import --db '" + db + "' --on-error skip --no-progress '" + file + "' 2>&1";
+Outcome Import(const std::string& db, const std::string& dir, const std::string& file, const std::string& args = "") {
+  const std::string cmd = "cd '" + dir + "' && '" + kBin + "' import --db '" + db + "' --on-error skip --no-progress " +
+                          args + " '" + file + "' 2>&1";
   std::FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p);
   Outcome o;
@@ -71,7 +72,7 @@ TEST_CASE("the hostile corpus gives its expected outcomes", "[hostile]") {
       std::string line, messages;
       int code = -1;
       uint64_t imported = 0;
-      std::string flows;
+      std::string flows, args;
       while (std::getline(expect, line)) {
         if (line.empty() || line[0] == '#') continue;
         if (line.rfind("exit ", 0) == 0)
@@ -80,11 +81,13 @@ TEST_CASE("the hostile corpus gives its expected outcomes", "[hostile]") {
           imported = std::stoull(line.substr(9));
         else if (line.rfind("flows ", 0) == 0)
           flows = line.substr(6);
+        else if (line.rfind("args ", 0) == 0)
+          args = line.substr(5);
         else
           messages += line + "\n";
       }
       TempDir dir;
-      Outcome o = Import(dir.Sub("db"), kCorpus, name);
+      Outcome o = Import(dir.Sub("db"), kCorpus, name, args);
       CHECK(o.code == code);
       CHECK(o.imported == imported);
       CHECK(o.messages == messages);
