@@ -225,6 +225,49 @@ class FlowLogsOfOtherSystems(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(bad + ":1: header: a flow log format without 'action'", r.stderr)
 
+    def follow_across_resume(self, name, header, record, *args):
+        """Follows a log whose header names its columns, stops, appends, follows again."""
+        log = os.path.join(self.tmp, name)
+        with open(log, "w") as f:
+            f.write(header + "\n" + "".join(record(i) + "\n" for i in range(5)))
+        err = open(os.path.join(self.tmp, "err"), "wb")
+        for expected in (5, 6):
+            proc = subprocess.Popen([FLOWSTAT, "import", "--no-progress", "--db", self.db, *args, "--follow", log],
+                                    stderr=err)
+            self.assertTrue(wait_for(lambda: count(self.db) == expected, 10), (name, count(self.db)))
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=30), 0)
+            with open(log, "a") as f:
+                f.write(record(9) + "\n")
+        err.close()
+
+    def test_follow_of_nfdump_and_vpc_logs_keeps_their_header_across_resume(self):
+        # Columns reordered by their headers, so that reading a record with the default layout fails.
+        self.follow_across_resume(
+            "flows.nfdump.csv", "sa,da,dp,pr,fwd,ts,flows",
+            lambda i: "10.0.0.%d,10.0.1.1,443,TCP,64,2025-11-19 13:00:%02d,1" % (i + 1, i), "--format", "nfdump")
+        shutil.rmtree(self.db)
+        self.follow_across_resume(
+            "flows.vpc.log", "action srcaddr dstaddr start dstport protocol",
+            lambda i: "ACCEPT 10.0.0.%d 10.0.1.1 %d 443 6" % (i + 1, BASE_MS // 1000 + i))
+
+    def test_hubble_flows_from_a_pipe_are_recognized(self):
+        sample = os.path.join(self.DATA, "hubble", "handwritten.jsonl")
+        with open(sample, "rb") as f:
+            r = subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", self.db, "-"], stdin=f,
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("skipped 5 records that are not flows (no Type and no l4 1, node_status 1, reply 2, "
+                      "verdict ERROR 1)", r.stderr)
+        self.assertIn("imported 6 events", r.stderr)
+        out = subprocess.run([FLOWSTAT, "query", "--db", self.db, "--namespace", "/k8s", "--start",
+                              "2025-11-19T13:00:00Z", "--end", "2025-11-19T13:01:00Z", "--type", "Repartition",
+                              "--flow-mode", "all"], capture_output=True, text=True, check=True).stdout
+        by_mode = {s["mode"]: sum(p["value"] for p in s["dataPoints"]) for s in json.loads(out)}
+        # Accepted: ingress, egress to the world, REDIRECTED, and the AUDIT flow as applied;
+        # Rejected: AUTH_REQUIRED, POLICY_DENY, and the AUDIT flow as observed (flowMode all).
+        self.assertEqual(by_mode, {"Accepted": 4, "Rejected": 3}, out)
+
 
 class LifecycleCommands(unittest.TestCase):
     """info, backup, delete and expire through the command line."""
