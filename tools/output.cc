@@ -1,7 +1,15 @@
 #include "tools/output.h"
 
-#include <algorithm>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "flowstat/chart.h"
 #include "flowstat/event.h"
 #include "util/json_text.h"
 
@@ -88,6 +96,49 @@ std::string ErrorJson(const std::string& message) {
   util::AppendJsonString(&out, message);
   out.push_back('}');
   return out;
+}
+
+namespace {
+
+// COLUMNS when set, else the width of the terminal on standard output, else 80.
+int TerminalColumns() {
+  if (const char* columns = std::getenv("COLUMNS")) {
+    const int n = std::atoi(columns);
+    if (n > 0) return n;
+  }
+  struct winsize size {};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 80;
+}
+
+}  // namespace
+
+std::string DrawStatistics(const std::vector<FlowStatistic>& list, const Query& query, const std::string& format,
+                           bool ascii, bool to_terminal) {
+  auto window = ResolveWindow(query);
+  const Window w = window.ok() ? *window : Window{};
+  ChartOptions options;
+  if (format == "svg") return RenderSvg(list, query, w, options);
+  options.width = TerminalColumns();
+  options.height = 8;
+  options.ascii = ascii;
+  options.color = to_terminal && ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  return RenderTerminal(list, query, w, options);
+}
+
+int WriteOutput(const std::string& text, const std::string& path) {
+  std::FILE* out = path.empty() ? stdout : std::fopen(path.c_str(), "wb");
+  if (!out) {
+    std::fprintf(stderr, "flowstat query: %s: cannot open for writing: %s\n", path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  const bool closed = path.empty() ? std::fflush(out) == 0 : std::fclose(out) == 0;
+  if (!written || !closed) {
+    std::fprintf(stderr, "flowstat query: %s: write failed\n", path.empty() ? "<stdout>" : path.c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace flowstat::tools

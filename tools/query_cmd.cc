@@ -1,5 +1,6 @@
 #include "tools/query_cmd.h"
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -95,7 +96,11 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
     AddParam(cmd, f, "--metric", "metric", "Flows|Ports [Flows]");
     AddParam(cmd, f, "--type", "type", "Serie|Repartition [Serie]");
     AddParam(cmd, f, "--user-identifier", "userIdentifier", "echoed in every returned object [\"\"]");
-    cmd->add_option("--format", f->format, "json|table|csv [json]")->check(CLI::IsMember({"json", "table", "csv"}));
+    cmd->add_option("--format", f->format,
+                    "json|table|csv, or svg (an SVG picture) or chart (drawn in the terminal) [json]")
+        ->check(CLI::IsMember({"json", "table", "csv", "svg", "chart"}));
+    cmd->add_option("--output", f->output, "write to FILE instead of standard output");
+    cmd->add_flag("--ascii", f->ascii, "--format chart: plain ASCII instead of Unicode blocks");
     auto* batch = cmd->add_option("--batch", f->batch,
                                   "FILE|-: one JSON parameter object per line in, one FlowStatisticsList per line out");
     batch->excludes(ns);
@@ -112,6 +117,13 @@ int RunQuery(const QueryFlags& flags) {
   Query q;
   if (flags.batch.empty()) {
     Status s = BuildQuery(flags, &q);
+    // One clock for the answer and a chart's title.
+    const bool picture = flags.format == "svg" || flags.format == "chart";
+    if (s.ok() && picture && !q.now_ms) {
+      q.now_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+    }
     if (!s.ok()) {
       std::fprintf(stderr, "flowstat query: %s\n", s.message().c_str());
       return 2;
@@ -128,9 +140,10 @@ int RunQuery(const QueryFlags& flags) {
     std::fprintf(stderr, "flowstat query: %s\n", result.status().message().c_str());
     return result.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  std::string out = FormatStatistics(*result, flags.format);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  const std::string out = flags.format == "svg" || flags.format == "chart"
+                              ? DrawStatistics(*result, q, flags.format, flags.ascii, flags.output.empty())
+                              : FormatStatistics(*result, flags.format);
+  return WriteOutput(out, flags.output);
 }
 
 int RunDump(const QueryFlags& flags) {

@@ -15,7 +15,9 @@ struct QueryFlags {
   std::string namespace_;
   bool no_recursive = false;
   std::vector<std::pair<std::string, std::string>> params;
-  std::string format = "json";
+  std::string format = "json";  // json|table|csv, or a picture: svg|chart
+  std::string output;           // --output FILE instead of standard output
+  bool ascii = false;           // --format chart: ASCII characters only
   std::string batch;
   unsigned long long limit = 0;
   bool limit_set = false;
