@@ -51,7 +51,8 @@ std::string ShortNumber(double value) {
     if (value >= u.size) {
       char buf[32];
       const double scaled = value / u.size;
-      std::snprintf(buf, sizeof buf, scaled < 10 && scaled != std::floor(scaled) ? "%.1f%s" : "%.0f%s", scaled,
+      // One decimal where it is not noise: 12.5k, but 125k.
+      std::snprintf(buf, sizeof buf, scaled < 100 && scaled != std::floor(scaled) ? "%.1f%s" : "%.0f%s", scaled,
                     u.suffix);
       return buf;
     }
@@ -101,10 +102,12 @@ size_t DisplayWidth(std::string_view text) {
   return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return !IsContinuation(c); }));
 }
 
-std::string ElideMiddle(std::string_view text, size_t max_chars) {
+std::string ElideMiddle(std::string_view text, size_t max_chars, bool ascii) {
   const size_t width = DisplayWidth(text);
-  if (width <= max_chars || max_chars < 3) return std::string(text);
-  const size_t keep = max_chars - 1, head = (keep + 1) / 2, tail = keep - head;
+  const std::string_view mark = ascii ? "..." : "\u2026";
+  const size_t mark_chars = ascii ? 3 : 1;
+  if (width <= max_chars || max_chars < mark_chars + 2) return std::string(text);
+  const size_t keep = max_chars - mark_chars, head = (keep + 1) / 2, tail = keep - head;
   auto byte_of = [&](size_t chars) {  // the byte where character number `chars` starts
     size_t seen = 0;
     for (size_t i = 0; i < text.size(); ++i) {
@@ -112,7 +115,10 @@ std::string ElideMiddle(std::string_view text, size_t max_chars) {
     }
     return text.size();
   };
-  return std::string(text.substr(0, byte_of(head))) + "\u2026" + std::string(text.substr(byte_of(width - tail)));
+  std::string out(text.substr(0, byte_of(head)));
+  out += mark;
+  out += text.substr(byte_of(width - tail));
+  return out;
 }
 
 const char* ModeName(Mode mode) { return mode == Mode::kAccepted ? "Accepted" : "Rejected"; }
@@ -154,7 +160,8 @@ Extremes ColumnExtremes(const std::vector<double>& values, size_t columns) {
   return e;
 }
 
-std::vector<Bars> RepartitionBars(const std::vector<FlowStatistic>& list, size_t top, size_t label_chars) {
+std::vector<Bars> RepartitionBars(const std::vector<FlowStatistic>& list, size_t top, size_t label_chars, bool ascii) {
+  const std::string arrow = ascii ? " -> " : " \u2192 ";
   std::vector<Bars> out;
   for (const FlowStatistic& s : list) {
     if (s.type != StatisticType::kRepartition) continue;
@@ -169,8 +176,8 @@ std::vector<Bars> RepartitionBars(const std::vector<FlowStatistic>& list, size_t
       }
       std::string label = s.metric == Metric::kPorts
                               ? "port " + std::to_string(p.port)
-                              : ElideMiddle(p.source_id, label_chars / 2) + " \u2192 " +
-                                    ElideMiddle(p.destination_id, label_chars - label_chars / 2 - 3);
+                              : ElideMiddle(p.source_id, label_chars / 2, ascii) + arrow +
+                                    ElideMiddle(p.destination_id, label_chars - label_chars / 2 - 4, ascii);
       b.bars.push_back({std::move(label), p.value, false});
     }
     if (s.data_points.size() > top) {

@@ -28,8 +28,9 @@ struct TimeTick {
 // "2025-11-19").
 std::vector<TimeTick> TimeTicks(int64_t start_ms, int64_t end_ms, int target);
 
-// "abcdefgh…uvwxyz": `text` cut in the middle to at most `max_chars` characters (UTF-8 aware).
-std::string ElideMiddle(std::string_view text, size_t max_chars);
+// "abcdefgh…uvwxyz": `text` cut in the middle to at most `max_chars` characters (UTF-8 aware);
+// with `ascii`, "..." marks the cut.
+std::string ElideMiddle(std::string_view text, size_t max_chars, bool ascii = false);
 
 // The number of characters (code points) of UTF-8 `text`.
 size_t DisplayWidth(std::string_view text);
@@ -66,6 +67,9 @@ struct Bars {
   Count total = 0;
   Count max = 0;  // of the entries shown: "other" may exceed it, and is then drawn off scale
 };
-std::vector<Bars> RepartitionBars(const std::vector<FlowStatistic>& list, size_t top, size_t label_chars);
+// Labels of at most `label_chars` characters ("source → destination", "port 443"); ASCII only
+// with `ascii`.
+std::vector<Bars> RepartitionBars(const std::vector<FlowStatistic>& list, size_t top, size_t label_chars,
+                                  bool ascii = false);
 
 }  // namespace flowstat::chart

@@ -32,7 +32,7 @@ std::string SerieText(const std::vector<chart::Line>& lines, const Query& query,
                       const ChartOptions& o) {
   const size_t width = static_cast<size_t>(std::max(o.width, 20));
   const int rows = std::max(o.height, 2);
-  std::string out = chart::ElideMiddle(ChartTitle(query, window), width) + "\n";
+  std::string out = chart::ElideMiddle(ChartTitle(query, window), width, o.ascii) + "\n";
   double max = 0;
   for (const auto& l : lines) max = std::max(max, l.max);
   if (lines.empty() || max == 0) {
@@ -47,7 +47,7 @@ std::string SerieText(const std::vector<chart::Line>& lines, const Query& query,
                                           (query.metric == Metric::kPorts
                                                ? ": up to " + chart::ShortNumber(l.max) + " distinct ports per bucket"
                                                : ": " + chart::GroupedCount(l.total) + " flows"),
-                                      width),
+                                      width, o.ascii),
                    l.mode, o) +
            "\n";
     const auto columns = chart::ColumnExtremes(l.values, std::min(plot_width, l.values.size()));
@@ -96,7 +96,7 @@ std::string RepartitionText(const std::vector<chart::Bars>& modes, const Query& 
                             const ChartOptions& o) {
   const size_t width = static_cast<size_t>(std::max(o.width, 30));
   const size_t label_width = RepartitionLabelWidth(o);
-  std::string out = chart::ElideMiddle(ChartTitle(query, window), width) + "\n";
+  std::string out = chart::ElideMiddle(ChartTitle(query, window), width, o.ascii) + "\n";
   if (modes.empty())
     return out + (query.metric == Metric::kPorts ? "No ports in this window\n" : "No flows in this window\n");
   for (const auto& m : modes) {
@@ -104,7 +104,7 @@ std::string RepartitionText(const std::vector<chart::Bars>& modes, const Query& 
         std::string(chart::ModeName(m.mode)) +
         (m.metric == Metric::kPorts ? " flows by destination port" : " flows by source and destination") + " (total " +
         chart::GroupedCount(m.total) + ")";
-    out += Painted(chart::ElideMiddle(heading, width), m.mode, o) + "\n";
+    out += Painted(chart::ElideMiddle(heading, width, o.ascii), m.mode, o) + "\n";
     if (m.bars.empty()) out += "  none\n";
     size_t value_width = 0;
     for (const auto& bar : m.bars) value_width = std::max(value_width, chart::GroupedCount(bar.value).size());
@@ -121,7 +121,7 @@ std::string RepartitionText(const std::vector<chart::Bars>& modes, const Query& 
         cells += kGrowing[eighths % 8];
         if (cells.empty() && bar.value > 0) cells = kGrowing[1];
       }
-      out += Pad(chart::ElideMiddle(bar.label, label_width - 2), label_width, false) +
+      out += Pad(chart::ElideMiddle(bar.label, label_width - 2, o.ascii), label_width, false) +
              (bar.other ? cells : Painted(cells, m.mode, o)) + " " + chart::GroupedCount(bar.value) +
              (share > 1 ? (o.ascii ? " >" : " \u00bb") : "") + "\n";
     }
@@ -135,7 +135,8 @@ std::string RenderTerminal(const std::vector<FlowStatistic>& list, const Query& 
                            const ChartOptions& options) {
   if (query.type == StatisticType::kRepartition) {
     const size_t label_width = RepartitionLabelWidth(options);
-    return RepartitionText(chart::RepartitionBars(list, options.top, label_width - 2), query, window, options);
+    return RepartitionText(chart::RepartitionBars(list, options.top, label_width - 2, options.ascii), query, window,
+                           options);
   }
   return SerieText(chart::SerieLines(list), query, window, options);
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -17,10 +18,12 @@
 #include <optional>
 #include <thread>
 
+#include "flowstat/chart.h"
 #include "flowstat/store.h"
 #include "server/connection_pool.h"
 #include "server/http_query.h"
 #include "server/metrics.h"
+#include "server/page.h"
 #include "server/reports.h"
 #include "server/tokens.h"
 #include "util/files.h"
@@ -113,7 +116,8 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
 
 // The route a request counts under in the metrics (bounded label values).
 std::string RouteOf(const std::string& path) {
-  for (const char* route : {"/flowstatistics", "/flowreports", "/health", "/metrics", "/backup"}) {
+  for (const char* route :
+       {"/flowstatistics", "/flowstatistics.svg", "/", "/flowreports", "/health", "/metrics", "/backup"}) {
     if (path == route) return route;
   }
   return "other";
@@ -139,7 +143,8 @@ class Service {
   // The grants of the request's token; nullopt after answering 401. Without a tokens file
   // everything is granted.
   std::optional<std::vector<TokenTable::Grant>> Authenticate(const httplib::Request& req, httplib::Response& res);
-  void Statistics(const httplib::Request& req, httplib::Response& res);
+  // GET /flowstatistics (JSON) and GET /flowstatistics.svg (the same answer drawn).
+  void Statistics(const httplib::Request& req, httplib::Response& res, bool svg);
   void Reports(const httplib::Request& req, httplib::Response& res);
   void Metrics(const httplib::Request& req, httplib::Response& res);
   void Backup(const httplib::Request& req, httplib::Response& res);
@@ -178,13 +183,24 @@ std::optional<std::vector<TokenTable::Grant>> Service::Authenticate(const httpli
   return grants;
 }
 
-void Service::Statistics(const httplib::Request& req, httplib::Response& res) {
+void Service::Statistics(const httplib::Request& req, httplib::Response& res, bool svg) {
   auto grants = Authenticate(req, res);
   if (!grants) return;
   const size_t question = req.target.find('?');
   auto params = ParseQueryString(question == std::string::npos ? std::string_view()
                                                                : std::string_view(req.target).substr(question + 1));
   if (!params.ok()) return SendError(res, 400, params.status().message());
+  ChartOptions chart;
+  if (svg) {  // the picture's width, a parameter of the drawing only
+    for (auto it = params->begin(); it != params->end(); ++it) {
+      if (it->first != "width") continue;
+      const int width = std::atoi(it->second.c_str());
+      if (width < 300 || width > 4000) return SendError(res, 400, "width: must be from 300 to 4000 pixels", "width");
+      chart.width = width;
+      params->erase(it);
+      break;
+    }
+  }
   std::optional<std::string> header_namespace;
   if (req.has_header("X-Namespace")) header_namespace = req.get_header_value("X-Namespace");
   StatisticsRequest request;
@@ -201,6 +217,11 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res) {
   }
   std::vector<FlowStatistic>& list = *result;
   res.set_header("X-Count", std::to_string(list.size()));
+  if (svg) {
+    auto window = ResolveWindow(request.query);
+    res.set_content(RenderSvg(list, request.query, window.ok() ? *window : Window{}, chart), "image/svg+xml");
+    return;
+  }
   if (request.page > 0 && request.page_size > 0) {
     const uint64_t first = (request.page - 1) * request.page_size;
     if (first >= list.size())
@@ -298,7 +319,16 @@ void Service::Install(httplib::Server& http) {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.Get("/flowstatistics", [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res); });
+  http.Get("/flowstatistics",
+           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, false); });
+  http.Get("/flowstatistics.svg",
+           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, true); });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    // The page draws what /flowstatistics.svg answers; it loads nothing from anywhere else.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:");
+    res.set_content(kPageHtml, "text/html; charset=utf-8");
+  });
   http.Post("/flowreports", [this](const httplib::Request& req, httplib::Response& res) { Reports(req, res); });
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
@@ -307,6 +337,8 @@ void Service::Install(httplib::Server& http) {
   http.Post("/backup", [this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); });
   // Known paths, other methods: 405 naming the allowed one.
   for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
+                                      {"/flowstatistics.svg", "GET, HEAD"},
+                                      {"/", "GET, HEAD"},
                                       {"/flowreports", "POST"},
                                       {"/health", "GET, HEAD"},
                                       {"/metrics", "GET, HEAD"},
