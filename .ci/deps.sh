@@ -13,3 +13,11 @@ if [ "$missing" != "0" ] || [ "$listed" -lt "$(echo $PACKAGES | wc -w)" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 fi
+# The browser for the page tests (tests/chart_test.py): optional, since it is large and not every
+# mirror has it; without it those tests are skipped with the reason printed.
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+    >/dev/null 2>&1 || echo "deps: chromium could not be installed: the page tests will be skipped"
+fi

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "flowstat/chart.h"
 #include "flowstat/store.h"
 #include "schema/chunk.h"
 #include "schema/event_view.h"
@@ -170,6 +171,52 @@ void BM_BulkLoad(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * lines.size()));
 }
 BENCHMARK(BM_BulkLoad)->Unit(benchmark::kMillisecond);
+
+// Drawing a week at one minute (10,080 buckets, both modes) as SVG and for a 120-column terminal.
+std::vector<flowstat::FlowStatistic> WeekOfMinutes() {
+  std::vector<flowstat::FlowStatistic> list(2);
+  uint64_t x = 88172645463325252ull;
+  for (size_t m = 0; m < 2; ++m) {
+    list[m].mode = m == 0 ? flowstat::Mode::kAccepted : flowstat::Mode::kRejected;
+    for (int i = 0; i < 10080; ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      flowstat::DataPoint p;
+      p.timestamp_ms = 1762992000000 + int64_t{60000} * i;
+      p.value = x % (m == 0 ? 5000 : 300);
+      list[m].data_points.push_back(p);
+    }
+  }
+  return list;
+}
+
+void BM_RenderSvgWeekOfMinutes(benchmark::State& state) {
+  const auto list = WeekOfMinutes();
+  flowstat::Query q;
+  q.namespace_ = "/acme";
+  q.average_interval_ms = 60000;
+  const flowstat::Window w{1762992000000, 1762992000000 + 7 * 86400000LL};
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string svg = flowstat::RenderSvg(list, q, w);
+    bytes = svg.size();
+    benchmark::DoNotOptimize(svg.data());
+  }
+  state.counters["svg_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_RenderSvgWeekOfMinutes)->Unit(benchmark::kMillisecond);
+
+void BM_RenderTerminalWeekOfMinutes(benchmark::State& state) {
+  const auto list = WeekOfMinutes();
+  flowstat::Query q;
+  q.namespace_ = "/acme";
+  q.average_interval_ms = 60000;
+  const flowstat::Window w{1762992000000, 1762992000000 + 7 * 86400000LL};
+  flowstat::ChartOptions o;
+  o.width = 120;
+  o.height = 8;
+  for (auto _ : state) benchmark::DoNotOptimize(flowstat::RenderTerminal(list, q, w, o).data());
+}
+BENCHMARK(BM_RenderTerminalWeekOfMinutes)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
