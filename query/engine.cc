@@ -52,6 +52,23 @@ void AddScanTasks(const Plan& plan, uint64_t ns, uint32_t lo, uint32_t hi, std::
   for (uint8_t shard : plan.shards()) tasks->push_back({ns, shard, lo, hi});
 }
 
+// A query whose raw scans reach below a raw horizon needs events that expiry removed (keeping
+// their rollups): refused, never answered in part. It can be answered from the latest such horizon.
+Status RefuseExpiredRaw(const Plan& plan, const std::vector<ScanTask>& tasks) {
+  int64_t answerable_from = 0;
+  for (const ScanTask& t : tasks) {
+    const uint32_t horizon = plan.RawHorizonHour(t.ns);
+    if (t.hour_lo < horizon) answerable_from = std::max(answerable_from, int64_t{horizon} * storage::kChunkMs);
+  }
+  if (answerable_from == 0) return Status::Ok();
+  const std::string from = FormatTimeSeconds(answerable_from);
+  return Status::InvalidArgument(
+      "the raw events before " + from +
+      " were expired with their hour and day rollups kept, and this query needs them (a tag or ID selector, or a "
+      "window or bucket not on whole hours there): it can be answered from " +
+      from);
+}
+
 // Raw scans at least this large (hour-chunks) are split over two threads: decompressing and
 // matching a week of events is worth a thread; a narrow query is not.
 constexpr uint64_t kParallelScanChunks = 1024;
@@ -188,6 +205,7 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, co
       if (!s.ok()) return s;
     }
   }
+  if (Status s = RefuseExpiredRaw(*plan, tasks); !s.ok()) return s;
   uint64_t chunks = 0;
   for (const ScanTask& t : tasks) chunks += t.hour_hi - t.hour_lo + 1;
   const size_t shares = tasks.empty() ? 0 : (chunks >= kParallelScanChunks ? 2 : 1);

@@ -78,7 +78,14 @@ Status Plan::PlanCandidates(const storage::EventStore& store, const storage::Eve
                             const Query& q) {
   std::set<uint64_t> namespaces;
   for (uint32_t id : view.dictionary().NamespaceIds()) {
-    if (namespace_allowed_[id]) namespaces.insert(store.NamespaceHash(view.dictionary().Entry(id).substr(1)));
+    if (!namespace_allowed_[id]) continue;
+    const std::string_view ns = view.dictionary().Entry(id).substr(1);
+    const uint64_t hash = store.NamespaceHash(ns);
+    namespaces.insert(hash);
+    if (const int64_t horizon = store.RawHorizon(ns)) {
+      uint32_t& hour = raw_horizon_hour_[hash];
+      hour = std::max(hour, storage::HourOf(horizon));
+    }
   }
   const uint32_t day_lo = storage::DayOf(window_.start_ms < 0 ? 0 : window_.start_ms);
   const uint32_t day_hi = storage::DayOf(std::clamp<int64_t>(window_.end_ms - 1, 0, kMaxTimestampMs));

@@ -36,6 +36,13 @@ class Plan {
   // The contribution of a record to each mode, after every filter; zero when it does not match.
   Contribution Match(const EventRecord& r);
 
+  // The first hour of namespace hash `ns` whose raw events are kept (0: all are): expiry with
+  // kept rollups removed those before it.
+  uint32_t RawHorizonHour(uint64_t ns) const {
+    auto it = raw_horizon_hour_.find(ns);
+    return it == raw_horizon_hour_.end() ? 0 : it->second;
+  }
+
   // Rollups (storage/rollup.h) may stand for raw events: only without tag or ID filters.
   bool rollups_usable() const { return rollups_usable_; }
   bool NamespaceAllowed(uint32_t id) const { return id < namespace_allowed_.size() && namespace_allowed_[id]; }
@@ -65,6 +72,7 @@ class Plan {
   std::vector<uint32_t> source_tag_ids_, destination_tag_ids_;
   std::vector<int8_t> source_memo_, destination_memo_;  // tag list id -> -1 unknown, 0/1
   std::map<uint64_t, std::vector<uint32_t>> candidates_;
+  std::map<uint64_t, uint32_t> raw_horizon_hour_;
   std::vector<uint8_t> shards_;
 };
 

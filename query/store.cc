@@ -50,9 +50,13 @@ class StoreImpl final : public Store {
     });
   }
 
-  Status Expire(int64_t before_ms, const std::string& namespace_) override { return Remove(namespace_, before_ms); }
+  Status Expire(int64_t before_ms, const std::string& namespace_, bool keep_rollups) override {
+    return Remove(namespace_, before_ms, keep_rollups);
+  }
 
-  Status DeleteNamespace(const std::string& namespace_) override { return Remove(namespace_, kMaxTimestampMs + 1); }
+  Status DeleteNamespace(const std::string& namespace_) override {
+    return Remove(namespace_, kMaxTimestampMs + 1, false);
+  }
 
   Result<StoreInfo> Info() override {
     return Guard([&]() -> Result<StoreInfo> { return store_->Info(); });
@@ -103,11 +107,12 @@ class StoreImpl final : public Store {
   }
 
  private:
-  Status Remove(const std::string& namespace_, int64_t before_ms) {
+  Status Remove(const std::string& namespace_, int64_t before_ms, bool keep_rollups) {
     return Guard([&]() -> Status {
       storage::EventStore::RemoveSpec spec;
       spec.namespace_ = namespace_;
       spec.before_ms = before_ms;
+      spec.keep_rollups = keep_rollups;
       if (Status s = schema::NormalizeNamespace("namespace", &spec.namespace_); !s.ok()) return s;
       auto writer = store_->EnterWriter();
       return writer.ok() ? store_->Remove(*writer, spec) : writer.status();

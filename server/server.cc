@@ -145,6 +145,8 @@ class Service {
   std::optional<std::vector<TokenTable::Grant>> Authenticate(const httplib::Request& req, httplib::Response& res);
   // GET /flowstatistics (JSON) and GET /flowstatistics.svg (the same answer drawn).
   void Statistics(const httplib::Request& req, httplib::Response& res, bool svg);
+  // --retention and --rollup-retention at `now_ms`.
+  Status ApplyRetention(int64_t now_ms);
   void Reports(const httplib::Request& req, httplib::Response& res);
   void Metrics(const httplib::Request& req, httplib::Response& res);
   void Backup(const httplib::Request& req, httplib::Response& res);
@@ -384,6 +386,14 @@ void Service::ReloadTokens() {
   std::fprintf(stderr, "flowstat serve: SIGHUP: reloaded %zu grants from %s\n", n, options_.tokens_path.c_str());
 }
 
+Status Service::ApplyRetention(int64_t now_ms) {
+  if (options_.rollup_retention_ms == 0) return store_->Expire(now_ms - options_.retention_ms);
+  if (Status s = store_->Expire(now_ms - options_.retention_ms, "/", /*keep_rollups=*/true); !s.ok()) return s;
+  // Rollups go a whole hour at a time: the hours there have no raw events left to cut.
+  constexpr int64_t kHour = 3600000;
+  return store_->Expire((now_ms - options_.rollup_retention_ms) / kHour * kHour);
+}
+
 void Service::RefreshLoop() {
   std::unique_lock lock(refresh_mu_);
   auto last_expiry = Clock::now() - std::chrono::hours(1);
@@ -399,7 +409,7 @@ void Service::RefreshLoop() {
       const int64_t now_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
               .count();
-      if (Status s = store_->Expire(now_ms - options_.retention_ms); !s.ok()) {  // refreshes rollups too
+      if (Status s = ApplyRetention(now_ms); !s.ok()) {  // refreshes rollups too
         std::fprintf(stderr, "flowstat serve: retention: %s\n", s.message().c_str());
       }
     } else if (Status s = store_->Flush(); !s.ok()) {

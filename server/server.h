@@ -21,6 +21,9 @@ struct ServeOptions {
   int timeout_seconds = 5;             // read, write and keep-alive idle timeouts
   int refresh_ms = 5000;               // rollup refresh period while reports arrive
   int64_t retention_ms = 0;            // > 0: expire events older than this, once a minute
+  // > 0 (and >= retention_ms): raw events older than retention_ms go but their hour and day
+  // rollups stay until they are this old (Store::Expire with keep_rollups).
+  int64_t rollup_retention_ms = 0;
   int retention_check_ms = 60000;
   std::string port_file;  // when set, the bound port is written there once listening
 };

@@ -149,6 +149,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   store->db_.reset(db);
   Status st = store->CheckFormat(!exists);
   if (st.ok()) st = store->LoadDictionary();
+  if (st.ok()) st = store->LoadHorizons();
   if (!st.ok()) return Status(st);
   return store;
 }
@@ -171,7 +172,12 @@ Status EventStore::CheckFormat(bool fresh) {
     return FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "writing format record");
   }
   if (!s.ok()) return FromRocks(s, "reading format record");
-  if (value != kFormatDescription) {
+  if (value == kFormatDescriptionV2 && !read_only_) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "upgrading the format record to version 3");
+  }
+  if (value != kFormatDescription && value != kFormatDescriptionV2) {
     return Status::Incompatible("store format '" + value + "' is not the supported '" +
                                 std::string(kFormatDescription) + "'");
   }

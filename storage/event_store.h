@@ -81,8 +81,14 @@ class EventStore {
   struct RemoveSpec {
     std::string namespace_ = "/";  // normalized
     int64_t before_ms = kMaxTimestampMs + 1;
+    // Only the raw events of whole hours before before_ms (rounded down to an hour) go; hour and
+    // day rollups stay current and keep answering what they can answer exactly. A raw horizon
+    // record says so to the planner, and to writers (no event may land below it).
+    bool keep_rollups = false;
   };
   Status Remove(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
+  // The namespace hashes holding namespaces of `scope`, each with whether it also holds one outside.
+  std::map<uint64_t, bool> RemovedHashes(const std::string& scope) const;
 
   // Rewrites the store compactly, after bringing every rollup up to date.
   Status Compact(const util::WriterLease& writer) EXCLUDES(write_mu_);
@@ -144,6 +150,20 @@ class EventStore {
     bool fill_cache_;
   };
 
+  // What expiry removed, by namespace subtree (format.h, kHorizon*).
+  struct Horizon {
+    uint8_t kind;
+    std::string namespace_;
+    int64_t before_ms;
+  };
+  std::vector<Horizon> Horizons() const EXCLUDES(horizon_mu_);
+  // The latest raw horizon covering namespace `ns`, 0 when none: raw events of `ns` before it are
+  // gone while their hour and day rollups stay.
+  int64_t RawHorizon(std::string_view ns) const EXCLUDES(horizon_mu_);
+  // InvalidArgument when `event` falls before the raw horizon of its namespace: counted there by
+  // rollups alone, it would make them stale with no raw events left to rebuild them from.
+  Status CheckHorizon(const schema::EventView& event) const EXCLUDES(horizon_mu_);
+
  private:
   EventStore() = default;
   // Recomputes the rollups of the hours written since the last call (see storage/rollup.h).
@@ -152,6 +172,13 @@ class EventStore {
   Status RefreshStaleRollups() EXCLUDES(write_mu_);
   Status LoadDictionary();
   Status CheckFormat(bool fresh);
+  Status LoadHorizons() EXCLUDES(horizon_mu_);
+  Status RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
+  Status RemoveRawKeepingRollups(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
+  // Records (durably, before anything is removed) that `kind` expiry of `ns` reached before_ms,
+  // and drops the records it makes meaningless; before_ms past kMaxTimestampMs (a deleted
+  // subtree) drops every record of `ns` and below (storage/horizons.cc).
+  Status RecordHorizon(uint8_t kind, const std::string& ns, int64_t before_ms) EXCLUDES(horizon_mu_);
   using PresenceKeyBytes = std::array<char, kPresenceKeySize>;
   // Appends the presence keys an (ID or tag list) `id` adds in (day, ns), unless written before.
   void AddPresence(const Dictionary::Reader& dict, std::vector<PresenceKeyBytes>* keys, uint8_t kind, uint32_t id,
@@ -193,6 +220,11 @@ class EventStore {
   PresenceMemo presence_written_ GUARDED_BY(write_mu_);
 
   std::mutex rollup_write_mu_;  // see WriteRollups
+
+  // Horizon records as stored; read by queries and writers, changed by Remove (a writer).
+  mutable util::Mutex horizon_mu_;
+  std::vector<Horizon> horizons_ GUARDED_BY(horizon_mu_);
+  std::atomic<bool> has_raw_horizons_{false};  // lets writers skip CheckHorizon's lock
 
   std::atomic<uint64_t> writes_done_{0};             // WriteRecords calls that succeeded
   util::Mutex sync_mu_;                              // one log sync at a time

@@ -1,5 +1,5 @@
-// The on-disk layout of a flowstat store, version 2. Every constant here is drawn byte by byte
-// in doc/storage-format.md under the same name. DO NOT CHANGE without bumping kFormatVersion.
+// The on-disk layout of a flowstat store, version 3 (version 2 without horizon records). Every constant here is drawn
+// byte by byte in doc/storage-format.md under the same name. DO NOT CHANGE without bumping kFormatVersion.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,11 @@ inline constexpr char kDayIdsPrefix = 'i';      // 'i' ns:u64 BE day:u32 BE  -> 
 inline constexpr char kCheckpointPrefix = 'K';  // 'K' name          -> the value a loader attached
 inline constexpr size_t kMaxCheckpointName = 256;
 inline constexpr char kDayPairsPrefix = 'q';  // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
+inline constexpr char kHorizonPrefix = 'H';   // 'H' kind:u8 namespace -> before_ms:u64 LE
+
+// Kinds of horizon records: what expiry removed from a namespace subtree, before an instant.
+inline constexpr uint8_t kHorizonRaw = 'r';  // raw events (chunks) gone, hour and day rollups kept
+inline constexpr uint8_t kHorizonAll = 'a';  // everything gone: raw events and rollups
 
 // The key prefixes of the three rollups of one hour or one day.
 struct RollupPrefixes {
@@ -36,6 +41,11 @@ inline constexpr RollupPrefixes kDayRollups{kDaySummaryPrefix, kDayIdsPrefix, kD
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
+    "flowstat-store 3; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
+    "rollup=3600000ms,86400000ms";
+// A version-2 store differs only by never holding horizon records: it is read as it is, and
+// upgraded (this record rewritten) when opened for writing.
+inline constexpr std::string_view kFormatDescriptionV2 =
     "flowstat-store 2; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";
 static_assert(kFormatDescription.substr(0, 15) == "flowstat-store " && kFormatDescription[16] == ';' &&

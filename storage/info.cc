@@ -4,6 +4,7 @@
 
 #include <array>
 #include <filesystem>
+#include <map>
 
 #include "schema/chunk.h"
 #include "storage/event_store.h"
@@ -29,6 +30,15 @@ uint64_t BytesOfKind(rocksdb::DB& db, char first) {
 Result<StoreInfo> EventStore::Info() const {
   StoreInfo info;
   info.format_version = static_cast<int>(kFormatVersion);
+  std::map<std::string, StoreInfo::Horizon> by_namespace;
+  for (const Horizon& h : Horizons()) {
+    StoreInfo::Horizon& out = by_namespace[h.namespace_];
+    out.namespace_ = h.namespace_;
+    if (h.kind == kHorizonAll) out.rollups_before_ms = h.before_ms;
+    auto& raw = out.raw_before_ms;  // everything gone is raw events gone too
+    raw = std::max(raw.value_or(h.before_ms), h.before_ms);
+  }
+  for (auto& [ns, h] : by_namespace) info.horizons.push_back(std::move(h));
   ReadView view(*this, /*fill_cache=*/false);
   std::vector<bool> seen(view.dictionary().size() + 1, false);
   rocksdb::ReadOptions ro;

@@ -43,6 +43,20 @@ bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, u
   return true;
 }
 
+std::string HorizonKey(uint8_t kind, std::string_view ns) {
+  std::string k(1, kHorizonPrefix);
+  k += static_cast<char>(kind);
+  k += ns;
+  return k;
+}
+
+bool ParseHorizonKey(std::string_view key, uint8_t* kind, std::string_view* ns) {
+  if (key.size() < 3 || key[0] != kHorizonPrefix || key[2] != '/') return false;
+  *kind = static_cast<uint8_t>(key[1]);
+  *ns = key.substr(2);
+  return *kind == kHorizonRaw || *kind == kHorizonAll;
+}
+
 std::string CheckpointKey(std::string_view name) {
   std::string k(1, kCheckpointPrefix);
   k += name;

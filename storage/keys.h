@@ -22,6 +22,10 @@ bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint8_t* shar
 std::string HourKey(char prefix, uint64_t namespace_hash, uint32_t hour);
 bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, uint32_t* hour);
 
+// 'H' kind namespace: a horizon record (format.h).
+std::string HorizonKey(uint8_t kind, std::string_view ns);
+bool ParseHorizonKey(std::string_view key, uint8_t* kind, std::string_view* ns);
+
 std::string DictionaryKey(uint32_t id);
 std::string CheckpointKey(std::string_view name);
 bool ParseDictionaryKey(std::string_view key, uint32_t* id);

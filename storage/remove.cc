@@ -30,6 +30,61 @@ std::string PastEveryKeyOf(std::string prefix) {
 }  // namespace
 
 Status EventStore::Remove(const util::WriterLease& writer, const RemoveSpec& spec) {
+  const bool inside_hour = spec.before_ms <= kMaxTimestampMs && spec.before_ms % kChunkMs != 0;
+  if (!spec.keep_rollups && inside_hour) {
+    // An hour whose raw events are gone cannot be cut: its rollup stands for all of them.
+    for (const Horizon& h : Horizons()) {
+      if (h.kind == kHorizonRaw && h.before_ms > spec.before_ms &&
+          (NamespaceCovers(spec.namespace_, h.namespace_) || NamespaceCovers(h.namespace_, spec.namespace_))) {
+        return Status::InvalidArgument("before: " + FormatTimeSeconds(spec.before_ms) + " falls inside an hour of " +
+                                       h.namespace_ + " whose raw events were expired (rollups kept, up to " +
+                                       FormatTimeSeconds(h.before_ms) + "): expire up to a whole hour");
+      }
+    }
+  }
+  if (spec.keep_rollups && spec.before_ms <= kMaxTimestampMs) return RemoveRawKeepingRollups(writer, spec);
+  Status s = RemoveEverything(writer, spec);
+  // Afterwards, since a raw horizon it supersedes must stay until nothing is left below it.
+  return s.ok() ? RecordHorizon(kHorizonAll, spec.namespace_, spec.before_ms) : s;
+}
+
+Status EventStore::RemoveRawKeepingRollups(const util::WriterLease& writer, const RemoveSpec& spec) {
+  // Every rollup current first: one left stale could only be rebuilt from the raw events going now.
+  if (Status s = Flush(writer); !s.ok()) return s;
+  if (Status s = RefreshStaleRollups(); !s.ok()) return s;
+  const uint32_t first_kept_hour = HourOf(spec.before_ms);  // whole hours only
+  if (Status s = RecordHorizon(kHorizonRaw, spec.namespace_, int64_t{first_kept_hour} * kChunkMs); !s.ok()) return s;
+  const auto hashes = RemovedHashes(spec.namespace_);
+  rocksdb::WriteBatch wb;
+  for (const auto& [h, shared] : hashes) {
+    // A hash shared with a namespace that stays keeps its chunks: rewriting them would make the
+    // hour's rollups stale. Its raw events stay, harmlessly: the horizon refuses what needs them.
+    if (shared) continue;
+    for (int shard = 0; shard < kSourceShards; ++shard) {
+      const auto s = static_cast<uint8_t>(shard);
+      wb.DeleteRange(ChunkKey(h, s, 0), ChunkKey(h, s, first_kept_hour));
+    }
+  }
+  // Generation counters, rollups and presence keys stay: the rollups remain current.
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "removing raw events");
+}
+
+std::map<uint64_t, bool> EventStore::RemovedHashes(const std::string& scope) const {
+  std::map<uint64_t, bool> hashes;  // hash -> shared with a namespace that is kept
+  Dictionary::Reader dict(dictionary_);
+  for (uint32_t id : dict.NamespaceIds()) {
+    const std::string_view ns = dict.Entry(id).substr(1);
+    if (NamespaceCovers(scope, ns)) hashes.try_emplace(NamespaceHash(ns), false);
+  }
+  for (uint32_t id : dict.NamespaceIds()) {
+    const std::string_view ns = dict.Entry(id).substr(1);
+    auto it = hashes.find(NamespaceHash(ns));
+    if (it != hashes.end() && !NamespaceCovers(scope, ns)) it->second = true;
+  }
+  return hashes;
+}
+
+Status EventStore::RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) {
   // Which namespace hashes hold removed namespaces, and which of them also hold one that stays.
   std::map<uint64_t, bool> hashes;  // hash -> shared with a namespace that is kept
   std::vector<bool> covered;

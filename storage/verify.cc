@@ -70,7 +70,9 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     uint8_t shard, kind;
     switch (key[0]) {
       case kMetaPrefix:
-        if (key != kFormatKey || value != kFormatDescription) problems->push_back(where + ": unexpected meta record");
+        if (key != kFormatKey || (value != kFormatDescription && value != kFormatDescriptionV2)) {
+          problems->push_back(where + ": unexpected meta record");
+        }
         break;
       case kDictionaryPrefix:
         if (!ParseDictionaryKey(key, &id) || id > d.size() || d.Entry(id) != value) {
@@ -86,6 +88,13 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         } else {
           CheckRecords(records, d, where, problems);
           chunk_hours.insert({ns, hour});
+        }
+        break;
+      }
+      case kHorizonPrefix: {
+        std::string_view horizon_ns;
+        if (!ParseHorizonKey(key, &kind, &horizon_ns) || value.size() != 8) {
+          problems->push_back(where + ": malformed horizon record");
         }
         break;
       }
@@ -118,6 +127,18 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     }
   }
   if (!it->status().ok()) problems->push_back("scan: " + it->status().ToString());
+  // Below a raw horizon the rollups stand for events that are gone: nothing to check them against.
+  std::map<uint64_t, uint32_t> raw_horizon_hour;  // namespace hash -> first hour with raw events
+  for (uint32_t id : d.NamespaceIds()) {
+    const std::string_view ns = d.Entry(id).substr(1);
+    const auto hour = static_cast<uint32_t>(RawHorizon(ns) / kChunkMs);
+    uint32_t& h = raw_horizon_hour[NamespaceHash(ns)];
+    h = std::max(h, hour);
+  }
+  auto raw_kept = [&](uint64_t ns, uint32_t hour) {
+    auto it = raw_horizon_hour.find(ns);
+    return it == raw_horizon_hour.end() || hour >= it->second;
+  };
   // Rollups against the raw events they stand for: a current rollup must be what RollupBuilder
   // makes of the period's chunks now.
   auto check = [&](RollupPrefixes prefixes, uint64_t ns, uint32_t unit, uint64_t generation, RollupBuilder& built,
@@ -151,7 +172,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   uint64_t day_generation = 0;
   RollupBuilder day;
   auto check_day = [&] {
-    if (day_key) {
+    if (day_key && raw_kept(day_key->first, day_key->second * kHoursPerDay)) {
       check(kDayRollups, day_key->first, day_key->second, day_generation, day,
             "day " + std::to_string(day_key->second));
     }
@@ -176,7 +197,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         day.Add(r);
       }
     }
-    check(kHourRollups, ns, hour, generation, built, "hour " + std::to_string(hour));
+    if (raw_kept(ns, hour)) check(kHourRollups, ns, hour, generation, built, "hour " + std::to_string(hour));
   }
   check_day();
   for (const auto& cursor : shards) {

@@ -137,6 +137,14 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
 Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEvent> events, AppendStats* stats) {
   RecordBatch batch;
   schema::EventView view;
+  if (has_raw_horizons_) {  // all or nothing: checked before any is encoded
+    for (size_t i = 0; i < events.size(); ++i) {
+      schema::ViewOf(events[i], &view);
+      if (Status s = CheckHorizon(view); !s.ok()) {
+        return Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message());
+      }
+    }
+  }
   for (const FlowEvent& e : events) {
     schema::ViewOf(e, &view);
     Encode(writer, view, &batch);

@@ -1,6 +1,7 @@
 // The bytes of doc/storage-format.md, written out by hand from the document: if a key or a record
 // drifts from the page, these fail. A format bump changes the page, these bytes and the fixture
 // store (tests/data/store-v2) together.
+#include <rocksdb/db.h>
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -66,6 +67,8 @@ TEST_CASE("keys are laid out byte by byte as doc/storage-format.md draws them", 
   CHECK(storage::SourceShard(0xF000000000000000ULL) == 15);
   CHECK(storage::SourceShard(0x0FFFFFFFFFFFFFFFULL) == 0);
   CHECK(std::string(storage::kFormatKey) == "Mformat");
+  CHECK(storage::HorizonKey('r', "/acme/prod") == Bytes({'H', 'r', '/', 'a', 'c', 'm', 'e', '/', 'p', 'r', 'o', 'd'}));
+  CHECK(storage::HorizonKey('a', "/") == Bytes({'H', 'a', '/'}));
 }
 
 TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
@@ -118,6 +121,7 @@ TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
 // tests/data/store-v2: a format-2 store written by `flowstat import` of events.jsonl (then
 // compacted). Every later version must still open it and answer exactly — or refuse it clearly.
 TEST_CASE("the committed format-2 store opens and answers like the model of its events", "[format][golden]") {
+  // Read-only it stays version 2; opened for writing it is upgraded to 3 (see the end).
   const std::string fixture = std::string(FLOWSTAT_SOURCE_DIR) + "/tests/data/store-v2";
   TempDir dir;
   std::filesystem::copy(fixture + "/db", dir.Sub("db"), std::filesystem::copy_options::recursive);
@@ -165,6 +169,14 @@ TEST_CASE("the committed format-2 store opens and answers like the model of its 
         }
       }
     }
+    // The format record: version 2 while only read, version 3 once opened for writing.
+    store->reset();
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir.Sub("db"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string format;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), std::string(storage::kFormatKey), &format).ok());
+    CHECK(format == (writable ? storage::kFormatDescription : storage::kFormatDescriptionV2));
   }
 }
 

@@ -8,6 +8,7 @@
 #include "flowstat/store.h"
 #include "tools/output.h"
 #include "util/files.h"
+#include "util/json_text.h"
 
 namespace flowstat::tools {
 namespace {
@@ -56,6 +57,29 @@ int RemoveAndCompact(const char* command, const std::string& db, Store& store,
   return 0;
 }
 
+// Per namespace subtree expired: the instant before which each resolution is gone, or null.
+std::string HorizonsJson(const StoreInfo& i) {
+  std::string out;
+  for (const auto& h : i.horizons) {
+    if (!out.empty()) out += ',';
+    const std::string rollups = JsonTime(h.rollups_before_ms);
+    out += "{\"namespace\":";
+    util::AppendJsonString(&out, h.namespace_);
+    out += ",\"raw\":" + JsonTime(h.raw_before_ms) + ",\"hour\":" + rollups + ",\"day\":" + rollups + "}";
+  }
+  return out;
+}
+
+std::string HorizonsText(const StoreInfo& i) {
+  if (i.horizons.empty()) return "expiry horizons  none (nothing expired)\n";
+  std::string out;
+  for (const auto& h : i.horizons) {
+    out += "expiry horizons  " + h.namespace_ + ": raw events before " + TimeText(h.raw_before_ms) +
+           ", hour and day rollups before " + TimeText(h.rollups_before_ms) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunInfo(const std::string& db, const std::string& format) {
@@ -68,26 +92,26 @@ int RunInfo(const std::string& db, const std::string& format) {
     std::printf(
         "{\"events\":%llu,\"namespaces\":%llu,\"firstMs\":%s,\"lastMs\":%s,\"bytes\":{\"events\":%llu,"
         "\"rollups\":%llu,\"dictionary\":%llu,\"other\":%llu},\"formatVersion\":%d,"
-        "\"horizons\":{\"raw\":null,\"hour\":null,\"day\":null}}\n",
+        "\"horizons\":[%s]}\n",
         static_cast<unsigned long long>(i.events), static_cast<unsigned long long>(i.namespaces),
         JsonTime(i.first_ms).c_str(), JsonTime(i.last_ms).c_str(), static_cast<unsigned long long>(i.bytes_events),
         static_cast<unsigned long long>(i.bytes_rollups), static_cast<unsigned long long>(i.bytes_dictionary),
-        static_cast<unsigned long long>(i.bytes_other), i.format_version);
+        static_cast<unsigned long long>(i.bytes_other), i.format_version, HorizonsJson(i).c_str());
     return 0;
   }
   std::printf(
       "store            %s\nformat version   %d\nevents           %llu\nnamespaces       %llu\n"
       "first event      %s\nlast event       %s\nbytes: events    %llu\nbytes: rollups   %llu\n"
-      "bytes: dictionary %llu\nbytes: other     %llu\nexpiry horizons  raw -, hour -, day - "
-      "(expire removes raw events and rollups alike)\n",
+      "bytes: dictionary %llu\nbytes: other     %llu\n%s",
       db.c_str(), i.format_version, static_cast<unsigned long long>(i.events),
       static_cast<unsigned long long>(i.namespaces), TimeText(i.first_ms).c_str(), TimeText(i.last_ms).c_str(),
       static_cast<unsigned long long>(i.bytes_events), static_cast<unsigned long long>(i.bytes_rollups),
-      static_cast<unsigned long long>(i.bytes_dictionary), static_cast<unsigned long long>(i.bytes_other));
+      static_cast<unsigned long long>(i.bytes_dictionary), static_cast<unsigned long long>(i.bytes_other),
+      HorizonsText(i).c_str());
   return 0;
 }
 
-int RunExpire(const std::string& db, const std::string& before, const std::string& namespace_) {
+int RunExpire(const std::string& db, const std::string& before, const std::string& namespace_, bool keep_rollups) {
   auto t = ParseTime(before);
   if (!t.ok()) {
     std::fprintf(stderr, "flowstat expire: --before: %s\n", t.status().message().c_str());
@@ -95,7 +119,7 @@ int RunExpire(const std::string& db, const std::string& before, const std::strin
   }
   auto store = OpenExisting(db, /*read_only=*/false);
   if (!store.ok()) return Fail("expire", store.status());
-  return RemoveAndCompact("expire", db, **store, [&](Store& s) { return s.Expire(*t, namespace_); });
+  return RemoveAndCompact("expire", db, **store, [&](Store& s) { return s.Expire(*t, namespace_, keep_rollups); });
 }
 
 int RunDelete(const std::string& db, const std::string& namespace_) {

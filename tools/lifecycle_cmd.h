@@ -8,7 +8,7 @@ namespace flowstat::tools {
 
 int RunInfo(const std::string& db, const std::string& format);
 // `before` is RFC 3339 or epoch ms.
-int RunExpire(const std::string& db, const std::string& before, const std::string& namespace_);
+int RunExpire(const std::string& db, const std::string& before, const std::string& namespace_, bool keep_rollups);
 int RunDelete(const std::string& db, const std::string& namespace_);
 int RunBackup(const std::string& db, const std::string& to);
 

@@ -106,6 +106,9 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
   expire->add_option("--db", life_db, "store directory")->required();
   expire->add_option("--before", expire_before, "remove events with timestamp < T (RFC 3339 or epoch ms)")->required();
   expire->add_option("--namespace", life_namespace, "only this namespace and those below it [/]");
+  bool keep_rollups = false;
+  expire->add_flag("--keep-rollups", keep_rollups,
+                   "remove the raw events of whole hours only, keeping hour and day rollups (downsampled history)");
   auto* del = app.add_subcommand("delete", "remove a namespace and every namespace below it (then compact)");
   del->add_option("--db", life_db, "store directory")->required();
   del->add_option("--namespace", life_namespace, "the namespace to remove, with everything below it")->required();
@@ -140,6 +143,17 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
         so.retention_ms = *d;
       },
       "expire events older than D (e.g. 30d) once a minute while serving [keep everything]");
+  serve->add_option_function<std::string>(
+      "--rollup-retention",
+      [&so](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < 3600000) {
+          throw CLI::ValidationError("--rollup-retention", "a duration of at least 1h, e.g. 365d");
+        }
+        so.rollup_retention_ms = *d;
+      },
+      "with --retention: keep the hour and day rollups of expired events until they are D old (downsampled "
+      "history) [they go with the events]");
   serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
       ->check(CLI::Range(100, 86400000));
   serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
@@ -165,9 +179,15 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
     return RunImport(imp);
   }
   if (query->parsed()) return RunQuery(qf);
-  if (serve->parsed()) return flowstat::server::Serve(so);
+  if (serve->parsed()) {
+    if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
+      std::fprintf(stderr, "flowstat serve: --rollup-retention needs --retention, and at least an hour more than it\n");
+      return 2;
+    }
+    return flowstat::server::Serve(so);
+  }
   if (info->parsed()) return RunInfo(life_db, info_format);
-  if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace);
+  if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace, keep_rollups);
   if (del->parsed()) return RunDelete(life_db, life_namespace);
   if (backup->parsed()) return RunBackup(life_db, backup_to);
   if (compact->parsed()) return RunCompact(compact_db);

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace flowstat {
 
@@ -16,6 +18,13 @@ struct StoreInfo {
   // dictionary (the strings), other (format record, checkpoints).
   uint64_t bytes_events = 0, bytes_rollups = 0, bytes_dictionary = 0, bytes_other = 0;
   int format_version = 0;
+  // What expiry removed, per namespace subtree it was run on: before `raw_before_ms` the raw
+  // events are gone; before `rollups_before_ms` the hour and day rollups too (Store::Expire).
+  struct Horizon {
+    std::string namespace_;
+    std::optional<int64_t> raw_before_ms, rollups_before_ms;
+  };
+  std::vector<Horizon> horizons;  // by namespace
 };
 
 }  // namespace flowstat

@@ -66,7 +66,14 @@ class Store {
   // whose timestamp is before `before_ms`. Afterwards every query answers exactly as if those
   // events had never been appended. Whole hours go by range deletion (cheap, whatever their
   // size); the space returns to the file system with Compact. A write (see Thread safety).
-  virtual Status Expire(int64_t before_ms, const std::string& namespace_ = "/") = 0;
+  //
+  // With `keep_rollups` (downsampled history) only the raw events of the whole hours before
+  // `before_ms` go; their hour and day rollups stay. Queries that rollups answer exactly (no tag
+  // or ID selector; window and buckets on whole hours there) still count every event; a query
+  // that would need an expired raw event fails with InvalidArgument naming the earliest instant
+  // it can be answered from; an event appended there is refused. InvalidArgument also for a
+  // plain expiry that would cut such an hour (`before_ms` inside it).
+  virtual Status Expire(int64_t before_ms, const std::string& namespace_ = "/", bool keep_rollups = false) = 0;
 
   // Removes `namespace_` and every namespace below it (never a sibling sharing its prefix):
   // a tenant leaving. Other namespaces' answers do not change. A write.

@@ -7,6 +7,6 @@
 namespace flowstat {
 
 inline constexpr const char* kVersion = "0.3.0";
-inline constexpr int kStoreFormatVersion = 2;
+inline constexpr int kStoreFormatVersion = 3;
 
 }  // namespace flowstat
