@@ -291,7 +291,8 @@ class LifecycleCommands(unittest.TestCase):
 
     def test_info_backup_delete_expire(self):
         info = json.loads(self.run_ok("info", "--db", self.db, "--format", "json"))
-        self.assertEqual((info["events"], info["namespaces"], info["formatVersion"]), (120, 3, 2))
+        self.assertEqual((info["events"], info["namespaces"], info["formatVersion"]), (120, 3, 3))
+        self.assertEqual(info["horizons"], [])
         self.assertEqual((info["firstMs"], info["lastMs"]), (BASE_MS, BASE_MS + 119000))
         self.assertGreater(info["bytes"]["events"], 0)
         copy = os.path.join(self.tmp, "copy")
@@ -309,6 +310,26 @@ class LifecycleCommands(unittest.TestCase):
         # Events 0..59 of /acme/prod and /acme/prod/web are gone (40 of them); /acme/prodx stays.
         self.assertEqual((count(copy, "/acme/prod"), count(copy, "/acme/prodx")), (40, 40))
         self.run_ok("verify", "--db", copy)
+        info = json.loads(self.run_ok("info", "--db", copy, "--format", "json"))
+        self.assertEqual(info["horizons"], [{"namespace": "/acme/prod", "raw": BASE_MS + 60000,
+                                             "hour": BASE_MS + 60000, "day": BASE_MS + 60000}])
+
+    def test_expire_keep_rollups_from_the_command_line(self):
+        hour = BASE_MS // 3600000 * 3600000
+        whole = ["--start", str(hour), "--end", str(hour + 3600000), "--type", "Repartition"]
+        before = self.run_ok("query", "--db", self.db, "--namespace", "/", *whole)
+        out = self.run_ok("expire", "--db", self.db, "--before", str(hour + 3600000), "--keep-rollups")
+        self.assertIn("compacted in", out)
+        # The whole hour is still answered, from its rollup, with every event's figure.
+        self.assertEqual(self.run_ok("query", "--db", self.db, "--namespace", "/", *whole), before)
+        r = subprocess.run([FLOWSTAT, "query", "--db", self.db, "--namespace", "/", "--source-id", "s1", *whole],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("it can be answered from", r.stderr)
+        info = json.loads(self.run_ok("info", "--db", self.db, "--format", "json"))
+        self.assertEqual(info["horizons"], [{"namespace": "/", "raw": hour + 3600000, "hour": None, "day": None}])
+        self.assertIn("raw events before", self.run_ok("info", "--db", self.db))
+        self.run_ok("verify", "--db", self.db)
 
     def test_kill_9_during_expire_delete_and_backup(self):
         # A bigger store, so that each command runs long enough to be killed mid-way.
