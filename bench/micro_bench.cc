@@ -189,12 +189,18 @@ std::vector<flowstat::FlowStatistic> WeekOfMinutes() {
   return list;
 }
 
-void BM_RenderSvgWeekOfMinutes(benchmark::State& state) {
-  const auto list = WeekOfMinutes();
+flowstat::Query MinuteQuery() {
   flowstat::Query q;
   q.namespace_ = "/acme";
   q.average_interval_ms = 60000;
-  const flowstat::Window w{1762992000000, 1762992000000 + 7 * 86400000LL};
+  return q;
+}
+constexpr flowstat::Window kWeek{1762992000000, 1762992000000 + 7 * 86400000LL};
+
+void BM_RenderSvgWeekOfMinutes(benchmark::State& state) {
+  const auto list = WeekOfMinutes();
+  const flowstat::Query q = MinuteQuery();
+  const flowstat::Window w = kWeek;
   size_t bytes = 0;
   for (auto _ : state) {
     const std::string svg = flowstat::RenderSvg(list, q, w);
@@ -207,10 +213,8 @@ BENCHMARK(BM_RenderSvgWeekOfMinutes)->Unit(benchmark::kMillisecond);
 
 void BM_RenderTerminalWeekOfMinutes(benchmark::State& state) {
   const auto list = WeekOfMinutes();
-  flowstat::Query q;
-  q.namespace_ = "/acme";
-  q.average_interval_ms = 60000;
-  const flowstat::Window w{1762992000000, 1762992000000 + 7 * 86400000LL};
+  const flowstat::Query q = MinuteQuery();
+  const flowstat::Window w = kWeek;
   flowstat::ChartOptions o;
   o.width = 120;
   o.height = 8;

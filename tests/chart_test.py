@@ -82,7 +82,9 @@ def svg_of(store, *args):
     return root
 
 
-class SvgCharts(unittest.TestCase):
+class WithStore(unittest.TestCase):
+    """A test class sharing one generated store."""
+
     @classmethod
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="flowstat-chart-")
@@ -92,6 +94,8 @@ class SvgCharts(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.work, ignore_errors=True)
 
+
+class SvgCharts(WithStore):
     def test_a_week_at_one_hour_has_a_point_per_bucket_and_exact_totals(self):
         root = svg_of(self.store, "--interval", "1h")
         lines = root.findall(f".//{SVG}polyline")
@@ -160,16 +164,7 @@ class SvgCharts(unittest.TestCase):
                 self.assertEqual(svg, f.read(), f"{name} differs from its golden file (look, then --update)")
 
 
-class TerminalCharts(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="flowstat-chart-")
-        cls.store = Store(cls.work)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.work, ignore_errors=True)
-
+class TerminalCharts(WithStore):
     def chart(self, columns, *args, no_color=False):
         env = dict(os.environ, COLUMNS=str(columns))
         if no_color:
