@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <iterator>
 #include <optional>
 #include <thread>
 
@@ -231,9 +232,15 @@ Status ScanEvents(const storage::EventStore& store, const storage::EventStore::R
                   uint64_t limit, const std::function<bool(const FlowEvent&)>& visit) {
   auto plan = Plan::Make(store, view, q);
   if (!plan.ok()) return plan.status();
+  // Only the days that hold events: a dump over a century must not visit 36,500 empty days.
   std::map<uint32_t, std::vector<uint64_t>> namespaces_by_day;
   for (const auto& [ns, days] : plan->candidates()) {
-    for (uint32_t day : days) namespaces_by_day[day].push_back(ns);
+    if (days.empty()) continue;
+    std::vector<uint32_t> with_events;
+    if (Status s = view.DaysWithEvents(ns, days.front(), days.back(), &with_events); !s.ok()) return s;
+    std::vector<uint32_t> both;
+    std::set_intersection(days.begin(), days.end(), with_events.begin(), with_events.end(), std::back_inserter(both));
+    for (uint32_t day : both) namespaces_by_day[day].push_back(ns);
   }
   uint64_t emitted = 0;
   FlowEvent event;

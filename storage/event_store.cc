@@ -8,6 +8,8 @@
 #include <xxhash.h>
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +31,22 @@ namespace {
 
 uint64_t DefaultNamespaceHash(std::string_view ns) { return HashString(ns); }
 
+// RocksDB's own diagnostics go to standard error, errors only, never to a LOG file in the store:
+// on a full disk that file fails like the data, and RocksDB's logger does not survive its own
+// failed write (an assertion in Debian's build aborts the process).
+class ErrorsToStderr final : public rocksdb::Logger {
+ public:
+  ErrorsToStderr() : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::ERROR_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < rocksdb::InfoLogLevel::ERROR_LEVEL) return;
+    char line[512];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
 rocksdb::Options StoreOptions() {
   rocksdb::Options o;
   o.merge_operator = std::make_shared<ChunkMergeOperator>();
@@ -41,7 +59,8 @@ rocksdb::Options StoreOptions() {
   o.target_file_size_base = 64 << 20;
   o.max_bytes_for_level_base = 256 << 20;
   o.keep_log_file_num = 2;
-  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+  o.info_log = std::make_shared<ErrorsToStderr>();
   rocksdb::BlockBasedTableOptions t;
   t.block_size = 32 << 10;
 #ifdef FLOWSTAT_TSAN_BUILD
@@ -155,7 +174,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
 }
 
 EventStore::~EventStore() {
-  if (db_ && !read_only_) db_->SyncWAL();
+  if (db_ && !read_only_ && !write_failed_) db_->SyncWAL();
 }
 
 Status EventStore::CheckFormat(bool fresh) {

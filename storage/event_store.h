@@ -136,6 +136,9 @@ class EventStore {
     };
     Status ForEachRollup(uint64_t namespace_hash, RollupSpan span, uint32_t lo, uint32_t hi, RollupWanted wanted,
                          QueryStats* stats, const RollupVisitor& visit) const;
+    // The days in [day_lo, day_hi] in which `namespace_hash` ever held events (its generation
+    // counters): one key per such hour is read, whatever the width of the range.
+    Status DaysWithEvents(uint64_t namespace_hash, uint32_t day_lo, uint32_t day_hi, std::vector<uint32_t>* days) const;
 
     // The (day, namespace hash) pairs where an item of `kind` hashing to `item_hash` occurs,
     // for days in [day_lo, day_hi]. May over-report (hash collisions), never under-reports.
@@ -192,6 +195,9 @@ class EventStore {
   // where ThreadSanitizer cannot see it (a reported race); the refresh is compute-bound, so
   // serializing its writes costs nothing measurable.
   Status WriteRollups(rocksdb::WriteBatch* wb);
+  // Every write to RocksDB goes through here: after a failed one (a full disk, say) RocksDB's log
+  // writer must not be synced again — Sync and closing then skip it and report the failure.
+  Status WriteToDb(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* wb, std::string_view context);
   // Sorts, deduplicates and adds one batch's chunks and presence keys to `wb`; adds the
   // (namespace hash, hour) pairs written to `hours`.
   void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
@@ -227,6 +233,7 @@ class EventStore {
   std::atomic<bool> has_raw_horizons_{false};  // lets writers skip CheckHorizon's lock
 
   std::atomic<uint64_t> writes_done_{0};             // WriteRecords calls that succeeded
+  std::atomic<bool> write_failed_{false};            // a write or log sync failed: see WriteToDb
   util::Mutex sync_mu_;                              // one log sync at a time
   uint64_t writes_synced_ GUARDED_BY(sync_mu_) = 0;  // writes_done_ as of the last sync's start
 };

@@ -93,7 +93,7 @@ Status EventStore::RecordHorizon(uint8_t kind, const std::string& ns, int64_t be
   if (wb.Count() == 0) return Status::Ok();
   rocksdb::WriteOptions wo;
   wo.sync = true;  // before any event goes: a crash in between leaves queries refused, never partial
-  if (Status s = FromRocks(db_->Write(wo, &wb), "recording the expiry horizon"); !s.ok()) return s;
+  if (Status s = WriteToDb(wo, &wb, "recording the expiry horizon"); !s.ok()) return s;
   util::MutexLock lock(&horizon_mu_);
   horizons_ = std::move(next);
   has_raw_horizons_ =

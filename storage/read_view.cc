@@ -151,4 +151,30 @@ Status EventStore::ReadView::Presence(uint8_t kind, uint64_t item_hash, uint32_t
   return FromRocks(it->status(), "reading presence keys");
 }
 
+Status EventStore::ReadView::DaysWithEvents(uint64_t namespace_hash, uint32_t day_lo, uint32_t day_hi,
+                                            std::vector<uint32_t>* days) const {
+  const uint64_t hour_hi = (uint64_t{day_hi} + 1) * kHoursPerDay;
+  const std::string hi = hour_hi > UINT32_MAX
+                             ? HourKey(kGenerationPrefix, namespace_hash, UINT32_MAX) + '\xff'
+                             : HourKey(kGenerationPrefix, namespace_hash, static_cast<uint32_t>(hour_hi));
+  rocksdb::Slice upper(hi);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  ro.fill_cache = fill_cache_;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
+  for (it->Seek(HourKey(kGenerationPrefix, namespace_hash, day_lo * kHoursPerDay)); it->Valid();) {
+    uint64_t ns;
+    uint32_t hour;
+    if (!ParseHourKey(std::string_view(it->key().data(), it->key().size()), kGenerationPrefix, &ns, &hour)) {
+      return Status::Corruption("malformed generation key");
+    }
+    const uint32_t day = hour / kHoursPerDay;
+    days->push_back(day);
+    if (uint64_t{day} + 1 > day_hi) break;
+    it->Seek(HourKey(kGenerationPrefix, namespace_hash, (day + 1) * kHoursPerDay));  // the next day at once
+  }
+  return FromRocks(it->status(), "reading generation counters");
+}
+
 }  // namespace flowstat::storage

@@ -66,7 +66,7 @@ Status EventStore::RemoveRawKeepingRollups(const util::WriterLease& writer, cons
     }
   }
   // Generation counters, rollups and presence keys stay: the rollups remain current.
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "removing raw events");
+  return WriteToDb(rocksdb::WriteOptions(), &wb, "removing raw events");
 }
 
 std::map<uint64_t, bool> EventStore::RemovedHashes(const std::string& scope) const {
@@ -166,7 +166,7 @@ Status EventStore::RemoveEverything(const util::WriterLease& writer, const Remov
         for (char prefix : {kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix}) wb.Delete(HourKey(prefix, h, day));
       }
     }
-    Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "removing events");
+    Status s = WriteToDb(rocksdb::WriteOptions(), &wb, "removing events");
     if (!s.ok()) return s;
     util::MutexLock lock(&write_mu_);
     if (!shared) {  // hours and days whose keys are gone have nothing left to refresh

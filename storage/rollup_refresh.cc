@@ -46,7 +46,7 @@ void PutRollups(RollupBuilder& builder, uint64_t generation, RollupPrefixes pref
 
 Status EventStore::WriteRollups(rocksdb::WriteBatch* wb) {
   std::lock_guard lock(rollup_write_mu_);
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), wb), "writing rollups");
+  return WriteToDb(rocksdb::WriteOptions(), wb, "writing rollups");
 }
 
 Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {

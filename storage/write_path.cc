@@ -120,7 +120,7 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
     dirty_hours_.insert({ns, hour});
     wb.Merge(HourKey(kGenerationPrefix, ns, hour), kOne);
   }
-  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing events");
+  Status s = WriteToDb(rocksdb::WriteOptions(), &wb, "writing events");
   if (!s.ok()) {
     write_error_ = s;
     presence_written_.Clear();
@@ -158,14 +158,26 @@ Status EventStore::Flush(const util::WriterLease&) {
   return s.ok() ? Sync() : s;
 }
 
+Status EventStore::WriteToDb(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* wb, std::string_view context) {
+  Status s = FromRocks(db_->Write(options, wb), context);
+  if (!s.ok()) write_failed_ = true;
+  return s;
+}
+
 Status EventStore::Sync() {
   if (read_only_) return Status::Ok();
+  if (write_failed_) {
+    return Status::IOError(
+        "an earlier write to the store failed (see its error); what was synced before it is "
+        "safe, and the store must be reopened to write again");
+  }
   const uint64_t mine = writes_done_.load(std::memory_order_acquire);
   util::MutexLock lock(&sync_mu_);
   if (writes_synced_ >= mine) return Status::Ok();  // a sync that started after our write covered it
   const uint64_t covered = writes_done_.load(std::memory_order_acquire);
   Status s = FromRocks(db_->SyncWAL(), "syncing write-ahead log");
   if (s.ok()) writes_synced_ = covered;
+  if (!s.ok()) write_failed_ = true;
   return s;
 }
 
