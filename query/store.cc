@@ -124,6 +124,10 @@ class StoreImpl final : public Store {
 
 }  // namespace
 
+Status Store::CopyBesideWriter(const std::string& path, const std::string& dir) {
+  return Guard([&] { return storage::CopyBesideWriter(path, dir); });
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const OpenOptions& options) {
   return Guard([&]() -> Result<std::unique_ptr<Store>> {
     auto store = storage::EventStore::Open(path, options);

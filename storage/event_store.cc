@@ -92,6 +92,8 @@ bool IsFlowstatDirCandidate(const std::filesystem::path& dir, Status* refusal) {
   return true;
 }
 
+}  // namespace
+
 // What names the store's current file set: CURRENT's content and the length of the MANIFEST it
 // names. A writer's flush or compaction appends to the MANIFEST before deleting the files it
 // replaced, so an unchanged stamp across a read-only open means the open saw one consistent set.
@@ -103,6 +105,8 @@ std::string ManifestStamp(const std::filesystem::path& dir) {
   const auto size = std::filesystem::file_size(dir / manifest, ec);
   return manifest + "@" + (ec ? std::string("?") : std::to_string(size));
 }
+
+namespace {
 
 // RocksDB's read-only open reads the MANIFEST, then opens the tables and logs it names; a writer
 // in another process may delete one of them in between (a compaction, a flush, its own open),

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -237,6 +238,14 @@ class EventStore {
   util::Mutex sync_mu_;                              // one log sync at a time
   uint64_t writes_synced_ GUARDED_BY(sync_mu_) = 0;  // writes_done_ as of the last sync's start
 };
+
+// What names a store directory's current file set: CURRENT's content and the length of the
+// MANIFEST it names. Unchanged across an operation, no flush or compaction finished during it.
+std::string ManifestStamp(const std::filesystem::path& dir);
+
+// Copies the store directory `path` into new `dir` beside a writer in another process (Store::
+// CopyBesideWriter).
+Status CopyBesideWriter(const std::string& path, const std::string& dir);
 
 // Converts a RocksDB status into the library's Status (the one place this happens).
 Status FromRocks(const rocksdb::Status& s, std::string_view context);

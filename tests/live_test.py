@@ -375,16 +375,40 @@ class LifecycleCommands(unittest.TestCase):
             self.run_ok("verify", "--db", db)
             self.assertEqual(answers(db), want)
 
-    def test_a_store_held_by_a_writer_says_so(self):
-        holder = subprocess.Popen([FLOWSTAT, "import", "--no-progress", "--db", self.db, "-"], stdin=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
-        r = subprocess.run([FLOWSTAT, "backup", "--db", self.db, "--to", os.path.join(self.tmp, "b")],
-                           capture_output=True, text=True)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("POST /backup", r.stderr)
-        holder.stdin.close()
-        self.assertEqual(holder.wait(timeout=30), 0)
+    def test_backup_beside_a_process_that_writes(self):
+        """flowstat backup while an import writes: every copy is the store at one instant."""
+        before = count(self.db)
+        lines = [event_line(1000 + i, ns="/live/w%d" % (i % 7)) for i in range(200000)]
+        writer = subprocess.Popen([FLOWSTAT, "import", "--no-progress", "--db", self.db, "--batch-events", "5000",
+                                   "--commit-interval", "1h", "-"], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        copies = []
+        feeder_done = False
+        try:
+            for k in range(4):  # copies taken while batches commit, flushes and compactions run
+                writer.stdin.write("".join(lines[k * 50000:(k + 1) * 50000]).encode())
+                writer.stdin.flush()
+                copy = os.path.join(self.tmp, "copy%d" % k)
+                r = subprocess.run([FLOWSTAT, "backup", "--db", self.db, "--to", copy], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("beside the process writing it", r.stdout)
+                copies.append(copy)
+            writer.stdin.close()
+            feeder_done = True
+            self.assertEqual(writer.wait(timeout=120), 0)
+        finally:
+            if not feeder_done:
+                writer.kill()
+        after = count(self.db)
+        self.assertEqual(after, before + 200000)
+        seen = [count(c) for c in copies]
+        for c, n in zip(copies, seen):
+            self.run_ok("verify", "--db", c)
+            self.assertTrue(before <= n <= after, (c, n))
+            # Whole batches only: the events of a copy are a prefix of what was written, in
+            # batches of 5,000 (the import commits each batch atomically).
+            self.assertEqual((n - before) % 5000, 0, (c, n))
+        self.assertEqual(seen, sorted(seen))
+        print("  copies held", seen, "of", before, "..", after)
 
 
 if __name__ == "__main__":

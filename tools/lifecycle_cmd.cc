@@ -130,6 +130,13 @@ int RunDelete(const std::string& db, const std::string& namespace_) {
 
 int RunBackup(const std::string& db, const std::string& to) {
   auto store = OpenExisting(db, /*read_only=*/false);
+  if (!store.ok() && store.status().code() == Status::Code::kBusy) {
+    // Another process writes the store (an import, flowstat serve): copy its files from outside.
+    Status s = Store::CopyBesideWriter(db, to);
+    if (!s.ok()) return Fail("backup", s);
+    std::printf("%s: a consistent copy of %s, taken beside the process writing it\n", to.c_str(), db.c_str());
+    return 0;
+  }
   if (!store.ok()) return Fail("backup", store.status());
   Status s = (*store)->Backup(to);
   if (!s.ok()) return Fail("backup", s);

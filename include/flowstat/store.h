@@ -42,6 +42,14 @@ class Store {
   // store another process holds open for writing (Busy).
   static Result<std::unique_ptr<Store>> Open(const std::string& path, const OpenOptions& options);
 
+  // Copies the store in `path` into the new directory `dir` while another process may hold it
+  // open for writing (where Open would say Busy): table files hard-linked (copied across file
+  // systems), the rest copied, retried until no flush or compaction ran during the copy; the
+  // copy is then opened (recovering the log prefix it holds) and verified. It holds the store as
+  // of one instant during the copy, every write batch whole or absent. Use Backup instead from
+  // the process that has the store open.
+  static Status CopyBesideWriter(const std::string& path, const std::string& dir);
+
   virtual ~Store() = default;
 
   // Adds events. An event equal to one already stored is stored once (doc/input.md, identity). Each call is
