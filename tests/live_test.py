@@ -348,7 +348,8 @@ class LifecycleCommands(unittest.TestCase):
                                   capture_output=True, text=True).stdout
 
         steps = [["expire", "--before", "2025-11-16T07:30:00Z"], ["delete", "--namespace", "/acme/prod"],
-                 ["expire", "--before", "2025-11-17T00:00:00Z", "--namespace", "/umbrella"]]
+                 ["expire", "--before", "2025-11-17T00:00:00Z", "--namespace", "/umbrella"],
+                 ["expire", "--before", "2025-11-17T06:20:00Z", "--namespace", "/acme", "--keep-rollups"]]
         reference = os.path.join(self.tmp, "reference")
         subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", reference, src], check=True, capture_output=True)
         for step in steps:
