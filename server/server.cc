@@ -56,6 +56,8 @@ const char* Title(int status) {
       return "Unprocessable Entity";
     case 503:
       return "Service Unavailable";
+    case 507:
+      return "Insufficient Storage";
     default:
       return status >= 500 ? "Internal Server Error" : "Error";
   }
@@ -263,7 +265,11 @@ void Service::Reports(const httplib::Request& req, httplib::Response& res) {
   AppendStats stats;
   Status s = store_->AppendBatch(parsed.events, &stats);
   if (s.ok()) s = store_->Sync();  // acknowledged only once durable; concurrent requests share the sync
-  if (!s.ok()) return SendError(res, 500, s.message());
+  if (s.code() == Status::Code::kInvalidArgument) return SendError(res, 422, s.message() + ": nothing stored");
+  if (!s.ok()) {
+    const bool full = s.message().find("No space left on device") != std::string::npos;
+    return SendError(res, full ? 507 : 500, s.message());
+  }
   written_ = true;
   metrics_.CountReports(stats.accepted, stats.duplicates);
   res.set_content(

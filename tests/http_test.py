@@ -500,6 +500,37 @@ class Retention(unittest.TestCase):
             self.assertEqual(rc, 0, read_text(server.log_path)[-2000:])
         shutil.rmtree(tmp)
 
+    def test_rollup_retention_keeps_downsampled_history(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-ret-")
+        hour = 3600000
+        with Server(os.path.join(tmp, "db"), "--retention", "1h", "--rollup-retention", "3h",
+                    "--retention-check-ms", "200") as server:
+            now = int(time.time() * 1000)
+            ancient = [event(now - 5 * hour + i, "/r", "ancient%d" % i, "d") for i in range(20)]
+            old = [event(now - 2 * hour + i, "/r", "old%d" % i, "d") for i in range(40)]
+            young = [event(now - 600000 + i, "/r", "young%d" % i, "d") for i in range(30)]
+            # Posted before the first expiry can reach them (it runs every 200 ms): all three sets
+            # are acknowledged, then retention sorts them out.
+            self.assertEqual(requests.post(server.url + "/flowreports", json=ancient + old + young).status_code, 200)
+            # Whole hours: what rollups answer. The old events' raw records are gone, their figure stays.
+            window = {"start": (now - 6 * hour) // hour * hour, "end": (now + hour) // hour * hour + hour}
+            deadline = time.time() + 15
+            while time.time() < deadline and total_flows(server.url, "/r", **window) != 70:
+                time.sleep(0.1)
+            self.assertEqual(total_flows(server.url, "/r", **window), 70)
+            # A query needing the old raw events (a source ID) is refused, naming where it can start.
+            r = requests.get(server.url + "/flowstatistics", headers={"X-Namespace": "/r"},
+                             params={"startAbsolute": window["start"], "endAbsolute": window["end"],
+                                     "sourceID": "old1"})
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertIn("it can be answered from", r.json()[0]["description"])
+            # Below the raw horizon nothing is taken any more.
+            late = requests.post(server.url + "/flowreports", json=[event(now - 2 * hour + 500, "/r", "late", "d")])
+            self.assertEqual(late.status_code, 422, late.text)
+            rc = server.stop()
+            self.assertEqual(rc, 0, read_text(server.log_path)[-2000:])
+        shutil.rmtree(tmp)
+
 
 class Options(unittest.TestCase):
     def test_no_tokens_means_loopback_only(self):
