@@ -17,7 +17,6 @@
 namespace flowstat::query {
 namespace {
 
-constexpr uint64_t kMaxBuckets = 2'000'000;
 
 // Reads the planned chunks; for each day of a namespace, one hour range clipped to the window.
 // The hours of days [day_first, day_last] inside the plan's window; empty when lo > hi.
@@ -178,7 +177,7 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
 }  // namespace
 
 Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, const storage::EventStore::ReadView& view,
-                                            const Query& q, QueryStats* stats) {
+                                            const Query& q, QueryStats* stats, Partial* partial) {
   auto plan = Plan::Make(store, view, q);
   if (!plan.ok()) return plan.status();
   Reducer reducer(q, plan->window(), view.dictionary().size());
@@ -225,6 +224,19 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, co
     if (stats) AddStats(sh.stats, stats);
   }
   if (!plan->status().ok()) return plan->status();
+  if (partial) {
+    // The window as resolved here, so that every store's share stands for the same one.
+    partial->query = q;
+    partial->query.start_absolute = plan->window().start_ms;
+    partial->query.end_absolute = plan->window().end_ms;
+    partial->query.start_relative.reset();
+    partial->query.end_relative.reset();
+    partial->query.now_ms.reset();
+    partial->query.flow_offset_ms = 0;
+    partial->window = plan->window();
+    partial->modes = reducer.ToPartial(view.dictionary());
+    return std::vector<FlowStatistic>();
+  }
   return reducer.Finish(view.dictionary());
 }
 

@@ -166,19 +166,59 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
   }
 }
 
-std::string Reducer::StatisticId(Mode mode) const {
-  std::string canon = q_.namespace_ + '\0' + (q_.recursive ? "r" : "n") + '\0' + std::to_string(first_bucket_) + '\0' +
-                      std::to_string(buckets_) + '\0' + std::to_string(q_.average_interval_ms) + '\0' +
-                      std::to_string(static_cast<int>(q_.metric)) + std::to_string(static_cast<int>(q_.type)) +
-                      std::to_string(static_cast<int>(mode)) + std::to_string(static_cast<int>(q_.flow_mode)) + '\0' +
-                      q_.user_identifier + '\0' + (q_.limit ? std::to_string(*q_.limit) : "-");
-  for (const auto* list : {&q_.source_tags, &q_.destination_tags, &q_.source_ids, &q_.destination_ids}) {
+std::pair<int64_t, uint64_t> BucketGrid(const Query& q, const Window& w) {
+  const int64_t step = q.average_interval_ms;
+  const int64_t first = FloorDiv(w.start_ms, step) * step;
+  return {first, static_cast<uint64_t>((FloorDiv(w.end_ms - 1, step) * step - first) / step + 1)};
+}
+
+std::string StatisticId(const Query& q, int64_t first_bucket, uint64_t buckets, Mode mode) {
+  std::string canon = q.namespace_ + '\0' + (q.recursive ? "r" : "n") + '\0' + std::to_string(first_bucket) + '\0' +
+                      std::to_string(buckets) + '\0' + std::to_string(q.average_interval_ms) + '\0' +
+                      std::to_string(static_cast<int>(q.metric)) + std::to_string(static_cast<int>(q.type)) +
+                      std::to_string(static_cast<int>(mode)) + std::to_string(static_cast<int>(q.flow_mode)) + '\0' +
+                      q.user_identifier + '\0' + (q.limit ? std::to_string(*q.limit) : "-");
+  for (const auto* list : {&q.source_tags, &q.destination_tags, &q.source_ids, &q.destination_ids}) {
     canon += '\1';
     for (const auto& s : *list) canon += s + '\0';
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64(canon.data(), canon.size(), 0)));
   return hex;
+}
+
+std::vector<PartialMode> Reducer::ToPartial(const storage::Dictionary::Reader& d) {
+  std::vector<PartialMode> out;
+  auto id = [&](uint64_t i) {
+    return std::string(d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId).value_or(std::string_view()));
+  };
+  for (Mode mode : {Mode::kAccepted, Mode::kRejected}) {
+    if (mode == Mode::kAccepted && q_.action == ActionFilter::kReject) continue;
+    if (mode == Mode::kRejected && q_.action == ActionFilter::kAccept) continue;
+    ModeTotals& t = totals_[mode == Mode::kAccepted ? 0 : 1];
+    PartialMode p;
+    p.mode = mode;
+    if (q_.type == StatisticType::kSerie && q_.metric == Metric::kFlows) p.serie = t.serie;
+    if (q_.type == StatisticType::kSerie && q_.metric == Metric::kPorts) {
+      t.bucket_ports.ForEachBucketPorts(
+          [&](uint64_t bucket, const std::vector<uint16_t>& ports) { p.bucket_ports.emplace_back(bucket, ports); });
+    }
+    if (q_.type == StatisticType::kRepartition && q_.metric == Metric::kFlows) {
+      for (const auto& [key, sum] : t.pairs.Sums()) p.pairs.push_back({id(key >> 32), id(key & 0xffffffff), sum});
+      std::sort(p.pairs.begin(), p.pairs.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.source_id, a.destination_id) < std::tie(b.source_id, b.destination_id);
+      });
+    }
+    if (q_.type == StatisticType::kRepartition && q_.metric == Metric::kPorts) {
+      t.ports.ForEach([&](uint32_t port) {
+        if (t.port_sums[port] != 0) p.port_sums.emplace_back(static_cast<uint16_t>(port), t.port_sums[port]);
+      });
+    }
+    p.source_ids = IdStrings(t.sources, d);
+    p.destination_ids = IdStrings(t.destinations, d);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d) {
@@ -188,7 +228,7 @@ std::vector<FlowStatistic> Reducer::Finish(const storage::Dictionary::Reader& d)
     if (mode == Mode::kRejected && q_.action == ActionFilter::kAccept) continue;
     ModeTotals& t = totals_[mode == Mode::kAccepted ? 0 : 1];
     FlowStatistic s;
-    s.id = StatisticId(mode);
+    s.id = StatisticId(q_, first_bucket_, buckets_, mode);
     s.type = q_.type;
     s.metric = q_.metric;
     s.mode = mode;

@@ -7,8 +7,10 @@
 #include <bit>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "flowstat/partial.h"
 #include "flowstat/query.h"
 #include "query/plan.h"
 #include "storage/event_store.h"
@@ -77,6 +79,29 @@ class BucketPorts {
         ports_[b]->Merge(*o.ports_[b]);
       else
         ports_[b] = o.ports_[b];
+    }
+  }
+
+  // Calls fn(bucket, ports) for each bucket with ports, the ports sorted.
+  template <typename Fn>
+  void ForEachBucketPorts(Fn&& fn) {
+    std::vector<uint16_t> ports;
+    if (buckets_ <= kMaxBitmapBuckets) {
+      for (uint64_t b = 0; b < ports_.size(); ++b) {
+        if (!ports_[b]) continue;
+        ports.clear();
+        ports_[b]->ForEach([&](uint32_t p) { ports.push_back(static_cast<uint16_t>(p)); });
+        fn(b, ports);
+      }
+      return;
+    }
+    std::sort(pairs_.begin(), pairs_.end());
+    pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+    for (size_t i = 0; i < pairs_.size();) {
+      const uint64_t bucket = pairs_[i] >> 16;
+      ports.clear();
+      for (; i < pairs_.size() && pairs_[i] >> 16 == bucket; ++i) ports.push_back(static_cast<uint16_t>(pairs_[i]));
+      fn(bucket, ports);
     }
   }
 
@@ -193,12 +218,22 @@ struct ModeTotals {
   IdSet sources, destinations;   // contributing IDs
 };
 
+// The most buckets a Serie may hold (doc/queries.md).
+inline constexpr uint64_t kMaxBuckets = 2'000'000;
+
+// a / b rounded toward negative infinity.
+inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// The stable ID of a statistic: a hash of the normalized query, its bucket grid and the mode.
+std::string StatisticId(const Query& q, int64_t first_bucket, uint64_t buckets, Mode mode);
+
+// The first bucket of `q`'s Serie grid over `w`, and how many buckets overlap the window.
+std::pair<int64_t, uint64_t> BucketGrid(const Query& q, const Window& w);
+
 class Reducer {
  public:
   Reducer(const Query& q, const Window& w, uint32_t dictionary_size) : q_(q), window_(w) {
-    const int64_t step = q.average_interval_ms;
-    first_bucket_ = FloorDiv(w.start_ms, step) * step;
-    buckets_ = static_cast<uint64_t>((FloorDiv(w.end_ms - 1, step) * step - first_bucket_) / step + 1);
+    std::tie(first_bucket_, buckets_) = BucketGrid(q, w);
     for (int mode = 0; mode < 2; ++mode) {
       if ((mode == 0 && q.action == ActionFilter::kReject) || (mode == 1 && q.action == ActionFilter::kAccept)) {
         continue;  // a mode the query does not report gets no contributions: no state needed
@@ -244,10 +279,10 @@ class Reducer {
   }
 
   std::vector<FlowStatistic> Finish(const storage::Dictionary::Reader& d);
+  // What was accumulated, IDs as strings, before ranking and limits (flowstat/partial.h).
+  std::vector<PartialMode> ToPartial(const storage::Dictionary::Reader& d);
 
  private:
-  static int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
   void Add(const EventRecord& r, uint8_t times, ModeTotals* t) {
     const Count value = static_cast<Count>(r.value()) * times;
     t->sources.Insert(r.source_id());
@@ -268,7 +303,6 @@ class Reducer {
 
   void FillSerie(ModeTotals& t, FlowStatistic* out) const;
   void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
-  std::string StatisticId(Mode mode) const;
 
   const Query& q_;
   const Window window_;

@@ -95,6 +95,19 @@ class StoreImpl final : public Store {
     });
   }
 
+  Result<Partial> QueryPartial(const flowstat::Query& query) override {
+    return Guard([&]() -> Result<Partial> {
+      flowstat::Query q = query;
+      Status s = ValidateQuery(&q);
+      if (!s.ok()) return s;
+      storage::EventStore::ReadView view(*store_);
+      Partial partial;
+      auto done = query::Evaluate(*store_, view, q, nullptr, &partial);
+      if (!done.ok()) return done.status();
+      return partial;
+    });
+  }
+
   Status ScanEvents(const flowstat::Query& query, uint64_t limit,
                     const std::function<bool(const FlowEvent&)>& visit) override {
     return Guard([&]() -> Status {

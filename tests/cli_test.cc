@@ -342,3 +342,50 @@ TEST_CASE("help lists every flag", "[cli]") {
 
 }  // namespace
 }  // namespace flowstat::testing
+
+namespace flowstat::testing {
+
+TEST_CASE("query --partial on two stores, merged, answers like one store", "[cli][partial]") {
+  TempDir dir;
+  const std::string all = dir.Sub("all.jsonl"), whole = dir.Sub("whole");
+  REQUIRE(Shell(kBin + " generate --events 20000 --seed 9 --end 2025-11-20T00:00:00Z > " + all).code == 0);
+  REQUIRE(Shell(kBin + " import --no-progress --db " + whole + " " + all).code == 0);
+  // The events as stored (one text per event), split by a hash of that text.
+  REQUIRE(Shell(kBin + " dump --db " + whole +
+                " --namespace / --start 2025-01-01T00:00:00Z --end 2026-01-01T00:00:00Z --flow-mode all | "
+                "/usr/bin/python3 -c \"import sys, hashlib\nouts = [open('" +
+                dir.Sub("a.jsonl") + "', 'w'), open('" + dir.Sub("b.jsonl") +
+                "', 'w')]\nfor line in sys.stdin: outs[hashlib.sha1(line.encode()).digest()[0] % 2].write(line)\"")
+              .code == 0);
+  for (const char* part : {"a", "b"}) {
+    REQUIRE(Shell(kBin + " import --no-progress --db " + dir.Sub(part) + " " + dir.Sub(std::string(part) + ".jsonl"))
+                .code == 0);
+  }
+  const std::string window = " --namespace /acme --start 2025-11-13T00:00:00Z --end 2025-11-20T00:00:00Z";
+  for (const char* shape :
+       {" --interval 1h", " --type Repartition --limit 5", " --type Repartition --metric Ports",
+        " --interval 1d --metric Ports --flow-mode all", " --type Repartition --source-tag app=web"}) {
+    INFO(shape);
+    const std::string q = window + shape;
+    const Run want = Shell(kBin + " query --db " + whole + q);
+    REQUIRE(want.code == 0);
+    REQUIRE(Shell(kBin + " query --db " + dir.Sub("a") + q + " --partial --output " + dir.Sub("a.fsp")).code == 0);
+    REQUIRE(Shell(kBin + " query --db " + dir.Sub("b") + q + " --partial --output " + dir.Sub("b.fsp")).code == 0);
+    const Run got = Shell(kBin + " merge " + dir.Sub("a.fsp") + " " + dir.Sub("b.fsp"));
+    REQUIRE(got.code == 0);
+    CHECK(got.out == want.out);
+    CHECK(want.out.find("\"value\"") != std::string::npos);
+  }
+  // Partials of different queries do not merge; a file that is not a partial is named.
+  REQUIRE(Shell(kBin + " query --db " + dir.Sub("a") + window + " --interval 15m --partial --output " +
+                dir.Sub("other.fsp"))
+              .code == 0);
+  Run mixed = Shell(kBin + " merge " + dir.Sub("a.fsp") + " " + dir.Sub("other.fsp"), true);
+  CHECK(mixed.code == 1);
+  CHECK(mixed.out.find("another query") != std::string::npos);
+  Run foreign = Shell(kBin + " merge " + all, true);
+  CHECK(foreign.code == 1);
+  CHECK(foreign.out.find(all + ": not a flowstat partial") != std::string::npos);
+}
+
+}  // namespace flowstat::testing

@@ -87,6 +87,12 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
   AddQueryFlags(query, &qf, true);
 
   QueryFlags df;
+  std::vector<std::string> merge_files;
+  std::string merge_format = "json";
+  auto* merge = app.add_subcommand("merge", "merge partial answers of several stores (query --partial) into one");
+  merge->add_option("FILE", merge_files, "partials written by `flowstat query --partial`")->required();
+  merge->add_option("--format", merge_format, "json|table|csv|svg|chart [json]")
+      ->check(CLI::IsMember({"json", "table", "csv", "svg", "chart"}));
   auto* dump = app.add_subcommand("dump", "print the matching raw events as JSON Lines, in time order");
   AddQueryFlags(dump, &df, false);
 
@@ -179,6 +185,7 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
     return RunImport(imp);
   }
   if (query->parsed()) return RunQuery(qf);
+  if (merge->parsed()) return RunMerge(merge_files, merge_format);
   if (serve->parsed()) {
     if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
       std::fprintf(stderr, "flowstat serve: --rollup-retention needs --retention, and at least an hour more than it\n");

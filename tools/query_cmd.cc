@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
+#include "flowstat/partial.h"
 #include "flowstat/store.h"
 #include "tools/line_reader.h"
 #include "tools/output.h"
@@ -101,6 +104,8 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
         ->check(CLI::IsMember({"json", "table", "csv", "svg", "chart"}));
     cmd->add_option("--output", f->output, "write to FILE instead of standard output");
     cmd->add_flag("--ascii", f->ascii, "--format chart: plain ASCII instead of Unicode blocks");
+    cmd->add_flag("--partial", f->partial,
+                  "write this store's share of the answer (binary, doc/partial-format.md) for `flowstat merge`");
     auto* batch = cmd->add_option("--batch", f->batch,
                                   "FILE|-: one JSON parameter object per line in, one FlowStatisticsList per line out");
     batch->excludes(ns);
@@ -135,6 +140,14 @@ int RunQuery(const QueryFlags& flags) {
     return 1;
   }
   if (!flags.batch.empty()) return RunBatch(**store, flags.batch);
+  if (flags.partial) {
+    auto partial = (*store)->QueryPartial(q);
+    if (!partial.ok()) {
+      std::fprintf(stderr, "flowstat query: %s\n", partial.status().message().c_str());
+      return partial.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    }
+    return WriteOutput(EncodePartial(*partial), flags.output);
+  }
   auto result = (*store)->Query(q);
   if (!result.ok()) {
     std::fprintf(stderr, "flowstat query: %s\n", result.status().message().c_str());
@@ -144,6 +157,34 @@ int RunQuery(const QueryFlags& flags) {
                               ? DrawStatistics(*result, q, flags.format, flags.ascii, flags.output.empty())
                               : FormatStatistics(*result, flags.format);
   return WriteOutput(out, flags.output);
+}
+
+int RunMerge(const std::vector<std::string>& files, const std::string& format) {
+  std::vector<Partial> partials;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+      std::fprintf(stderr, "flowstat merge: %s: cannot read\n", file.c_str());
+      return 1;
+    }
+    auto partial = DecodePartial(bytes);
+    if (!partial.ok()) {
+      std::fprintf(stderr, "flowstat merge: %s: %s\n", file.c_str(), partial.status().message().c_str());
+      return 1;
+    }
+    partials.push_back(std::move(*partial));
+  }
+  auto merged = MergePartials(partials);
+  if (!merged.ok()) {
+    std::fprintf(stderr, "flowstat merge: %s\n", merged.status().message().c_str());
+    return 1;
+  }
+  const auto list = FinishPartial(*merged);
+  const std::string out = format == "svg" || format == "chart"
+                              ? DrawStatistics(list, merged->query, format, false, true)
+                              : FormatStatistics(list, format);
+  return WriteOutput(out, "");
 }
 
 int RunDump(const QueryFlags& flags) {

@@ -18,6 +18,7 @@ struct QueryFlags {
   std::string format = "json";  // json|table|csv, or a picture: svg|chart
   std::string output;           // --output FILE instead of standard output
   bool ascii = false;           // --format chart: ASCII characters only
+  bool partial = false;         // --partial: this store's share, to merge with others' (flowstat merge)
   std::string batch;
   unsigned long long limit = 0;
   bool limit_set = false;
@@ -27,6 +28,8 @@ struct QueryFlags {
 void AddQueryFlags(CLI::App* cmd, QueryFlags* flags, bool for_query);
 
 int RunQuery(const QueryFlags& flags);
+// `flowstat merge FILE...`: the FlowStatisticsList of partials written by `query --partial`.
+int RunMerge(const std::vector<std::string>& files, const std::string& format);
 int RunDump(const QueryFlags& flags);
 int RunCompact(const std::string& db);
 // Exit 0 when the store is sound, 1 when a problem was found or the check could not run.

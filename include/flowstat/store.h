@@ -30,6 +30,7 @@
 #include "flowstat/event.h"
 #include "flowstat/info.h"
 #include "flowstat/loader.h"
+#include "flowstat/partial.h"
 #include "flowstat/query.h"
 #include "flowstat/status.h"
 
@@ -111,6 +112,11 @@ class Store {
 
   // Evaluates `query` (doc/queries.md). Returns one FlowStatistic per mode (Accepted first for `any`).
   virtual Result<std::vector<FlowStatistic>> Query(const flowstat::Query& query, QueryStats* stats = nullptr) = 0;
+
+  // This store's share of `query`, to be merged with other stores' (flowstat/partial.h): for any
+  // split of events across stores, FinishPartial(MergePartials(their partials)) equals Query on
+  // one store holding them all. The window is resolved here (relative bounds: now).
+  virtual Result<Partial> QueryPartial(const flowstat::Query& query) = 0;
 
   // Calls `visit` for each stored event matching the namespace, window and filters of `query`
   // (metric, type and action are ignored; flowMode selects as for Query), in time order, at most
