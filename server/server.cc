@@ -19,12 +19,14 @@
 #include <thread>
 
 #include "flowstat/chart.h"
+#include "flowstat/partial.h"
 #include "flowstat/store.h"
 #include "server/connection_pool.h"
 #include "server/http_query.h"
 #include "server/metrics.h"
 #include "server/page.h"
 #include "server/reports.h"
+#include "server/shards.h"
 #include "server/tokens.h"
 #include "util/files.h"
 #include "util/json_text.h"
@@ -118,8 +120,8 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
 
 // The route a request counts under in the metrics (bounded label values).
 std::string RouteOf(const std::string& path) {
-  for (const char* route :
-       {"/flowstatistics", "/flowstatistics.svg", "/", "/flowreports", "/health", "/metrics", "/backup"}) {
+  for (const char* route : {"/flowstatistics", "/flowstatistics.svg", "/flowstatistics/partial", "/", "/flowreports",
+                            "/health", "/metrics", "/backup"}) {
     if (path == route) return route;
   }
   return "other";
@@ -145,8 +147,14 @@ class Service {
   // The grants of the request's token; nullopt after answering 401. Without a tokens file
   // everything is granted.
   std::optional<std::vector<TokenTable::Grant>> Authenticate(const httplib::Request& req, httplib::Response& res);
-  // GET /flowstatistics (JSON) and GET /flowstatistics.svg (the same answer drawn).
-  void Statistics(const httplib::Request& req, httplib::Response& res, bool svg);
+  // GET /flowstatistics (JSON), GET /flowstatistics.svg (the same answer drawn) and
+  // GET /flowstatistics/partial (this store's share, for a broker's merge).
+  enum class Answer { kJson, kSvg, kPartial };
+  void Statistics(const httplib::Request& req, httplib::Response& res, Answer answer);
+  // The answer merged from the shards' partials (serve --shards); nullopt when `res` holds an error.
+  std::optional<std::vector<FlowStatistic>> FromShards(const httplib::Request& req, httplib::Response& res,
+                                                       const std::vector<std::pair<std::string, std::string>>& params,
+                                                       const Query& query);
   // --retention and --rollup-retention at `now_ms`.
   Status ApplyRetention(int64_t now_ms);
   void Reports(const httplib::Request& req, httplib::Response& res);
@@ -187,7 +195,40 @@ std::optional<std::vector<TokenTable::Grant>> Service::Authenticate(const httpli
   return grants;
 }
 
-void Service::Statistics(const httplib::Request& req, httplib::Response& res, bool svg) {
+std::optional<std::vector<FlowStatistic>> Service::FromShards(
+    const httplib::Request& req, httplib::Response& res, const std::vector<std::pair<std::string, std::string>>& params,
+    const Query& query) {
+  auto window = ResolveWindow(query);
+  if (!window.ok()) {
+    SendError(res, 400, window.status().message());
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const char* name : {"X-Namespace", "Authorization"}) {
+    if (req.has_header(name)) headers.emplace_back(name, req.get_header_value(name));
+  }
+  ShardFailure failure;
+  auto partials =
+      FetchPartials(options_.shards, ShardQueryString(params, *window), headers, options_.timeout_seconds, &failure);
+  if (!partials.ok()) {
+    if (failure.body.empty()) {
+      SendError(res, 503, failure.reason + ": no answer rather than a partial one");
+    } else {
+      res.status = failure.status;
+      res.set_content(failure.body, "application/json");
+    }
+    return std::nullopt;
+  }
+  auto merged = MergePartials(*partials);
+  if (!merged.ok()) {
+    SendError(res, 503, "the shards' partials do not merge: " + merged.status().message());
+    return std::nullopt;
+  }
+  return FinishPartial(*merged);
+}
+
+void Service::Statistics(const httplib::Request& req, httplib::Response& res, Answer answer) {
+  const bool svg = answer == Answer::kSvg;
   auto grants = Authenticate(req, res);
   if (!grants) return;
   const size_t question = req.target.find('?');
@@ -214,12 +255,28 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, bo
   if (!Allows(*grants, request.query.namespace_, kRead)) {
     return SendError(res, 403, "the token does not grant read on " + request.query.namespace_, "namespace");
   }
-  auto result = store_->Query(request.query);
-  if (!result.ok()) {
-    const bool bad = result.status().code() == Status::Code::kInvalidArgument;
-    return SendError(res, bad ? 400 : 500, result.status().message());
+  if (answer == Answer::kPartial) {
+    auto partial = store_->QueryPartial(request.query);
+    if (!partial.ok()) {
+      const bool bad = partial.status().code() == Status::Code::kInvalidArgument;
+      return SendError(res, bad ? 400 : 500, partial.status().message());
+    }
+    res.set_content(EncodePartial(*partial), "application/x-flowstat-partial");
+    return;
   }
-  std::vector<FlowStatistic>& list = *result;
+  std::vector<FlowStatistic> list;
+  if (!options_.shards.empty()) {
+    auto merged = FromShards(req, res, *params, request.query);
+    if (!merged) return;
+    list = std::move(*merged);
+  } else {
+    auto result = store_->Query(request.query);
+    if (!result.ok()) {
+      const bool bad = result.status().code() == Status::Code::kInvalidArgument;
+      return SendError(res, bad ? 400 : 500, result.status().message());
+    }
+    list = std::move(*result);
+  }
   res.set_header("X-Count", std::to_string(list.size()));
   if (svg) {
     auto window = ResolveWindow(request.query);
@@ -328,9 +385,11 @@ void Service::Install(httplib::Server& http) {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http.Get("/flowstatistics",
-           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, false); });
+           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, Answer::kJson); });
   http.Get("/flowstatistics.svg",
-           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, true); });
+           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, Answer::kSvg); });
+  http.Get("/flowstatistics/partial",
+           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, Answer::kPartial); });
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     // The page draws what /flowstatistics.svg answers; it loads nothing from anywhere else.
     res.set_header("Content-Security-Policy",
@@ -346,6 +405,7 @@ void Service::Install(httplib::Server& http) {
   // Known paths, other methods: 405 naming the allowed one.
   for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
                                       {"/flowstatistics.svg", "GET, HEAD"},
+                                      {"/flowstatistics/partial", "GET, HEAD"},
                                       {"/", "GET, HEAD"},
                                       {"/flowreports", "POST"},
                                       {"/health", "GET, HEAD"},

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace flowstat::server {
 
@@ -26,6 +27,9 @@ struct ServeOptions {
   int64_t rollup_retention_ms = 0;
   int retention_check_ms = 60000;
   std::string port_file;  // when set, the bound port is written there once listening
+  // When set, GET /flowstatistics (and .svg) merge the partials of these flowstat servers
+  // ("http://host:port") instead of asking the local store; a shard that fails makes it a 503.
+  std::vector<std::string> shards;
 };
 
 // Runs until SIGTERM or SIGINT, then finishes the requests in flight, flushes and returns 0.

@@ -6,6 +6,7 @@ usage: tests/http_test.py FLOWSTAT_BINARY [unittest options]
 Runs with Debian's /usr/bin/python3 and python3-requests.
 """
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -529,6 +530,60 @@ class Retention(unittest.TestCase):
             self.assertEqual(late.status_code, 422, late.text)
             rc = server.stop()
             self.assertEqual(rc, 0, read_text(server.log_path)[-2000:])
+        shutil.rmtree(tmp)
+
+
+class Shards(unittest.TestCase):
+    """serve --shards: a broker merging the partials of two servers equals one server with everything."""
+
+    def test_a_broker_answers_like_one_store_and_refuses_when_a_shard_is_down(self):
+        tmp = tempfile.mkdtemp(prefix="flowstat-http-shards-")
+        events = os.path.join(tmp, "events.jsonl")
+        with open(events, "w") as f:
+            subprocess.run([FLOWSTAT, "generate", "--events", "20000", "--seed", "21", "--end",
+                            "2025-11-20T00:00:00Z"], stdout=f, check=True)
+        whole = os.path.join(tmp, "whole")
+        subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", whole, events], check=True, capture_output=True)
+        # The events as stored, split by a hash of their content: a report sent twice lands on the
+        # same shard both times.
+        dumped = subprocess.run([FLOWSTAT, "dump", "--db", whole, "--namespace", "/", "--start",
+                                 "2025-01-01T00:00:00Z", "--end", "2026-01-01T00:00:00Z", "--flow-mode", "all"],
+                                check=True, capture_output=True, text=True).stdout.splitlines(keepends=True)
+        shards = []
+        for k in range(2):
+            part = os.path.join(tmp, "part%d.jsonl" % k)
+            with open(part, "w") as f:
+                f.writelines(l for l in dumped if hashlib.sha1(l.encode()).digest()[0] % 2 == k)
+            db = os.path.join(tmp, "shard%d" % k)
+            subprocess.run([FLOWSTAT, "import", "--no-progress", "--db", db, part], check=True, capture_output=True)
+            shards.append(db)
+        with Server(whole) as one, Server(shards[0]) as s0, Server(shards[1]) as s1, \
+                Server(os.path.join(tmp, "broker"), "--shards", s0.url + "," + s1.url) as broker:
+            window = {"startAbsolute": "2025-11-13T00:00:00Z", "endAbsolute": "2025-11-20T00:00:00Z"}
+            shapes = [{}, {"type": "Repartition", "limit": "5"}, {"metric": "Ports", "averageInterval": "1d"},
+                      {"type": "Repartition", "metric": "Ports", "flowMode": "all"},
+                      {"type": "Repartition", "sourceTags": "app=web"}, {"page": "2", "pagesize": "1"}]
+            for shape in shapes:
+                for ns in ("/", "/acme"):
+                    params = {**window, **shape}
+                    want = requests.get(one.url + "/flowstatistics", headers={"X-Namespace": ns}, params=params)
+                    got = requests.get(broker.url + "/flowstatistics", headers={"X-Namespace": ns}, params=params)
+                    self.assertEqual(want.status_code, 200, want.text)
+                    self.assertEqual((got.status_code, got.text), (200, want.text), (ns, shape))
+                    self.assertEqual(got.headers["X-Count"], want.headers["X-Count"])
+            svg = requests.get(broker.url + "/flowstatistics.svg", headers={"X-Namespace": "/"}, params=window)
+            self.assertEqual(svg.status_code, 200)
+            self.assertIn("<polyline", svg.text)
+            # A bad parameter is the query's fault: the shards' 400 comes back as it is.
+            bad = requests.get(broker.url + "/flowstatistics", headers={"X-Namespace": "/"},
+                               params={**window, "metric": "Bytes"})
+            self.assertEqual(bad.status_code, 400, bad.text)
+            # A shard down: 503 naming it, never a figure from the other shard alone.
+            s1.stop(signal.SIGKILL)
+            down = requests.get(broker.url + "/flowstatistics", headers={"X-Namespace": "/"}, params=window)
+            self.assertEqual(down.status_code, 503, down.text)
+            self.assertIn(s1.url, down.json()[0]["description"])
+            self.assertEqual(broker.stop(), 0)
         shutil.rmtree(tmp)
 
 

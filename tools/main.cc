@@ -163,6 +163,11 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
   serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
       ->check(CLI::Range(100, 86400000));
   serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
+  serve
+      ->add_option("--shards", so.shards,
+                   "answer GET /flowstatistics by merging the partial answers of these flowstat servers "
+                   "(http://host:port, comma-separated)")
+      ->delimiter(',');
 
   try {
     app.parse(argc, argv);
