@@ -73,6 +73,12 @@ Status BulkLoader::Commit() {
   return write_status_;
 }
 
+Status BulkLoader::WaitWritten() {
+  std::unique_lock lock(mu_);
+  changed_.wait(lock, [&] { return queue_.empty() && !writing_; });
+  return write_status_;
+}
+
 Status BulkLoader::Finish(AppendStats* stats) {
   Status s = Commit();
   {

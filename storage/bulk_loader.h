@@ -24,6 +24,7 @@ class BulkLoader final : public Loader {
   uint64_t pending() const override { return batch_.events; }
   void SetCheckpoint(std::string_view name, std::string_view value) override;
   Status Commit() override;
+  Status WaitWritten() override;
   Status Finish(AppendStats* stats) override;
 
  private:

@@ -47,6 +47,9 @@ class Loader {
   // Hands the current batch to the writer thread (each batch is atomic; batches are written in
   // order). Returns the error of an earlier batch's write, if any.
   virtual Status Commit() = 0;
+  // Waits until every committed batch is written to the store (as a kill -9 of this process can
+  // no longer lose it), and returns the first write error. Batches keep being accepted afterwards.
+  virtual Status WaitWritten() = 0;
   // Commits, waits until every batch is written and makes them durable (as Store::Flush).
   // `stats` (optional) receives the totals of all batches.
   virtual Status Finish(AppendStats* stats) = 0;
