@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES="build-essential cmake pkg-config librocksdb-dev libflatbuffers-dev flatbuffers-compiler
   libxxhash-dev catch2 libbenchmark-dev libsimdjson-dev libcli11-dev python3 clang-14 clang-format-14 libclang-rt-14-dev git
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev openssl curl python3-requests
-  libhowardhinnant-date-dev tzdata nfdump libfmt-dev"
+  libhowardhinnant-date-dev tzdata nfdump libfmt-dev librdkafka-dev kcat"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null | grep -vc "install ok installed" || true)
 listed=$(dpkg-query -W -f='${Package}\n' $PACKAGES 2>/dev/null | wc -l || true)
 if [ "$missing" != "0" ] || [ "$listed" -lt "$(echo $PACKAGES | wc -w)" ]; then

@@ -9,6 +9,7 @@
 #include "flowstat/query.h"
 #include "flowstat/version.h"
 #include "server/server.h"
+#include "tools/consume.h"
 #include "tools/generate.h"
 #include "tools/import.h"
 #include "tools/lifecycle_cmd.h"
@@ -87,6 +88,36 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
   AddQueryFlags(query, &qf, true);
 
   QueryFlags df;
+  ConsumeOptions co;
+  auto* consume = app.add_subcommand("consume", "read flow events from a Kafka topic into a store, exactly once");
+  consume->add_option("--db", co.db, "store directory (created if missing)")->required();
+  consume->add_option("--brokers", co.brokers, "Kafka bootstrap servers, host:port,...")->required();
+  consume->add_option("--topic", co.topic, "topic to read")->required();
+  consume->add_option("--group", co.group, "consumer group")->required();
+  consume->add_option("--instance-id", co.instance_id,
+                      "static group membership: a restarted consumer gets its partitions back (recommended)");
+  consume->add_option("--format", co.format, "auto|jsonl|hubble|vpc|nfdump: what each message line holds [auto]")
+      ->check(CLI::IsMember({"auto", "jsonl", "hubble", "vpc", "nfdump"}));
+  consume->add_option("--namespace-prefix", co.namespace_prefix, "as for import");
+  consume->add_option("--kafka-option", co.kafka_options,
+                      "NAME=VALUE: a librdkafka setting (security.protocol, session.timeout.ms, ...); repeatable");
+  consume->add_option("--timezone", co.time_zone, "nfdump: the time zone of its local times [UTC]");
+  consume->add_option_function<std::string>(
+      "--commit-interval",
+      [&co](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < 1 || *d > 3600000) throw CLI::ValidationError("--commit-interval", "from 1ms to 1h");
+        co.commit_interval_ms = *d;
+      },
+      "commit at least this often [1s]");
+  consume->add_option_function<std::string>(
+      "--stop-after-idle",
+      [&co](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < 1) throw CLI::ValidationError("--stop-after-idle", "a duration, e.g. 10s");
+        co.stop_after_idle_ms = *d;
+      },
+      "exit once no message came for D (a backfill) [run until a signal]");
   std::vector<std::string> merge_files;
   std::string merge_format = "json";
   auto* merge = app.add_subcommand("merge", "merge partial answers of several stores (query --partial) into one");
@@ -191,6 +222,7 @@ import->add_flag("!--no-progress", imp.progress, "no progress line, even on a te
   }
   if (query->parsed()) return RunQuery(qf);
   if (merge->parsed()) return RunMerge(merge_files, merge_format);
+  if (consume->parsed()) return RunConsume(co);
   if (serve->parsed()) {
     if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
       std::fprintf(stderr, "flowstat serve: --rollup-retention needs --retention, and at least an hour more than it\n");
