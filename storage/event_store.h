@@ -148,6 +148,9 @@ class EventStore {
 
    private:
     friend class EventStore;
+    // Reading at this view's snapshot, below `upper` (nullptr: unbounded).
+    rocksdb::ReadOptions Options(const rocksdb::Slice* upper) const;
+
     const EventStore& store_;
     Dictionary::Reader dict_;
     const rocksdb::Snapshot* snapshot_;

@@ -30,15 +30,20 @@ EventStore::ReadView::ReadView(const EventStore& store, bool fill_cache)
 
 EventStore::ReadView::~ReadView() { store_.db_->ReleaseSnapshot(snapshot_); }
 
+rocksdb::ReadOptions EventStore::ReadView::Options(const rocksdb::Slice* upper) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  ro.fill_cache = fill_cache_;
+  ro.iterate_upper_bound = upper;
+  return ro;
+}
+
 Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
                                           QueryStats* stats, const ChunkVisitor& visit) const {
   const std::string lo = ChunkKey(namespace_hash, shard, hour_lo);
   const std::string hi = ChunkKey(namespace_hash, shard, hour_hi + 1);
   rocksdb::Slice upper(hi);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_;
-  ro.fill_cache = fill_cache_;
-  ro.iterate_upper_bound = &upper;
+  rocksdb::ReadOptions ro = Options(&upper);
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
   std::vector<uint64_t> scratch;
   for (it->Seek(lo); it->Valid(); it->Next()) {
@@ -67,11 +72,7 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
   // The generations say which hours hold events; a cursor per kind of rollup finds each unit's.
   const std::string gens_hi = HourKey(kGenerationPrefix, ns, days ? (hi + 1) * kHoursPerDay : hi + 1);
   const rocksdb::Slice gens_upper(gens_hi);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_;
-  ro.fill_cache = fill_cache_;
-  ro.iterate_upper_bound = &gens_upper;
-  std::unique_ptr<rocksdb::Iterator> gens(store_.db_->NewIterator(ro));
+  std::unique_ptr<rocksdb::Iterator> gens(store_.db_->NewIterator(Options(&gens_upper)));
   gens->Seek(HourKey(kGenerationPrefix, ns, days ? lo * kHoursPerDay : lo));
   struct Rollups {
     char prefix;
@@ -134,10 +135,7 @@ Status EventStore::ReadView::Presence(uint8_t kind, uint64_t item_hash, uint32_t
   const std::string lo = PresenceKey(kind, item_hash, day_lo, 0);
   const std::string hi = PresenceKey(kind, item_hash, day_hi + 1, 0);
   rocksdb::Slice upper(hi);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_;
-  ro.fill_cache = fill_cache_;
-  ro.iterate_upper_bound = &upper;
+  rocksdb::ReadOptions ro = Options(&upper);
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
   for (it->Seek(lo); it->Valid(); it->Next()) {
     uint8_t k;
@@ -158,10 +156,7 @@ Status EventStore::ReadView::DaysWithEvents(uint64_t namespace_hash, uint32_t da
                              ? HourKey(kGenerationPrefix, namespace_hash, UINT32_MAX) + '\xff'
                              : HourKey(kGenerationPrefix, namespace_hash, static_cast<uint32_t>(hour_hi));
   rocksdb::Slice upper(hi);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_;
-  ro.fill_cache = fill_cache_;
-  ro.iterate_upper_bound = &upper;
+  rocksdb::ReadOptions ro = Options(&upper);
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
   for (it->Seek(HourKey(kGenerationPrefix, namespace_hash, day_lo * kHoursPerDay)); it->Valid();) {
     uint64_t ns;

@@ -20,6 +20,19 @@ namespace {
 const std::string kVersionText = std::string("flowstat ") + flowstat::kVersion + " (store format " +
                                  std::to_string(flowstat::kStoreFormatVersion) + ")";
 
+// A duration flag ("30d", "250ms", doc/cli.md) into milliseconds, from `min_ms` to `max_ms`.
+void AddDurationOption(CLI::App* cmd, const std::string& name, int64_t* out, int64_t min_ms, int64_t max_ms,
+                       const std::string& range, const std::string& help) {
+  cmd->add_option_function<std::string>(
+      name,
+      [=](const std::string& text) {
+        auto d = flowstat::ParseDuration(text);
+        if (!d.ok() || *d < min_ms || *d > max_ms) throw CLI::ValidationError(name, "a duration " + range);
+        *out = *d;
+      },
+      help);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,172 +82,139 @@ import->add_option("--rejects", imp.rejects_path, "with --on-error skip, write b
 import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [131072]")
     ->check(CLI::Range(1, 10000000));
 import->add_flag("!--no-progress", imp.progress, "no progress line, even on a terminal");
-  import->add_option_function<std::string>(
-      "--commit-interval",
-      [&imp](const std::string& text) {
-        auto d = flowstat::ParseDuration(text);
-  if (!d.ok() || *d < 1 || *d > 3600000)
-    throw CLI::ValidationError("--commit-interval", "a duration from 1ms to 1h, e.g. 1s or 250ms");
-  imp.commit_interval_ms = *d;
-  },
-      "commit at least this often while events are pending, so queries see them [1s]");
-  import->add_flag("--follow", imp.follow,
-                   "keep reading FILEs as they grow, across rotation and truncation, like tail -F; resume "
-                   "where the last run stopped (SIGINT/SIGTERM end it)");
-  import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
+AddDurationOption(import, "--commit-interval", &imp.commit_interval_ms, 1, 3600000, "from 1ms to 1h, e.g. 1s",
+                  "commit at least this often while events are pending, so queries see them [1s]");
+import->add_flag("--follow", imp.follow,
+                 "keep reading FILEs as they grow, across rotation and truncation, like tail -F; resume "
+                 "where the last run stopped (SIGINT/SIGTERM end it)");
+import->add_option("inputs", imp.inputs, "FILE... or - for standard input")->required();
 
-  QueryFlags qf;
-  auto* query = app.add_subcommand("query", "answer a FlowStatistic query (doc/queries.md)");
-  AddQueryFlags(query, &qf, true);
+QueryFlags qf;
+auto* query = app.add_subcommand("query", "answer a FlowStatistic query (doc/queries.md)");
+AddQueryFlags(query, &qf, true);
 
-  QueryFlags df;
-  ConsumeOptions co;
-  auto* consume = app.add_subcommand("consume", "read flow events from a Kafka topic into a store, exactly once");
-  consume->add_option("--db", co.db, "store directory (created if missing)")->required();
-  consume->add_option("--brokers", co.brokers, "Kafka bootstrap servers, host:port,...")->required();
-  consume->add_option("--topic", co.topic, "topic to read")->required();
-  consume->add_option("--group", co.group, "consumer group")->required();
-  consume->add_option("--instance-id", co.instance_id,
-                      "static group membership: a restarted consumer gets its partitions back (recommended)");
-  consume->add_option("--format", co.format, "auto|jsonl|hubble|vpc|nfdump: what each message line holds [auto]")
-      ->check(CLI::IsMember({"auto", "jsonl", "hubble", "vpc", "nfdump"}));
-  consume->add_option("--namespace-prefix", co.namespace_prefix, "as for import");
-  consume->add_option("--kafka-option", co.kafka_options,
-                      "NAME=VALUE: a librdkafka setting (security.protocol, session.timeout.ms, ...); repeatable");
-  consume->add_option("--timezone", co.time_zone, "nfdump: the time zone of its local times [UTC]");
-  consume->add_option_function<std::string>(
-      "--commit-interval",
-      [&co](const std::string& text) {
-        auto d = flowstat::ParseDuration(text);
-        if (!d.ok() || *d < 1 || *d > 3600000) throw CLI::ValidationError("--commit-interval", "from 1ms to 1h");
-        co.commit_interval_ms = *d;
-      },
-      "commit at least this often [1s]");
-  consume->add_option_function<std::string>(
-      "--stop-after-idle",
-      [&co](const std::string& text) {
-        auto d = flowstat::ParseDuration(text);
-        if (!d.ok() || *d < 1) throw CLI::ValidationError("--stop-after-idle", "a duration, e.g. 10s");
-        co.stop_after_idle_ms = *d;
-      },
-      "exit once no message came for D (a backfill) [run until a signal]");
-  std::vector<std::string> merge_files;
-  std::string merge_format = "json";
-  auto* merge = app.add_subcommand("merge", "merge partial answers of several stores (query --partial) into one");
-  merge->add_option("FILE", merge_files, "partials written by `flowstat query --partial`")->required();
-  merge->add_option("--format", merge_format, "json|table|csv|svg|chart [json]")
-      ->check(CLI::IsMember({"json", "table", "csv", "svg", "chart"}));
-  auto* dump = app.add_subcommand("dump", "print the matching raw events as JSON Lines, in time order");
-  AddQueryFlags(dump, &df, false);
+QueryFlags df;
+ConsumeOptions co;
+auto* consume = app.add_subcommand("consume", "read flow events from a Kafka topic into a store, exactly once");
+consume->add_option("--db", co.db, "store directory (created if missing)")->required();
+consume->add_option("--brokers", co.brokers, "Kafka bootstrap servers, host:port,...")->required();
+consume->add_option("--topic", co.topic, "topic to read")->required();
+consume->add_option("--group", co.group, "consumer group")->required();
+consume->add_option("--instance-id", co.instance_id,
+                    "static group membership: a restarted consumer gets its partitions back (recommended)");
+consume->add_option("--format", co.format, "auto|jsonl|hubble|vpc|nfdump: what each message line holds [auto]")
+    ->check(CLI::IsMember({"auto", "jsonl", "hubble", "vpc", "nfdump"}));
+consume->add_option("--namespace-prefix", co.namespace_prefix, "as for import");
+consume->add_option("--kafka-option", co.kafka_options,
+                    "NAME=VALUE: a librdkafka setting (security.protocol, session.timeout.ms, ...); repeatable");
+consume->add_option("--timezone", co.time_zone, "nfdump: the time zone of its local times [UTC]");
+AddDurationOption(consume, "--commit-interval", &co.commit_interval_ms, 1, 3600000, "from 1ms to 1h, e.g. 1s",
+                  "commit at least this often [1s]");
+AddDurationOption(consume, "--stop-after-idle", &co.stop_after_idle_ms, 1, INT64_MAX, "e.g. 10s",
+                  "exit once no message came for D (a backfill) [run until a signal]");
+std::vector<std::string> merge_files;
+std::string merge_format = "json";
+auto* merge = app.add_subcommand("merge", "merge partial answers of several stores (query --partial) into one");
+merge->add_option("FILE", merge_files, "partials written by `flowstat query --partial`")->required();
+merge->add_option("--format", merge_format, "json|table|csv|svg|chart [json]")
+    ->check(CLI::IsMember({"json", "table", "csv", "svg", "chart"}));
+auto* dump = app.add_subcommand("dump", "print the matching raw events as JSON Lines, in time order");
+AddQueryFlags(dump, &df, false);
 
-  std::string compact_db;
-  auto* compact = app.add_subcommand("compact", "rewrite a store compactly (faster queries, less disk)");
-  compact->add_option("--db", compact_db, "store directory")->required();
+std::string compact_db;
+auto* compact = app.add_subcommand("compact", "rewrite a store compactly (faster queries, less disk)");
+compact->add_option("--db", compact_db, "store directory")->required();
 
-  std::string verify_db;
-  auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
-  verify->add_option("--db", verify_db, "store directory")->required();
+std::string verify_db;
+auto* verify = app.add_subcommand("verify", "check checksums, layout, dictionary references and rollups");
+verify->add_option("--db", verify_db, "store directory")->required();
 
-  std::string life_db, info_format = "table", expire_before, life_namespace = "/", backup_to;
-  auto* info = app.add_subcommand("info", "what a store holds: events, namespaces, time span, bytes by part");
-  info->add_option("--db", life_db, "store directory")->required();
-  info->add_option("--format", info_format, "table|json [table]")->check(CLI::IsMember({"table", "json"}));
-  auto* expire = app.add_subcommand("expire", "remove the events older than a time (then compact)");
-  expire->add_option("--db", life_db, "store directory")->required();
-  expire->add_option("--before", expire_before, "remove events with timestamp < T (RFC 3339 or epoch ms)")->required();
-  expire->add_option("--namespace", life_namespace, "only this namespace and those below it [/]");
-  bool keep_rollups = false;
-  expire->add_flag("--keep-rollups", keep_rollups,
-                   "remove the raw events of whole hours only, keeping hour and day rollups (downsampled history)");
-  auto* del = app.add_subcommand("delete", "remove a namespace and every namespace below it (then compact)");
-  del->add_option("--db", life_db, "store directory")->required();
-  del->add_option("--namespace", life_namespace, "the namespace to remove, with everything below it")->required();
-  auto* backup = app.add_subcommand("backup", "write a consistent copy of a store to a new directory");
-  backup->add_option("--db", life_db, "store directory")->required();
-  backup->add_option("--to", backup_to, "the new directory")->required();
+std::string life_db, info_format = "table", expire_before, life_namespace = "/", backup_to;
+auto* info = app.add_subcommand("info", "what a store holds: events, namespaces, time span, bytes by part");
+info->add_option("--db", life_db, "store directory")->required();
+info->add_option("--format", info_format, "table|json [table]")->check(CLI::IsMember({"table", "json"}));
+auto* expire = app.add_subcommand("expire", "remove the events older than a time (then compact)");
+expire->add_option("--db", life_db, "store directory")->required();
+expire->add_option("--before", expire_before, "remove events with timestamp < T (RFC 3339 or epoch ms)")->required();
+expire->add_option("--namespace", life_namespace, "only this namespace and those below it [/]");
+bool keep_rollups = false;
+expire->add_flag("--keep-rollups", keep_rollups,
+                 "remove the raw events of whole hours only, keeping hour and day rollups (downsampled history)");
+auto* del = app.add_subcommand("delete", "remove a namespace and every namespace below it (then compact)");
+del->add_option("--db", life_db, "store directory")->required();
+del->add_option("--namespace", life_namespace, "the namespace to remove, with everything below it")->required();
+auto* backup = app.add_subcommand("backup", "write a consistent copy of a store to a new directory");
+backup->add_option("--db", life_db, "store directory")->required();
+backup->add_option("--to", backup_to, "the new directory")->required();
 
-  flowstat::server::ServeOptions so;
-  auto* serve = app.add_subcommand("serve", "answer the FlowStatistic HTTP API and take flow reports (doc/http.md)");
-  serve->add_option("--db", so.db, "store directory (created if missing)")->required();
-  serve->add_option("--listen", so.listen, "HOST:PORT to listen on; port 0 picks a free port [127.0.0.1:8080]");
-  serve->add_option("--tokens", so.tokens_path,
-                    "tokens file: TOKEN NAMESPACE read|write|read,write per line [none: loopback only]");
-  serve->add_option("--tls-cert", so.tls_cert, "serve HTTPS with this certificate (PEM)");
-  serve->add_option("--tls-key", so.tls_key, "the certificate's private key (PEM)");
-  serve->add_option("--client-ca", so.client_ca, "require client certificates signed by this CA (PEM)");
-  serve->add_option("--threads", so.threads, "threads kept ready for connections [8]")->check(CLI::Range(1, 1024));
-  serve->add_option("--max-connections", so.max_connections, "connections served at once [2048]")
-      ->check(CLI::Range(1, 65536));
-  serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
-  serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
-      ->check(CLI::Range(1, 3600));
-  serve
-      ->add_option("--refresh-ms", so.refresh_ms,
-                   "bring rollups up to date this often while reports arrive, milliseconds [5000]")
-      ->check(CLI::Range(100, 3600000));
-  serve->add_option_function<std::string>(
-      "--retention",
-      [&so](const std::string& text) {
-        auto d = flowstat::ParseDuration(text);
-        if (!d.ok() || *d < 1000) throw CLI::ValidationError("--retention", "a duration of at least 1s, e.g. 30d");
-        so.retention_ms = *d;
-      },
-      "expire events older than D (e.g. 30d) once a minute while serving [keep everything]");
-  serve->add_option_function<std::string>(
-      "--rollup-retention",
-      [&so](const std::string& text) {
-        auto d = flowstat::ParseDuration(text);
-        if (!d.ok() || *d < 3600000) {
-          throw CLI::ValidationError("--rollup-retention", "a duration of at least 1h, e.g. 365d");
-        }
-        so.rollup_retention_ms = *d;
-      },
-      "with --retention: keep the hour and day rollups of expired events until they are D old (downsampled "
-      "history) [they go with the events]");
-  serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
-      ->check(CLI::Range(100, 86400000));
-  serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
-  serve
-      ->add_option("--shards", so.shards,
-                   "answer GET /flowstatistics by merging the partial answers of these flowstat servers "
-                   "(http://host:port, comma-separated)")
-      ->delimiter(',');
+flowstat::server::ServeOptions so;
+auto* serve = app.add_subcommand("serve", "answer the FlowStatistic HTTP API and take flow reports (doc/http.md)");
+serve->add_option("--db", so.db, "store directory (created if missing)")->required();
+serve->add_option("--listen", so.listen, "HOST:PORT to listen on; port 0 picks a free port [127.0.0.1:8080]");
+serve->add_option("--tokens", so.tokens_path,
+                  "tokens file: TOKEN NAMESPACE read|write|read,write per line [none: loopback only]");
+serve->add_option("--tls-cert", so.tls_cert, "serve HTTPS with this certificate (PEM)");
+serve->add_option("--tls-key", so.tls_key, "the certificate's private key (PEM)");
+serve->add_option("--client-ca", so.client_ca, "require client certificates signed by this CA (PEM)");
+serve->add_option("--threads", so.threads, "threads kept ready for connections [8]")->check(CLI::Range(1, 1024));
+serve->add_option("--max-connections", so.max_connections, "connections served at once [2048]")
+    ->check(CLI::Range(1, 65536));
+serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
+serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
+    ->check(CLI::Range(1, 3600));
+serve
+    ->add_option("--refresh-ms", so.refresh_ms,
+                 "bring rollups up to date this often while reports arrive, milliseconds [5000]")
+    ->check(CLI::Range(100, 3600000));
+AddDurationOption(serve, "--retention", &so.retention_ms, 1000, INT64_MAX, "of at least 1s, e.g. 30d",
+                  "expire events older than D (e.g. 30d) once a minute while serving [keep everything]");
+AddDurationOption(serve, "--rollup-retention", &so.rollup_retention_ms, 3600000, INT64_MAX, "of at least 1h, e.g. 365d",
+                  "with --retention: keep the hour and day rollups of expired events until they are D old "
+                  "(downsampled history) [they go with the events]");
+serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
+    ->check(CLI::Range(100, 86400000));
+serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
+serve
+    ->add_option("--shards", so.shards,
+                 "answer GET /flowstatistics by merging the partial answers of these flowstat servers "
+                 "(http://host:port, comma-separated)")
+    ->delimiter(',');
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
+try {
+  app.parse(argc, argv);
+} catch (const CLI::Success& e) {
+  return app.exit(e);
+} catch (const CLI::ParseError& e) {
+  app.exit(e);
+  return 2;
+}
+if (app.get_subcommands().empty()) {  // a bare `flowstat`: what it can do
+  std::cerr << app.help();
+  return 2;
+}
+if (generate->parsed()) {
+  Generate(gen, stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+if (import->parsed()) {
+  imp.skip_errors = on_error == "skip";
+  return RunImport(imp);
+}
+if (query->parsed()) return RunQuery(qf);
+if (merge->parsed()) return RunMerge(merge_files, merge_format);
+if (consume->parsed()) return RunConsume(co);
+if (serve->parsed()) {
+  if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
+    std::fprintf(stderr, "flowstat serve: --rollup-retention needs --retention, and at least an hour more than it\n");
     return 2;
   }
-  if (app.get_subcommands().empty()) {  // a bare `flowstat`: what it can do
-    std::cerr << app.help();
-    return 2;
-  }
-  if (generate->parsed()) {
-    Generate(gen, stdout);
-    return std::fflush(stdout) == 0 ? 0 : 1;
-  }
-  if (import->parsed()) {
-    imp.skip_errors = on_error == "skip";
-    return RunImport(imp);
-  }
-  if (query->parsed()) return RunQuery(qf);
-  if (merge->parsed()) return RunMerge(merge_files, merge_format);
-  if (consume->parsed()) return RunConsume(co);
-  if (serve->parsed()) {
-    if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
-      std::fprintf(stderr, "flowstat serve: --rollup-retention needs --retention, and at least an hour more than it\n");
-      return 2;
-    }
-    return flowstat::server::Serve(so);
-  }
-  if (info->parsed()) return RunInfo(life_db, info_format);
-  if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace, keep_rollups);
-  if (del->parsed()) return RunDelete(life_db, life_namespace);
-  if (backup->parsed()) return RunBackup(life_db, backup_to);
-  if (compact->parsed()) return RunCompact(compact_db);
-  if (verify->parsed()) return RunVerify(verify_db);
-  return RunDump(df);
-  }
+  return flowstat::server::Serve(so);
+}
+if (info->parsed()) return RunInfo(life_db, info_format);
+if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace, keep_rollups);
+if (del->parsed()) return RunDelete(life_db, life_namespace);
+if (backup->parsed()) return RunBackup(life_db, backup_to);
+if (compact->parsed()) return RunCompact(compact_db);
+if (verify->parsed()) return RunVerify(verify_db);
+return RunDump(df);
+}
