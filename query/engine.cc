@@ -17,7 +17,6 @@
 namespace flowstat::query {
 namespace {
 
-
 // Reads the planned chunks; for each day of a namespace, one hour range clipped to the window.
 // The hours of days [day_first, day_last] inside the plan's window; empty when lo > hi.
 std::pair<uint32_t, uint32_t> HourRange(const Plan& plan, uint32_t day_first, uint32_t day_last) {
