@@ -132,6 +132,25 @@ class Kafka(unittest.TestCase):
         self.produce(self.lines[len(self.lines) // 2:])
         self.assertEqual(pb.wait(timeout=180), 0, self.read_err("cb"))
         eb.close()
+        self.check_split(a, b)
+
+    def test_a_member_joining_takes_partitions_where_the_other_store_stopped(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        pa, ea = self.consumer(a, "ca", "--stop-after-idle", "25s")
+        self.produce(self.lines[:len(self.lines) // 2])
+        time.sleep(8)  # a has read and committed the first half
+        pb, eb = self.consumer(b, "cb", "--stop-after-idle", "25s")
+        time.sleep(10)  # the group rebalances: some of a's partitions go to b
+        self.produce(self.lines[len(self.lines) // 2:])
+        self.assertEqual(pa.wait(timeout=180), 0, self.read_err("ca"))
+        self.assertEqual(pb.wait(timeout=180), 0, self.read_err("cb"))
+        ea.close()
+        eb.close()
+        self.assertIn("from offset", self.read_err("cb"))
+        self.check_split(a, b)
+
+    def check_split(self, a, b):
+        """Every message read once over both stores; their merged partials are one store's answers."""
         total = self.consumed(self.read_err("ca")) + self.consumed(self.read_err("cb"))
         self.assertEqual(total, len(self.lines), self.read_err("ca") + self.read_err("cb"))
         for q in QUERIES:
