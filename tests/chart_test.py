@@ -185,6 +185,19 @@ class TerminalCharts(WithStore):
         self.assertIn("Accepted: {:,} flows".format(self.store.total("Accept")), text)
         self.assertIn("2025-11-14", text)
 
+    def test_colour_only_on_a_terminal_without_no_color(self):
+        if shutil.which("script") is None:
+            self.skipTest("util-linux script is not installed: no pseudo-terminal to test on")
+        command = " ".join([FLOWSTAT, "query", "--db", self.store.db, "--namespace", "/", "--start", START, "--end",
+                            END, "--format", "chart"])
+
+        def on_a_terminal(**env):
+            return subprocess.run(["script", "-qc", command, "/dev/null"], capture_output=True, text=True,
+                                  env=dict(os.environ, COLUMNS="80", **env), check=True).stdout
+
+        self.assertIn("\x1b[34m", on_a_terminal())  # Accepted in blue
+        self.assertNotIn("\x1b[", on_a_terminal(NO_COLOR="1"))
+
 
 class Page(unittest.TestCase):
     """GET / in headless Chromium, against `flowstat serve` with a tokens file."""
