@@ -584,6 +584,20 @@ class Shards(unittest.TestCase):
             self.assertEqual(down.status_code, 503, down.text)
             self.assertIn(s1.url, down.json()[0]["description"])
             self.assertEqual(broker.stop(), 0)
+        # A shard that takes the connection and never answers: 503 within the broker's --timeout.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        hung = "http://127.0.0.1:%d" % silent.getsockname()[1]
+        with Server(shards[0]) as s0, Server(os.path.join(tmp, "broker2"), "--shards", s0.url + "," + hung,
+                                             "--timeout", "1") as broker:
+            started = time.time()
+            r = requests.get(broker.url + "/flowstatistics", headers={"X-Namespace": "/"},
+                             params={"startAbsolute": "2025-11-13T00:00:00Z", "endAbsolute": "2025-11-20T00:00:00Z"})
+            self.assertEqual(r.status_code, 503, r.text)
+            self.assertIn(hung, r.json()[0]["description"])
+            self.assertLess(time.time() - started, 10)
+        silent.close()
         shutil.rmtree(tmp)
 
 
