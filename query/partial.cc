@@ -246,8 +246,7 @@ Result<Partial> DecodePartial(std::string_view bytes) {
   if (Status s = ValidateQuery(&q); !s.ok()) return Status::Corruption("damaged partial: its query: " + s.message());
   p.window = {spec->start_ms(), spec->end_ms()};
   if (p.window.end_ms <= p.window.start_ms) return Status::Corruption("damaged partial: an empty window");
-  const auto [first, buckets] = query::BucketGrid(q, p.window);
-  (void)first;
+  const uint64_t buckets = query::BucketGrid(q, p.window).second;  // a plain name: lambdas below use it
   if (q.type == StatisticType::kSerie && buckets > query::kMaxBuckets) {
     return Status::Corruption("damaged partial: more buckets than a Serie may hold");
   }
