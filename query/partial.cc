@@ -88,10 +88,7 @@ void Rank(const Query& q, const PartialMode& m, FlowStatistic* out) {
       if (d.value != 0) points.push_back(std::move(d));
     }
   }
-  std::sort(points.begin(), points.end(), [](const DataPoint& a, const DataPoint& b) {
-    if (a.value != b.value) return a.value > b.value;
-    return std::tie(a.source_id, a.destination_id, a.port) < std::tie(b.source_id, b.destination_id, b.port);
-  });
+  std::sort(points.begin(), points.end(), query::RanksBefore<DataPoint>);
   if (q.limit && *q.limit < points.size()) points.resize(static_cast<size_t>(*q.limit));
 }
 

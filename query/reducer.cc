@@ -102,13 +102,7 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
     std::string_view source_id, destination_id;  // Flows
     uint32_t port;                               // Ports
   };
-  // The answer's order: value descending, ties by key ascending.
-  auto before = [](const Entry& a, const Entry& b) {
-    if (a.value != b.value) return a.value > b.value;
-    if (a.source_id != b.source_id) return a.source_id < b.source_id;
-    if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
-    return a.port < b.port;
-  };
+  auto before = [](const Entry& a, const Entry& b) { return RanksBefore(a, b); };
   std::vector<Entry> entries;
   const std::optional<size_t> limit =
       q_.limit ? std::optional<size_t>(static_cast<size_t>(std::min<uint64_t>(*q_.limit, SIZE_MAX))) : std::nullopt;

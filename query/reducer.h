@@ -224,6 +224,17 @@ inline constexpr uint64_t kMaxBuckets = 2'000'000;
 // a / b rounded toward negative infinity.
 inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
+// The order of a Repartition's entries (doc/queries.md): value descending, ties by source ID,
+// destination ID and port, ascending. For any type with those four members (a reducer's entry,
+// a DataPoint), so that one store's answer and merged partials rank alike.
+template <typename Entry>
+bool RanksBefore(const Entry& a, const Entry& b) {
+  if (a.value != b.value) return a.value > b.value;
+  if (a.source_id != b.source_id) return a.source_id < b.source_id;
+  if (a.destination_id != b.destination_id) return a.destination_id < b.destination_id;
+  return a.port < b.port;
+}
+
 // The stable ID of a statistic: a hash of the normalized query, its bucket grid and the mode.
 std::string StatisticId(const Query& q, int64_t first_bucket, uint64_t buckets, Mode mode);
 

@@ -35,6 +35,13 @@ constexpr std::array<std::string_view, 3> kPolicyDrops = {"POLICY_DENIED", "POLI
 constexpr std::array<std::string_view, 4> kNonFlowResponses = {"node_status", "lost_events", "agent_event",
                                                                "debug_event"};
 
+// An empty JSON object, standing for an endpoint a flow does not name. Made once, then only read.
+object EmptyObject() {
+  static simdjson::dom::parser parser;
+  static const element empty = parser.parse(std::string_view("{}")).value_unsafe();
+  return empty.get_object().value_unsafe();
+}
+
 class HubbleFlowParser : public FlowLogParser {
  public:
   explicit HubbleFlowParser(std::string prefix) : prefix_(std::move(prefix)) {}
@@ -84,7 +91,7 @@ class HubbleFlowParser : public FlowLogParser {
   Status Endpoint(object flow, std::string_view key, object* out) const {
     element v;
     if (flow[key].get(v) != simdjson::SUCCESS) {
-      *out = empty_.get_object().value_unsafe();
+      *out = EmptyObject();
       return Status::Ok();
     }
     if (v.get(*out) != simdjson::SUCCESS) return FieldError(Path(key), "must be an object");
@@ -271,8 +278,6 @@ class HubbleFlowParser : public FlowLogParser {
   std::string prefix_;
   std::string prefix_path_;  // "flow." for jsonpb lines, so that messages name the field as written
   simdjson::dom::parser parser_;
-  simdjson::dom::parser empty_parser_;
-  simdjson::dom::element empty_ = empty_parser_.parse(std::string_view("{}")).value_unsafe();
 };
 
 }  // namespace

@@ -85,22 +85,12 @@ std::map<uint64_t, bool> EventStore::RemovedHashes(const std::string& scope) con
 }
 
 Status EventStore::RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) {
-  // Which namespace hashes hold removed namespaces, and which of them also hold one that stays.
-  std::map<uint64_t, bool> hashes;  // hash -> shared with a namespace that is kept
-  std::vector<bool> covered;
+  const std::map<uint64_t, bool> hashes = RemovedHashes(spec.namespace_);
+  std::vector<bool> covered;  // by namespace id: removed (what a shared chunk's rewrite drops)
   {
     Dictionary::Reader dict(dictionary_);
     covered.assign(dict.size() + 1, false);
-    for (uint32_t id : dict.NamespaceIds()) {
-      const std::string_view ns = dict.Entry(id).substr(1);
-      covered[id] = NamespaceCovers(spec.namespace_, ns);
-      const uint64_t h = NamespaceHash(ns);
-      if (covered[id]) hashes.try_emplace(h, false);
-    }
-    for (uint32_t id : dict.NamespaceIds()) {
-      auto it = hashes.find(NamespaceHash(dict.Entry(id).substr(1)));
-      if (it != hashes.end() && !covered[id]) it->second = true;
-    }
+    for (uint32_t id : dict.NamespaceIds()) covered[id] = NamespaceCovers(spec.namespace_, dict.Entry(id).substr(1));
   }
   const bool all_time = spec.before_ms > kMaxTimestampMs;
   const uint32_t first_kept_hour = all_time ? UINT32_MAX : HourOf(spec.before_ms);
