@@ -234,9 +234,13 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, co
     partial->query.flow_offset_ms = 0;
     partial->window = plan->window();
     partial->modes = reducer.ToPartial(view.dictionary());
+    if (Status s = view.dictionary().status(); !s.ok()) return s;
     return std::vector<FlowStatistic>();
   }
-  return reducer.Finish(view.dictionary());
+  auto answer = reducer.Finish(view.dictionary());
+  // A dictionary read lazily may have failed to read an entry an answer names.
+  if (Status s = view.dictionary().status(); !s.ok()) return s;
+  return answer;
 }
 
 Status ScanEvents(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q,
@@ -272,8 +276,10 @@ Status ScanEvents(const storage::EventStore& store, const storage::EventStore::R
       return a.time_ms() != b.time_ms() ? a.time_ms() < b.time_ms() : schema::RecordLess(a, b);
     });
     for (const EventRecord& r : matched) {
-      Status s = schema::DecodeEvent(r, view.dictionary(), &event);
-      if (!s.ok()) return s;
+      if (Status s = schema::DecodeEvent(r, view.dictionary(), &event); !s.ok()) {
+        Status unread = view.dictionary().status();  // the cause when a lazy read failed
+        return unread.ok() ? s : unread;
+      }
       if (!visit(event) || (limit && ++emitted >= limit)) return Status::Ok();
     }
   }

@@ -170,8 +170,10 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   }
   if (!s.ok()) return FromRocks(s, path);
   store->db_.reset(db);
-  Status st = store->CheckFormat(!exists);
-  if (st.ok()) st = store->LoadDictionary();
+  int version = 0;
+  Status st = store->CheckFormat(!exists, &version);
+  if (st.ok()) st = options.read_only && version >= 4 ? store->ReadDictionaryLazily() : store->LoadDictionary();
+  if (st.ok() && !options.read_only && version < 4) st = store->UpgradeToEntryIndex();
   if (st.ok()) st = store->LoadHorizons();
   if (!st.ok()) return Status(st);
   return store;
@@ -181,7 +183,8 @@ EventStore::~EventStore() {
   if (db_ && !read_only_ && !write_failed_) db_->SyncWAL();
 }
 
-Status EventStore::CheckFormat(bool fresh) {
+Status EventStore::CheckFormat(bool fresh, int* version) {
+  *version = kFormatVersion;
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kFormatKey, &value);
   if (s.IsNotFound()) {
@@ -195,16 +198,84 @@ Status EventStore::CheckFormat(bool fresh) {
     return FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "writing format record");
   }
   if (!s.ok()) return FromRocks(s, "reading format record");
-  if (value == kFormatDescriptionV2 && !read_only_) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "upgrading the format record to version 3");
-  }
-  if (value != kFormatDescription && value != kFormatDescriptionV2) {
+  if (value == kFormatDescriptionV2) {
+    *version = 2;
+  } else if (value == kFormatDescriptionV3) {
+    *version = 3;
+  } else if (value != kFormatDescription) {
     return Status::Incompatible("store format '" + value + "' is not the supported '" +
                                 std::string(kFormatDescription) + "'");
   }
   return Status::Ok();
+}
+
+void EventStore::AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb) {
+  wb->Put(DictionaryKey(id), rocksdb::Slice(entry.data(), entry.size()));
+  if (!entry.empty() && IsIndexedEntryKind(entry[0])) {
+    wb->Put(EntryIndexKey(entry[0], entry.substr(1)), DictionaryKey(id).substr(1));
+  }
+}
+
+Status EventStore::UpgradeToEntryIndex() {
+  rocksdb::WriteBatch wb;
+  {
+    Dictionary::Reader d(dictionary_);
+    for (uint32_t id = 1; id <= d.size(); ++id) {
+      const std::string_view e = d.Entry(id);
+      if (IsIndexedEntryKind(e[0])) wb.Put(EntryIndexKey(e[0], e.substr(1)), DictionaryKey(id).substr(1));
+    }
+  }
+  wb.Put(kFormatKey, rocksdb::Slice(kFormatDescription.data(), kFormatDescription.size()));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return WriteToDb(wo, &wb, "upgrading the store to format 4 (writing the entry index)");
+}
+
+namespace {
+
+// A read-only store's 'D' entries and 'X' index, read as a lazily read dictionary asks.
+class StoreEntrySource final : public EntrySource {
+ public:
+  explicit StoreEntrySource(rocksdb::DB& db) : db_(db) {}
+  Status Entry(uint32_t id, std::string* entry) const override {
+    return FromRocks(db_.Get(rocksdb::ReadOptions(), DictionaryKey(id), entry),
+                     "reading dictionary entry " + std::to_string(id));
+  }
+  Status Find(char kind, std::string_view payload, uint32_t* id) const override {
+    if (!IsIndexedEntryKind(kind)) return Status::InvalidArgument("entries of this kind are not indexed");
+    std::string value;
+    rocksdb::Status s = db_.Get(rocksdb::ReadOptions(), EntryIndexKey(kind, payload), &value);
+    *id = 0;
+    if (s.IsNotFound()) return Status::Ok();
+    if (!s.ok()) return FromRocks(s, "reading the entry index");
+    if (value.size() != 4) return Status::Corruption("malformed entry index value");
+    *id = static_cast<uint32_t>(util::GetBigEndian(value, 0, 4));
+    return Status::Ok();
+  }
+
+ private:
+  rocksdb::DB& db_;
+};
+
+}  // namespace
+
+Status EventStore::ReadDictionaryLazily() {
+  // The highest id is the last 'D' key.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  uint32_t size = 0;
+  it->SeekForPrev(DictionaryKey(UINT32_MAX));
+  if (it->Valid() && it->key()[0] == kDictionaryPrefix &&
+      !ParseDictionaryKey(std::string_view(it->key().data(), it->key().size()), &size)) {
+    return Status::Corruption("malformed dictionary key");
+  }
+  std::vector<uint32_t> namespace_ids;
+  const std::string namespaces = EntryIndexKey(static_cast<char>(schema::EntryKind::kNamespace), "");
+  for (it->Seek(namespaces); it->Valid() && it->key().starts_with(namespaces); it->Next()) {
+    if (it->value().size() != 4) return Status::Corruption("malformed entry index value");
+    namespace_ids.push_back(static_cast<uint32_t>(util::GetBigEndian(it->value().ToStringView(), 0, 4)));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the entry index");
+  return dictionary_.ReadLazily(std::make_unique<StoreEntrySource>(*db_), size, std::move(namespace_ids));
 }
 
 Status EventStore::LoadDictionary() {

@@ -178,7 +178,14 @@ class EventStore {
   // Recomputes every rollup whose generation is not its hour's (after a crash, say).
   Status RefreshStaleRollups() EXCLUDES(write_mu_);
   Status LoadDictionary();
-  Status CheckFormat(bool fresh);
+  // Read-only stores of format 4: see Dictionary::ReadLazily.
+  Status ReadDictionaryLazily();
+  // Writes the entry index of a version-2 or -3 store and its version-4 format record (one batch).
+  Status UpgradeToEntryIndex();
+  // Checks the format record; `*version` is the format found (4 for a fresh store).
+  Status CheckFormat(bool fresh, int* version);
+  // Puts dictionary entry `id` and, for the indexed kinds, its index key.
+  static void AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb);
   Status LoadHorizons() EXCLUDES(horizon_mu_);
   Status RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
   Status RemoveRawKeepingRollups(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);

@@ -1,4 +1,5 @@
-// The on-disk layout of a flowstat store, version 3 (version 2 without horizon records). Every constant here is drawn
+// The on-disk layout of a flowstat store, version 4 (version 3 without the entry index, version 2
+// also without horizon records). Every constant here is drawn
 // byte by byte in doc/storage-format.md under the same name. DO NOT CHANGE without bumping kFormatVersion.
 #pragma once
 
@@ -24,8 +25,12 @@ inline constexpr char kDaySummaryPrefix = 'r';  // 'r' ns:u64 BE day:u32 BE  -> 
 inline constexpr char kDayIdsPrefix = 'i';      // 'i' ns:u64 BE day:u32 BE  -> fb::RollupIds
 inline constexpr char kCheckpointPrefix = 'K';  // 'K' name          -> the value a loader attached
 inline constexpr size_t kMaxCheckpointName = 256;
-inline constexpr char kDayPairsPrefix = 'q';  // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
-inline constexpr char kHorizonPrefix = 'H';   // 'H' kind:u8 namespace -> before_ms:u64 LE
+inline constexpr char kDayPairsPrefix = 'q';    // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
+inline constexpr char kHorizonPrefix = 'H';     // 'H' kind:u8 namespace -> before_ms:u64 LE
+inline constexpr char kEntryIndexPrefix = 'X';  // 'X' kind:u8 payload  -> id:u32 BE
+
+// The dictionary entry kinds the 'X' index covers: those a query names (schema::EntryKind).
+inline constexpr std::string_view kIndexedEntryKinds = "nit";
 
 // Kinds of horizon records: what expiry removed from a namespace subtree, before an instant.
 inline constexpr uint8_t kHorizonRaw = 'r';  // raw events (chunks) gone, hour and day rollups kept
@@ -41,10 +46,14 @@ inline constexpr RollupPrefixes kDayRollups{kDaySummaryPrefix, kDayIdsPrefix, kD
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
+    "flowstat-store 4; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
+    "rollup=3600000ms,86400000ms; index=nit";
+// A version-3 store differs only by lacking the 'X' entry index, a version-2 store also by never
+// holding horizon records: both are read as they are (the dictionary loaded whole), and upgraded
+// (the index written and this record rewritten, in one batch) when opened for writing.
+inline constexpr std::string_view kFormatDescriptionV3 =
     "flowstat-store 3; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";
-// A version-2 store differs only by never holding horizon records: it is read as it is, and
-// upgraded (this record rewritten) when opened for writing.
 inline constexpr std::string_view kFormatDescriptionV2 =
     "flowstat-store 2; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";

@@ -69,6 +69,12 @@ std::string DictionaryKey(uint32_t id) {
   return k;
 }
 
+std::string EntryIndexKey(char kind, std::string_view payload) {
+  std::string k{kEntryIndexPrefix, kind};
+  k.append(payload);
+  return k;
+}
+
 bool ParseDictionaryKey(std::string_view key, uint32_t* id) {
   if (key.size() != 5 || key[0] != kDictionaryPrefix) return false;
   *id = static_cast<uint32_t>(util::GetBigEndian(key, 1, 4));

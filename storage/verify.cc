@@ -60,6 +60,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> generations;
   std::vector<uint64_t> scratch;
   uint64_t checked = 0;
+  bool indexed_format = false;  // format 4: every indexed entry has its 'X' key and no other does
+  uint64_t indexed_entries = 0, index_keys = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++checked;
     const std::string_view key(it->key().data(), it->key().size());
@@ -70,13 +72,27 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     uint8_t shard, kind;
     switch (key[0]) {
       case kMetaPrefix:
-        if (key != kFormatKey || (value != kFormatDescription && value != kFormatDescriptionV2)) {
+        if (key != kFormatKey ||
+            (value != kFormatDescription && value != kFormatDescriptionV3 && value != kFormatDescriptionV2)) {
           problems->push_back(where + ": unexpected meta record");
         }
+        indexed_format = value == kFormatDescription;
         break;
       case kDictionaryPrefix:
         if (!ParseDictionaryKey(key, &id) || id > d.size() || d.Entry(id) != value) {
           problems->push_back(where + ": dictionary entry differs from the loaded dictionary");
+        } else if (IsIndexedEntryKind(value[0])) {
+          ++indexed_entries;
+          if (d.Find(static_cast<schema::EntryKind>(value[0]), value.substr(1)) != id) {
+            problems->push_back(where + ": the dictionary does not find this entry by its text");
+          }
+        }
+        break;
+      case kEntryIndexPrefix:
+        ++index_keys;
+        if (key.size() < 2 || value.size() != 4 || !IsIndexedEntryKind(key[1]) ||
+            d.Entry(static_cast<uint32_t>(util::GetBigEndian(value, 0, 4))) != key.substr(1)) {
+          problems->push_back(where + ": entry index key names no such dictionary entry");
         }
         break;
       case kChunkPrefix: {
@@ -127,6 +143,11 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     }
   }
   if (!it->status().ok()) problems->push_back("scan: " + it->status().ToString());
+  if (indexed_format && index_keys != indexed_entries) {
+    problems->push_back("entry index: " + std::to_string(index_keys) + " keys for " + std::to_string(indexed_entries) +
+                        " indexed dictionary entries");
+  }
+  if (Status s = d.status(); !s.ok()) problems->push_back("dictionary: " + s.message());
   // Below a raw horizon the rollups stand for events that are gone: nothing to check them against.
   std::map<uint64_t, uint32_t> raw_horizon_hour;  // namespace hash -> first hour with raw events
   for (uint32_t id : d.NamespaceIds()) {

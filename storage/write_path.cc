@@ -110,7 +110,7 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
   util::MutexLock lock(&write_mu_);
   if (!write_error_.ok()) return write_error_;
   rocksdb::WriteBatch wb;
-  for (const auto& [id, entry] : batch.dictionary) wb.Put(DictionaryKey(id), entry);
+  for (const auto& [id, entry] : batch.dictionary) AddDictionaryEntry(id, entry, &wb);
   for (const auto& [name, value] : batch.checkpoints) wb.Put(CheckpointKey(name), value);
   uint64_t duplicates = 0;
   std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;

@@ -180,5 +180,80 @@ TEST_CASE("foreign, other-version and missing stores are refused", "[format]") {
   }
 }
 
+// A read-only store reads its dictionary entries as queries need them: a missing or damaged one
+// must fail the answer that needs it (or the open), never shorten the answer.
+TEST_CASE("a read-only store with damaged dictionary entries refuses what needs them", "[format]") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 4; ++i) {
+      REQUIRE(store->Append(MakeEvent(kWeekStart + i, "/n", "s" + std::to_string(i), "d")).ok());
+    }
+    // Into tables: the plain RocksDB open below (no merge operator) must find no log to replay.
+    REQUIRE(store->Compact().ok());
+  }
+  // Finds the 'D' key holding `entry` (kind byte + payload).
+  auto key_of = [](rocksdb::DB* db, const std::string& entry) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek("D"); it->Valid() && it->key()[0] == 'D'; it->Next()) {
+      if (it->value() == entry) return it->key().ToString();
+    }
+    return std::string();
+  };
+  auto damage = [&](const std::function<void(rocksdb::DB*)>& change) {
+    rocksdb::DB* db;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), &db).ok());
+    change(db);
+    delete db;
+  };
+  OpenOptions read_only;
+  read_only.read_only = true;
+  Query q;
+  q.namespace_ = "/n";
+  q.start_absolute = kWeekStart;
+  q.end_absolute = kWeekStart + kWeek;
+  q.type = StatisticType::kRepartition;
+  REQUIRE(ValidateQuery(&q).ok());
+  SECTION("an entry an answer names is gone") {
+    damage([&](rocksdb::DB* db) {
+      const std::string key = key_of(db, "is2");
+      REQUIRE(!key.empty());
+      REQUIRE(db->Delete(rocksdb::WriteOptions(), key).ok());
+    });
+    auto store = OpenStore(dir.path(), read_only);
+    auto r = store->Query(q);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("dictionary entry") != std::string::npos);
+    CHECK_FALSE(VerifyProblems(*store).empty());
+    Query by_source = q;
+    by_source.source_ids = {"s1"};  // needs no missing entry: still answered
+    REQUIRE(ValidateQuery(&by_source).ok());
+    auto one = store->Query(by_source);
+    REQUIRE(one.ok());
+    CHECK((*one)[0].data_points.size() == 1);
+  }
+  SECTION("the index names a namespace that is not one") {
+    damage([&](rocksdb::DB* db) {
+      const std::string key = key_of(db, "is0");
+      REQUIRE(!key.empty());
+      REQUIRE(db->Put(rocksdb::WriteOptions(), "Xn/elsewhere", key.substr(1)).ok());
+    });
+    auto store = Store::Open(dir.path(), read_only);
+    CHECK(store.status().code() == Status::Code::kCorruption);
+  }
+  SECTION("an indexed entry without its index key") {
+    damage([&](rocksdb::DB* db) { REQUIRE(db->Delete(rocksdb::WriteOptions(), "Xis3").ok()); });
+    auto store = OpenStore(dir.path(), read_only);
+    Query by_source = q;
+    by_source.source_ids = {"s3"};
+    REQUIRE(ValidateQuery(&by_source).ok());
+    auto r = store->Query(by_source);
+    REQUIRE(r.ok());  // the store does not know s3 by its text any more: verify says so
+    const auto problems = VerifyProblems(*store);
+    REQUIRE_FALSE(problems.empty());
+    CHECK(problems.front().find("does not find this entry by its text") != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace flowstat::testing

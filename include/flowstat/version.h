@@ -6,7 +6,7 @@
 
 namespace flowstat {
 
-inline constexpr const char* kVersion = "0.3.0";
-inline constexpr int kStoreFormatVersion = 3;
+inline constexpr const char* kVersion = "0.4.0";
+inline constexpr int kStoreFormatVersion = 4;
 
 }  // namespace flowstat
