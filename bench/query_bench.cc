@@ -1,6 +1,7 @@
 // Times FlowStatistic queries in-process on an existing store: each query of a --batch file
 // once cold, then RUNS warm runs; prints the median, min and max milliseconds, the median with the
 // FlowStatisticsList JSON formatted as well (what --batch and the HTTP server add), and the counters.
+// Each line is labelled by its "name" member when it has one (Q1 ... otherwise).
 // usage: flowstat_query_bench DB QUERIES.jsonl [RUNS]
 #include <algorithm>
 #include <chrono>
@@ -36,6 +37,13 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "line %d: %s\n", n, s.message().c_str());
       return 1;
     }
+    char numbered[16];
+    std::snprintf(numbered, sizeof numbered, "Q%d", n);
+    std::string label = numbered;
+    if (const size_t at = line.find("\"name\":\""); at != std::string::npos) {
+      const size_t from = at + 8, to = line.find('"', from);
+      if (to != std::string::npos) label = line.substr(from, to - from);
+    }
     std::vector<double> ms, with_json_ms;
     size_t json_bytes = 0;
     flowstat::QueryStats stats;
@@ -56,9 +64,9 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     std::sort(with_json_ms.begin(), with_json_ms.end());
     std::printf(
-        "Q%d median_ms=%.2f min_ms=%.2f max_ms=%.2f with_json_ms=%.2f json_bytes=%zu chunks=%llu bytes=%llu "
+        "%s median_ms=%.2f min_ms=%.2f max_ms=%.2f with_json_ms=%.2f json_bytes=%zu chunks=%llu bytes=%llu "
         "examined=%llu matched=%llu\n",
-        n, ms[ms.size() / 2], ms.front(), ms.back(), with_json_ms[with_json_ms.size() / 2], json_bytes,
+        label.c_str(), ms[ms.size() / 2], ms.front(), ms.back(), with_json_ms[with_json_ms.size() / 2], json_bytes,
         static_cast<unsigned long long>(stats.chunks_read), static_cast<unsigned long long>(stats.bytes_read),
         static_cast<unsigned long long>(stats.events_examined), static_cast<unsigned long long>(stats.events_matched));
   }

@@ -59,3 +59,6 @@ for q in sorted(fs):
     if q in duck:
         print(f"{q}: flowstat {fs[q]:.2f} ms, DuckDB {duck[q]:.2f} ms = {duck[q]/fs[q]:.1f}x")
 PY
+# DuckDB's loader left its database in $WORK: the other query shapes against it, same sitting.
+[ "$EVENTS" = 2000000 ] && [ -f "$WORK/w2m.duckdb" ] &&
+  echo "== query shapes beyond Q1..Q6 (bench/shapes.sh)" && WORK=$WORK bash "$ROOT/bench/shapes.sh" "$DB" "$WORK/w2m.duckdb" "$DATA"

@@ -70,7 +70,10 @@ rocksdb::Options StoreOptions() {
   // own copy; flowstat's own synchronization is checked all the same.
   t.no_block_cache = true;
 #else
-  t.block_cache = rocksdb::NewLRUCache(32 << 20);
+  // Decompressed blocks, shared by the queries of one process. Large enough to hold a week of
+  // W2M's chunks (raw scans of a 7-day window decompressed ZSTD blocks on every query at 32 MB);
+  // filled only by what queries read (imports and rollup refreshes read around it).
+  t.block_cache = rocksdb::NewLRUCache(256 << 20);
 #endif
   t.checksum = rocksdb::kXXH3;  // storage/table_check.cc refuses tables that claim another
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
