@@ -114,7 +114,7 @@ void AddStats(const QueryStats& from, QueryStats* to) {
 // pair sums too `with_pairs`, and a scan task for each hour they do not cover. A day inside the
 // window with a current day rollup is read whole when it lies in one bucket; otherwise its rollup
 // gives the day's IDs and its hours' rollups give the sums without reading their IDs. Other hours
-// read hour rollups.
+// read hour rollups, or their minute rollups when an hour spans several buckets.
 Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, uint64_t ns, uint32_t first_day,
                   uint32_t last_day, bool with_pairs, Reducer* reducer, QueryStats* stats,
                   std::vector<ScanTask>* tasks) {
@@ -154,18 +154,26 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
     const auto [lo, hi] = HourRange(plan, first_day + static_cast<uint32_t>(a), first_day + static_cast<uint32_t>(b));
     const bool with_ids = use[a] == DayUse::kHours;
     if (use[a] != DayUse::kDone && lo <= hi) {
-      Status s = view.ForEachRollup(ns, Span::kHour, lo, hi, {.ids = with_ids, .pairs = with_pairs}, stats,
-                                    [&](uint32_t hour, const Parts& parts) {
-                                      const int64_t start = int64_t{hour} * storage::kChunkMs;
-                                      if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
-                                          reducer->Covers(start, storage::kChunkMs)) {
-                                        if (stats) stats->rollups_read++;
-                                        reducer->AddRollup(plan, start, parts);
-                                      } else {
-                                        AddScanTasks(plan, ns, hour, hour, tasks);
-                                      }
-                                      return Status::Ok();
-                                    });
+      const bool with_minutes = reducer->MinutesHelp();
+      Status s = view.ForEachRollup(
+          ns, Span::kHour, lo, hi, {.ids = with_ids, .pairs = with_pairs, .minutes = with_minutes}, stats,
+          [&](uint32_t hour, const Parts& parts) {
+            const int64_t start = int64_t{hour} * storage::kChunkMs;
+            if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
+                reducer->Covers(start, storage::kChunkMs)) {
+              if (stats) stats->rollups_read++;
+              reducer->AddRollup(plan, start, parts);
+            } else if (parts.minutes && (parts.ids || !with_ids) && reducer->CoversByMinutes(start)) {
+              if (stats) stats->rollups_read++;
+              if (parts.ids) reducer->AddIds(plan, *parts.ids);
+              if (!reducer->AddMinutes(plan, start, *parts.minutes)) {
+                return Status::Corruption("malformed minute rollup of hour " + std::to_string(hour));
+              }
+            } else {
+              AddScanTasks(plan, ns, hour, hour, tasks);
+            }
+            return Status::Ok();
+          });
       if (!s.ok()) return s;
     }
     a = b + 1;

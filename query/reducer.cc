@@ -57,6 +57,39 @@ void Reducer::AddRollup(const Plan& plan, int64_t start_ms, const storage::Event
   }
 }
 
+bool Reducer::AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMinutes& minutes) {
+  if (!minutes.groups()) return true;
+  for (const fb::MinuteGroup* g : *minutes.groups()) {  // checked whole before anything is added
+    const auto* flows = g->flows();
+    const auto* ends = g->port_ends();
+    if (!flows || !ends || flows->size() != storage::kMinutesPerHour || ends->size() != storage::kMinutesPerHour)
+      return false;
+    const uint32_t listed = g->ports() ? g->ports()->size() : 0;
+    for (uint32_t m = 0, begin = 0; m < ends->size(); begin = ends->Get(m++)) {
+      if (ends->Get(m) < begin || ends->Get(m) > listed) return false;
+    }
+  }
+  const bool ports = q_.metric == Metric::kPorts;
+  for (const fb::MinuteGroup* g : *minutes.groups()) {
+    const int mode = plan.ModeOfRollupClass(g->class_());
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
+    ModeTotals& t = totals_[mode];
+    uint32_t begin = 0;
+    for (int m = 0; m < storage::kMinutesPerHour; ++m) {
+      const int64_t minute_start = start_ms + m * storage::kMinuteMs;
+      const auto bucket = static_cast<uint64_t>((minute_start - first_bucket_) / q_.average_interval_ms);
+      const uint32_t end = g->port_ends()->Get(static_cast<uint32_t>(m));
+      if (!ports) {
+        t.serie[bucket] += g->flows()->Get(static_cast<uint32_t>(m));
+      } else {
+        for (uint32_t i = begin; i < end; ++i) t.bucket_ports.Add(bucket, g->ports()->Get(i));
+      }
+      begin = end;
+    }
+  }
+  return true;
+}
+
 // The first 8 bytes of `s`, big-endian, zero-padded: ordering by it, then by the whole string,
 // is the strings' byte order, with most comparisons settled by one integer compare.
 uint64_t OrderPrefix(std::string_view s) {

@@ -272,6 +272,23 @@ class Reducer {
            FloorDiv(start_ms, q_.average_interval_ms) == FloorDiv(end_ms - 1, q_.average_interval_ms);
   }
 
+  // True for a Serie whose buckets are whole minutes but not whole hours: hours then straddle
+  // buckets, and their minute rollups can stand for them.
+  bool MinutesHelp() const {
+    return q_.type == StatisticType::kSerie && q_.average_interval_ms % storage::kMinuteMs == 0 &&
+           q_.average_interval_ms % storage::kChunkMs != 0;
+  }
+  // True when the hour starting at `start_ms` lies inside the window and the Serie's buckets are
+  // whole minutes (each minute inside one bucket): its minute rollup can stand for its events.
+  bool CoversByMinutes(int64_t start_ms) const {
+    return q_.type == StatisticType::kSerie && q_.average_interval_ms % storage::kMinuteMs == 0 &&
+           start_ms >= window_.start_ms && start_ms + storage::kChunkMs <= window_.end_ms;
+  }
+  // Adds the sums (Flows) or port sets (Ports) of the hour starting at `start_ms`, minute by
+  // minute; the IDs come from elsewhere (its hour or day rollup). REQUIRES: CoversByMinutes.
+  // False when the rollup is malformed (nothing is added then).
+  [[nodiscard]] bool AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMinutes& minutes);
+
   // Adds the rollups of the hour or day starting at `start_ms`; without `parts.ids`, the
   // contributing IDs come from elsewhere (a day's). REQUIRES: Covers(start_ms, its length);
   // `parts.pairs` for Repartition Flows.

@@ -125,15 +125,17 @@ class EventStore {
       const fb::RollupSummary* summary = nullptr;
       const fb::RollupIds* ids = nullptr;
       const fb::RollupPairs* pairs = nullptr;
+      const fb::RollupMinutes* minutes = nullptr;  // hours only
     };
     enum class RollupSpan { kHour, kDay };
     using RollupVisitor = std::function<Status(uint32_t unit, const RollupParts& current)>;
     // The hours (or days) in [lo, hi] of `namespace_hash` that hold events, in order, with their
-    // current rollups. `ids` and `pairs` are looked up only when `wanted`.
+    // current rollups. `ids`, `pairs` and `minutes` are looked up only when `wanted`.
     // Which parts besides the summary a rollup read looks up.
     struct RollupWanted {
       bool ids = false;
       bool pairs = false;
+      bool minutes = false;  // hours only
     };
     Status ForEachRollup(uint64_t namespace_hash, RollupSpan span, uint32_t lo, uint32_t hi, RollupWanted wanted,
                          QueryStats* stats, const RollupVisitor& visit) const;

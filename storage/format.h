@@ -28,6 +28,7 @@ inline constexpr size_t kMaxCheckpointName = 256;
 inline constexpr char kDayPairsPrefix = 'q';    // 'q' ns:u64 BE day:u32 BE  -> fb::RollupPairs
 inline constexpr char kHorizonPrefix = 'H';     // 'H' kind:u8 namespace -> before_ms:u64 LE
 inline constexpr char kEntryIndexPrefix = 'X';  // 'X' kind:u8 payload  -> id:u32 BE
+inline constexpr char kMinutesPrefix = 'm';     // 'm' ns:u64 BE hour:u32 BE -> fb::RollupMinutes
 
 // The dictionary entry kinds the 'X' index covers: those a query names (schema::EntryKind).
 inline constexpr std::string_view kIndexedEntryKinds = "nit";
@@ -36,21 +37,25 @@ inline constexpr std::string_view kIndexedEntryKinds = "nit";
 inline constexpr uint8_t kHorizonRaw = 'r';  // raw events (chunks) gone, hour and day rollups kept
 inline constexpr uint8_t kHorizonAll = 'a';  // everything gone: raw events and rollups
 
-// The key prefixes of the three rollups of one hour or one day.
+// The key prefixes of the rollups of one hour (four) or one day (three: no minutes).
 struct RollupPrefixes {
-  char summary, ids, pairs;
+  char summary, ids, pairs, minutes;  // minutes 0: none
 };
-inline constexpr RollupPrefixes kHourRollups{kSummaryPrefix, kIdsPrefix, kPairsPrefix};
-inline constexpr RollupPrefixes kDayRollups{kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix};
+inline constexpr RollupPrefixes kHourRollups{kSummaryPrefix, kIdsPrefix, kPairsPrefix, kMinutesPrefix};
+inline constexpr RollupPrefixes kDayRollups{kDaySummaryPrefix, kDayIdsPrefix, kDayPairsPrefix, 0};
+inline constexpr int64_t kMinuteMs = 60000;  // the resolution of minute rollups
+inline constexpr int kMinutesPerHour = 60;
 
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
     "flowstat-store 4; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
-    "rollup=3600000ms,86400000ms; index=nit";
-// A version-3 store differs only by lacking the 'X' entry index, a version-2 store also by never
-// holding horizon records: both are read as they are (the dictionary loaded whole), and upgraded
-// (the index written and this record rewritten, in one batch) when opened for writing.
+    "rollup=60000ms,3600000ms,86400000ms; index=nit";
+// A version-3 store differs by lacking the 'X' entry index and minute rollups ('m'), a version-2
+// store also by never holding horizon records: both are read as they are (the dictionary loaded
+// whole), and upgraded (the index written and this record rewritten, in one batch) when opened
+// for writing. Their hours gain minute rollups when next written; until then those hours are
+// read raw where minutes are needed.
 inline constexpr std::string_view kFormatDescriptionV3 =
     "flowstat-store 3; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";

@@ -66,12 +66,13 @@ Result<StoreInfo> EventStore::Info() const {
   }
   if (Status s = FromRocks(it->status(), "reading chunks"); !s.ok()) return s;
   info.bytes_events = BytesOfKind(*db_, kChunkPrefix) + BytesOfKind(*db_, kPresencePrefix);
-  for (char kind : {kGenerationPrefix, kSummaryPrefix, kIdsPrefix, kPairsPrefix, kDaySummaryPrefix, kDayIdsPrefix,
-                    kDayPairsPrefix}) {
+  for (char kind : {kGenerationPrefix, kSummaryPrefix, kIdsPrefix, kPairsPrefix, kMinutesPrefix, kDaySummaryPrefix,
+                    kDayIdsPrefix, kDayPairsPrefix}) {
     info.bytes_rollups += BytesOfKind(*db_, kind);
   }
-  info.bytes_dictionary = BytesOfKind(*db_, kDictionaryPrefix);
-  info.bytes_other = BytesOfKind(*db_, kMetaPrefix) + BytesOfKind(*db_, kCheckpointPrefix);
+  info.bytes_dictionary = BytesOfKind(*db_, kDictionaryPrefix) + BytesOfKind(*db_, kEntryIndexPrefix);
+  info.bytes_other =
+      BytesOfKind(*db_, kMetaPrefix) + BytesOfKind(*db_, kCheckpointPrefix) + BytesOfKind(*db_, kHorizonPrefix);
   return info;
 }
 

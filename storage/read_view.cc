@@ -80,11 +80,13 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
     std::vector<uint64_t> scratch;  // for values that are not 8-byte aligned
   };
   const RollupPrefixes prefixes = days ? kDayRollups : kHourRollups;
-  Rollups sums{prefixes.summary, {}, {}}, ids{prefixes.ids, {}, {}}, pairs{prefixes.pairs, {}, {}};
+  Rollups sums{prefixes.summary, {}, {}}, ids{prefixes.ids, {}, {}}, pairs{prefixes.pairs, {}, {}},
+      minutes{prefixes.minutes, {}, {}};
   auto open = [&](Rollups& r) { r.cursor.emplace(*store_.db_, snapshot_, HourKey(r.prefix, ns, hi + 1), fill_cache_); };
   open(sums);
   if (wanted.ids) open(ids);
   if (wanted.pairs) open(pairs);
+  if (wanted.minutes && prefixes.minutes) open(minutes);
   // The value of `r` at `unit`, if it has one.
   auto find = [&](Rollups& r, uint32_t unit) -> std::optional<rocksdb::Slice> {
     if (!r.cursor) return std::nullopt;
@@ -97,6 +99,7 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
     parts.summary = CurrentRollup<fb::RollupSummary>(find(sums, unit), gen, &sums.scratch);
     parts.ids = CurrentRollup<fb::RollupIds>(find(ids, unit), gen, &ids.scratch);
     parts.pairs = CurrentRollup<fb::RollupPairs>(find(pairs, unit), gen, &pairs.scratch);
+    parts.minutes = CurrentRollup<fb::RollupMinutes>(find(minutes, unit), gen, &minutes.scratch);
     return visit(unit, parts);
   };
   std::optional<uint32_t> day;  // with days: the one whose generations are being summed
@@ -124,7 +127,7 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
   }
   Status s = FromRocks(gens->status(), "reading generations");
   if (s.ok() && day) s = emit(*day, day_generation);
-  for (const Rollups* r : {&sums, &ids, &pairs}) {
+  for (const Rollups* r : {&sums, &ids, &pairs, &minutes}) {
     if (s.ok() && r->cursor) s = r->cursor->status();
   }
   return s;

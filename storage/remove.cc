@@ -112,7 +112,7 @@ Status EventStore::RemoveEverything(const util::WriterLease& writer, const Remov
         wb.DeleteRange(ChunkKey(h, s, 0),
                        all_time ? PastEveryKeyOf(ChunkKey(h, s, 0).substr(0, 10)) : ChunkKey(h, s, first_kept_hour));
       }
-      for (char prefix : {kGenerationPrefix, kSummaryPrefix, kIdsPrefix, kPairsPrefix}) {
+      for (char prefix : {kGenerationPrefix, kSummaryPrefix, kIdsPrefix, kPairsPrefix, kMinutesPrefix}) {
         wb.DeleteRange(HourKey(prefix, h, 0), all_time ? PastEveryKeyOf(HourKey(prefix, h, 0).substr(0, 9))
                                                        : HourKey(prefix, h, first_kept_hour));
       }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/format.h"
+
 namespace flowstat::storage {
 namespace {
 
@@ -74,6 +76,12 @@ void RollupBuilder::Add(const EventRecord& r) {
       g.ports.emplace_back(r.destination_port(), r.value());
       PushNew(&g.port_sources, r.source_id());
       PushNew(&g.port_destinations, r.destination_id());
+    }
+    if (by_minute_) {
+      const auto minute = static_cast<uint32_t>(r.time_ms() % kChunkMs / kMinuteMs);
+      if (g.minute_flows.empty()) g.minute_flows.assign(kMinutesPerHour, 0);
+      g.overflow |= !AddTo(&g.minute_flows[minute], r.value());
+      if (schema::HasPort(r)) g.minute_ports.push_back(minute << 16 | r.destination_port());
     }
   }
 }
@@ -165,7 +173,34 @@ bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
   out->summary = bytes(summary);
   out->ids = bytes(ids);
   out->pairs = bytes(pairs);
+  out->minutes = by_minute_ ? FinishMinutes(generation) : std::string();
   return true;
+}
+
+std::string RollupBuilder::FinishMinutes(uint64_t generation) {
+  flatbuffers::FlatBufferBuilder b(4096);
+  std::vector<flatbuffers::Offset<fb::MinuteGroup>> groups;
+  std::vector<uint32_t> ends(kMinutesPerHour);
+  std::vector<uint16_t> ports;
+  for (auto& [key, g] : groups_) {
+    std::sort(g.minute_ports.begin(), g.minute_ports.end());
+    g.minute_ports.erase(std::unique(g.minute_ports.begin(), g.minute_ports.end()), g.minute_ports.end());
+    ports.clear();
+    size_t next = 0;
+    for (uint32_t minute = 0; minute < kMinutesPerHour; ++minute) {
+      for (; next < g.minute_ports.size() && g.minute_ports[next] >> 16 == minute; ++next) {
+        ports.push_back(static_cast<uint16_t>(g.minute_ports[next]));
+      }
+      ends[minute] = static_cast<uint32_t>(ports.size());
+    }
+    // Last field first, one statement each: the bytes may not depend on argument evaluation order.
+    const auto port_list = b.CreateVector(ports);
+    const auto port_ends = b.CreateVector(ends);
+    const auto flows = b.CreateVector(g.minute_flows);
+    groups.push_back(fb::CreateMinuteGroup(b, key.first, key.second, flows, port_ends, port_list));
+  }
+  b.Finish(fb::CreateRollupMinutes(b, generation, b.CreateVector(groups)));
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
 }  // namespace flowstat::storage

@@ -24,6 +24,7 @@ struct RollupValues {
   std::string summary;  // fb::RollupSummary
   std::string ids;      // fb::RollupIds
   std::string pairs;    // fb::RollupPairs
+  std::string minutes;  // fb::RollupMinutes, for a builder made by_minute; else empty
 };
 
 // Accumulates the events of one period — raw records, or the rollups of the periods that make
@@ -32,6 +33,8 @@ struct RollupValues {
 // records (which is how `verify` checks day rollups against the raw events).
 class RollupBuilder {
  public:
+  // `by_minute`: also the minute rollups of an hour (records of one hour only; no sub-periods).
+  explicit RollupBuilder(bool by_minute = false) : by_minute_(by_minute) {}
   void Add(const schema::EventRecord& r);
   // Adds the rollups of a sub-period (all three of one generation).
   void Add(const fb::RollupSummary& summary, const fb::RollupIds& ids, const fb::RollupPairs& pairs);
@@ -50,9 +53,13 @@ class RollupBuilder {
     std::vector<std::pair<uint16_t, uint64_t>> ports;  // (port, sum), unsorted, repeats
     std::vector<uint32_t> sources, destinations, port_sources, port_destinations;
     std::vector<Pair> pairs;
+    std::vector<uint64_t> minute_flows;  // by_minute_: per minute of the hour
+    std::vector<uint32_t> minute_ports;  // by_minute_: minute << 16 | port, repeats
   };
   Group& GroupOf(uint32_t namespace_id, uint8_t rollup_class);
+  std::string FinishMinutes(uint64_t generation);
 
+  bool by_minute_;
   std::map<std::pair<uint32_t, uint8_t>, Group> groups_;  // (namespace id, class), in key order
   std::pair<uint32_t, uint8_t> last_key_{0, 0xff};
   Group* last_ = nullptr;

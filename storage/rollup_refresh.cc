@@ -29,7 +29,9 @@ namespace flowstat::storage {
 namespace {
 
 void DeleteRollups(RollupPrefixes prefixes, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
-  for (char prefix : {prefixes.summary, prefixes.ids, prefixes.pairs}) wb->Delete(HourKey(prefix, ns, unit));
+  for (char prefix : {prefixes.summary, prefixes.ids, prefixes.pairs, prefixes.minutes}) {
+    if (prefix) wb->Delete(HourKey(prefix, ns, unit));
+  }
 }
 
 // Writes the rollups `builder` holds; deletes them when a sum overflows.
@@ -40,6 +42,7 @@ void PutRollups(RollupBuilder& builder, uint64_t generation, RollupPrefixes pref
   wb->Put(HourKey(prefixes.summary, ns, unit), v.summary);
   wb->Put(HourKey(prefixes.ids, ns, unit), v.ids);
   wb->Put(HourKey(prefixes.pairs, ns, unit), v.pairs);
+  if (prefixes.minutes) wb->Put(HourKey(prefixes.minutes, ns, unit), v.minutes);
 }
 
 }  // namespace
@@ -84,7 +87,7 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       if (!s.ok()) return s;
       records.insert(records.end(), r.begin(), r.end());
     }
-    RollupBuilder builder;
+    RollupBuilder builder(/*by_minute=*/true);
     for (const schema::EventRecord& r : records) builder.Add(r);
     PutRollups(builder, gen, kHourRollups, ns, hour, &wb);
     if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat

@@ -55,7 +55,7 @@ TEST_CASE("keys are laid out byte by byte as doc/storage-format.md draws them", 
   CHECK(storage::DictionaryKey(0x01020304) == Bytes({'D', 0x01, 0x02, 0x03, 0x04}));
   CHECK(storage::ChunkKey(0x1122334455667788ULL, 0x0f, 0xA1B2C3D4) ==
         Bytes({'C', 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x0f, 0xA1, 0xB2, 0xC3, 0xD4}));
-  for (char prefix : {'G', 'R', 'I', 'Q', 'r', 'i', 'q'}) {
+  for (char prefix : {'G', 'R', 'I', 'Q', 'm', 'r', 'i', 'q'}) {
     CHECK(storage::HourKey(prefix, 0x0102030405060708ULL, 0x00ABCDEF) ==
           Bytes({prefix, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0xAB, 0xCD, 0xEF}));
   }
@@ -72,6 +72,52 @@ TEST_CASE("keys are laid out byte by byte as doc/storage-format.md draws them", 
   CHECK(storage::HorizonKey('a', "/") == Bytes({'H', 'a', '/'}));
   CHECK(storage::EntryIndexKey('t', "tier=web") == Bytes({'X', 't', 't', 'i', 'e', 'r', '=', 'w', 'e', 'b'}));
   CHECK(storage::kIndexedEntryKinds == "nit");
+}
+
+// The minute rollup of one hour, field by field as doc/storage-format.md describes it.
+TEST_CASE("a minute rollup holds 60 sums and each minute's distinct ports", "[format][golden]") {
+  TempDir dir;
+  const int64_t hour_start = 1763164800000;  // 2025-11-15T00:00:00Z
+  {
+    auto store = OpenStore(dir.path());
+    FlowEvent a = MakeEvent(hour_start + 10, "/n", "s1", "d", Action::kAccept, 5);
+    FlowEvent b = MakeEvent(hour_start + 59999, "/n", "s2", "d", Action::kAccept, 2);
+    b.destination_port = 80;
+    FlowEvent c = MakeEvent(hour_start + 20, "/n", "s3", "d", Action::kAccept, 1);  // port 443 again
+    FlowEvent d = MakeEvent(hour_start + 59 * 60000 + 1, "/n", "s1", "d", Action::kAccept, 7);
+    d.destination_port.reset();
+    FlowEvent e = MakeEvent(hour_start + 60000, "/n", "s1", "d", Action::kReject, 3);  // class 1
+    REQUIRE(store->AppendBatch(std::vector<FlowEvent>{a, b, c, d, e}).ok());
+    REQUIRE(store->Compact().ok());  // into tables: the plain RocksDB open below replays no log
+  }
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir.path(), &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  const auto hour = static_cast<uint32_t>(hour_start / 3600000);
+  REQUIRE(db->Get(rocksdb::ReadOptions(), storage::HourKey('m', storage::HashString("/n"), hour), &value).ok());
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+  REQUIRE(verifier.VerifyBuffer<fb::RollupMinutes>(nullptr));
+  const auto* minutes = flatbuffers::GetRoot<fb::RollupMinutes>(value.data());
+  REQUIRE(minutes->groups()->size() == 2);
+  const fb::MinuteGroup* accepted = minutes->groups()->Get(0);
+  const fb::MinuteGroup* rejected = minutes->groups()->Get(1);
+  CHECK(accepted->class_() == 0);
+  CHECK(rejected->class_() == 1);
+  CHECK(accepted->namespace_id() == rejected->namespace_id());
+  REQUIRE(accepted->flows()->size() == 60);
+  REQUIRE(accepted->port_ends()->size() == 60);
+  for (uint32_t m = 0; m < 60; ++m) {
+    CHECK(accepted->flows()->Get(m) == (m == 0 ? 8u : m == 59 ? 7u : 0u));
+    CHECK(accepted->port_ends()->Get(m) == 2u);  // minute 0: 80 and 443; the others add none
+    CHECK(rejected->flows()->Get(m) == (m == 1 ? 3u : 0u));
+    CHECK(rejected->port_ends()->Get(m) == (m == 0 ? 0u : 1u));
+  }
+  REQUIRE(accepted->ports()->size() == 2);
+  CHECK(accepted->ports()->Get(0) == 80);
+  CHECK(accepted->ports()->Get(1) == 443);
+  REQUIRE(rejected->ports()->size() == 1);
+  CHECK(rejected->ports()->Get(0) == 443);
 }
 
 TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {

@@ -15,7 +15,7 @@ struct StoreInfo {
   std::optional<int64_t> first_ms, last_ms;  // the earliest and latest event timestamps
   // Bytes on disk by part (RocksDB's estimate, memtables included): events (chunks and the
   // presence keys that index them), rollups (hour and day, with their generation counters),
-  // dictionary (the strings), other (format record, checkpoints).
+  // dictionary (the strings and their index), other (format record, checkpoints, horizons).
   uint64_t bytes_events = 0, bytes_rollups = 0, bytes_dictionary = 0, bytes_other = 0;
   int format_version = 0;
   // What expiry removed, per namespace subtree it was run on: before `raw_before_ms` the raw
