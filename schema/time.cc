@@ -129,6 +129,23 @@ std::string FormatTimeSeconds(int64_t epoch_ms) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
+  const auto hour = static_cast<unsigned>(rem / 3600), minute = static_cast<unsigned>(rem / 60 % 60),
+             second = static_cast<unsigned>(rem % 60);
+  if (y >= 0 && y <= 9999) {  // by hand: a Serie of a million points formats a million of these
+    char text[] = "0000-00-00T00:00:00Z";
+    auto two = [&](size_t at, unsigned v) {
+      text[at] = static_cast<char>('0' + v / 10);
+      text[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    two(0, static_cast<unsigned>(y / 100));
+    two(2, static_cast<unsigned>(y % 100));
+    two(5, m);
+    two(8, d);
+    two(11, hour);
+    two(14, minute);
+    two(17, second);
+    return std::string(text, sizeof text - 1);
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
                 static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
