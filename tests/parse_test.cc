@@ -99,6 +99,12 @@ TEST_CASE("RFC 3339 times", "[parse][time]") {
   }
   CHECK(FormatTimeSeconds(1763557500123) == "2025-11-19T13:05:00Z");
   CHECK(FormatTimeSeconds(0) == "1970-01-01T00:00:00Z");
+  CHECK(FormatTimeSeconds(-1) == "1969-12-31T23:59:59Z");
+  CHECK(FormatTimeSeconds(951782399999) == "2000-02-28T23:59:59Z");
+  CHECK(FormatTimeSeconds(951782400000) == "2000-02-29T00:00:00Z");
+  CHECK(FormatTimeSeconds(253402300799999) == "9999-12-31T23:59:59Z");
+  CHECK(FormatTimeSeconds(253402300800000) == "10000-01-01T00:00:00Z");
+  CHECK(FormatTimeSeconds(-62135596800000) == "0001-01-01T00:00:00Z");
 }
 
 TEST_CASE("durations", "[parse][query]") {
