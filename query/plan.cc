@@ -136,21 +136,17 @@ Status Plan::PlanCandidates(const storage::EventStore& store, const storage::Eve
   return Status::Ok();
 }
 
-bool Plan::TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const {
-  if (wanted.empty()) return true;
-  if (list_id == 0 || list_id >= memo->size()) return false;
+bool Plan::LearnTags(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const {
+  auto list = dict_->Payload(list_id, EntryKind::kTagList);
+  std::vector<uint32_t> have;
+  if (list) {
+    have.resize(list->size() / 4);
+    std::memcpy(have.data(), list->data(), have.size() * 4);
+  }
   int8_t& known = (*memo)[list_id];
-  if (known < 0) {
-    auto list = dict_->Payload(list_id, EntryKind::kTagList);
-    std::vector<uint32_t> have;
-    if (list) {
-      have.resize(list->size() / 4);
-      std::memcpy(have.data(), list->data(), have.size() * 4);
-    }
-    known = 1;
-    for (uint32_t tag : wanted) {
-      if (std::find(have.begin(), have.end(), tag) == have.end()) known = 0;
-    }
+  known = 1;
+  for (uint32_t tag : wanted) {
+    if (std::find(have.begin(), have.end(), tag) == have.end()) known = 0;
   }
   return known == 1;
 }
@@ -163,40 +159,6 @@ int Plan::ModeOfRollupClass(uint8_t rollup_class) const {
   if (mode == 0 && action_ == ActionFilter::kReject) return -1;
   if (mode == 1 && action_ == ActionFilter::kAccept) return -1;
   return mode;
-}
-
-Contribution Plan::Match(const EventRecord& r) {
-  Contribution c;
-  const size_t ids = namespace_allowed_.size();
-  if (r.source_id() >= ids || r.destination_id() >= ids || r.source_id() == 0 || r.destination_id() == 0) {
-    corrupt_ = true;
-    return c;
-  }
-  if (r.time_ms() < window_.start_ms || r.time_ms() >= window_.end_ms) return c;
-  if (r.namespace_id() >= namespace_allowed_.size() || !namespace_allowed_[r.namespace_id()]) return c;
-  if (!destination_allowed_.empty() &&
-      (r.destination_id() >= destination_allowed_.size() || !destination_allowed_[r.destination_id()])) {
-    return c;
-  }
-  if (ports_only_ && !schema::HasPort(r)) return c;
-  if (!TagsMatch(r.source_tags(), source_tag_ids_, &source_memo_)) return c;
-  if (!TagsMatch(r.destination_tags(), destination_tag_ids_, &destination_memo_)) return c;
-  if (flow_mode_ != FlowMode::kObserved) (schema::IsReject(r) ? c.rejected : c.accepted)++;
-  if (flow_mode_ != FlowMode::kApplied && (r.flags() & schema::kFlagObserved)) {
-    switch (schema::ObservedActionOf(r)) {
-      case ObservedAction::kAccept:
-        c.accepted++;
-        break;
-      case ObservedAction::kReject:
-        c.rejected++;
-        break;
-      default:
-        break;
-    }
-  }
-  if (action_ == ActionFilter::kAccept) c.rejected = 0;
-  if (action_ == ActionFilter::kReject) c.accepted = 0;
-  return c;
 }
 
 }  // namespace flowstat::query

@@ -34,7 +34,8 @@ class Plan {
   void ForEachCandidate(std::span<const EventRecord> records, QueryStats* stats, Fn&& fn);
 
   // The contribution of a record to each mode, after every filter; zero when it does not match.
-  Contribution Match(const EventRecord& r);
+  // Inline (below): called per scanned record.
+  inline Contribution Match(const EventRecord& r);
 
   // The first hour of namespace hash `ns` whose raw events are kept (0: all are): expiry with
   // kept rollups removed those before it.
@@ -55,7 +56,15 @@ class Plan {
   }
 
  private:
-  bool TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const;
+  // Whether tag list `list_id` holds every `wanted` tag, from `memo` once known: the scan calls
+  // this per record, so the known case is inline and the first look at a list is not.
+  bool TagsMatch(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const {
+    if (wanted.empty()) return true;
+    if (list_id == 0 || list_id >= memo->size()) return false;
+    const int8_t known = (*memo)[list_id];
+    return known >= 0 ? known == 1 : LearnTags(list_id, wanted, memo);
+  }
+  bool LearnTags(uint32_t list_id, const std::vector<uint32_t>& wanted, std::vector<int8_t>* memo) const;
   Status PlanCandidates(const storage::EventStore& store, const storage::EventStore::ReadView& view, const Query& q);
 
   const storage::Dictionary::Reader* dict_ = nullptr;
@@ -91,6 +100,40 @@ void Plan::ForEachCandidate(std::span<const EventRecord> records, QueryStats* st
         std::upper_bound(lo, records.end(), id, [](uint32_t v, const EventRecord& r) { return v < r.source_id(); });
     visit(records.data() + (lo - records.begin()), records.data() + (hi - records.begin()));
   }
+}
+
+inline Contribution Plan::Match(const EventRecord& r) {
+  Contribution c;
+  const size_t ids = namespace_allowed_.size();
+  if (r.source_id() >= ids || r.destination_id() >= ids || r.source_id() == 0 || r.destination_id() == 0) {
+    corrupt_ = true;
+    return c;
+  }
+  if (r.time_ms() < window_.start_ms || r.time_ms() >= window_.end_ms) return c;
+  if (r.namespace_id() >= namespace_allowed_.size() || !namespace_allowed_[r.namespace_id()]) return c;
+  if (!destination_allowed_.empty() &&
+      (r.destination_id() >= destination_allowed_.size() || !destination_allowed_[r.destination_id()])) {
+    return c;
+  }
+  if (ports_only_ && !schema::HasPort(r)) return c;
+  if (!TagsMatch(r.source_tags(), source_tag_ids_, &source_memo_)) return c;
+  if (!TagsMatch(r.destination_tags(), destination_tag_ids_, &destination_memo_)) return c;
+  if (flow_mode_ != FlowMode::kObserved) (schema::IsReject(r) ? c.rejected : c.accepted)++;
+  if (flow_mode_ != FlowMode::kApplied && (r.flags() & schema::kFlagObserved)) {
+    switch (schema::ObservedActionOf(r)) {
+      case ObservedAction::kAccept:
+        c.accepted++;
+        break;
+      case ObservedAction::kReject:
+        c.rejected++;
+        break;
+      default:
+        break;
+    }
+  }
+  if (action_ == ActionFilter::kAccept) c.rejected = 0;
+  if (action_ == ActionFilter::kReject) c.accepted = 0;
+  return c;
 }
 
 }  // namespace flowstat::query
