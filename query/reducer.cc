@@ -70,21 +70,26 @@ bool Reducer::AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMin
     }
   }
   const bool ports = q_.metric == Metric::kPorts;
+  // Minute 0's bucket and its place in it; later minutes step along (buckets are whole minutes).
+  const int64_t minutes_per_bucket = q_.average_interval_ms / storage::kMinuteMs;
+  const auto first = static_cast<uint64_t>((start_ms - first_bucket_) / q_.average_interval_ms);
+  const int64_t first_offset = (start_ms - first_bucket_) % q_.average_interval_ms / storage::kMinuteMs;
   for (const fb::MinuteGroup* g : *minutes.groups()) {
     const int mode = plan.ModeOfRollupClass(g->class_());
     if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
     ModeTotals& t = totals_[mode];
+    uint64_t bucket = first;
+    int64_t offset = first_offset;
     uint32_t begin = 0;
-    for (int m = 0; m < storage::kMinutesPerHour; ++m) {
-      const int64_t minute_start = start_ms + m * storage::kMinuteMs;
-      const auto bucket = static_cast<uint64_t>((minute_start - first_bucket_) / q_.average_interval_ms);
-      const uint32_t end = g->port_ends()->Get(static_cast<uint32_t>(m));
+    for (uint32_t m = 0; m < storage::kMinutesPerHour; ++m) {
+      const uint32_t end = g->port_ends()->Get(m);
       if (!ports) {
-        t.serie[bucket] += g->flows()->Get(static_cast<uint32_t>(m));
+        t.serie[bucket] += g->flows()->Get(m);
       } else {
         for (uint32_t i = begin; i < end; ++i) t.bucket_ports.Add(bucket, g->ports()->Get(i));
       }
       begin = end;
+      if (++offset == minutes_per_bucket) offset = 0, ++bucket;
     }
   }
   return true;
