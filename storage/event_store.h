@@ -169,6 +169,9 @@ class EventStore {
   // The latest raw horizon covering namespace `ns`, 0 when none: raw events of `ns` before it are
   // gone while their hour and day rollups stay.
   int64_t RawHorizon(std::string_view ns) const EXCLUDES(horizon_mu_);
+  // By namespace hash: the first hour whose raw events are kept, for the hashes of namespaces
+  // under a raw horizon (hours before it hold rollups without raw events to rebuild them from).
+  std::map<uint64_t, uint32_t> RawHorizonHours(const Dictionary::Reader& dict) const EXCLUDES(horizon_mu_);
   // InvalidArgument when `event` falls before the raw horizon of its namespace: counted there by
   // rollups alone, it would make them stale with no raw events left to rebuild them from.
   Status CheckHorizon(const schema::EventView& event) const EXCLUDES(horizon_mu_);

@@ -54,8 +54,8 @@ inline constexpr std::string_view kFormatDescription =
 // A version-3 store differs by lacking the 'X' entry index and minute rollups ('m'), a version-2
 // store also by never holding horizon records: both are read as they are (the dictionary loaded
 // whole), and upgraded (the index written and this record rewritten, in one batch) when opened
-// for writing. Their hours gain minute rollups when next written; until then those hours are
-// read raw where minutes are needed.
+// for writing. Their hours gain minute rollups when next written or compacted (where their raw
+// events are kept); until then those hours are read raw where minutes are needed.
 inline constexpr std::string_view kFormatDescriptionV3 =
     "flowstat-store 3; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";

@@ -51,6 +51,19 @@ int64_t EventStore::RawHorizon(std::string_view ns) const {
   return latest;
 }
 
+std::map<uint64_t, uint32_t> EventStore::RawHorizonHours(const Dictionary::Reader& dict) const {
+  std::map<uint64_t, uint32_t> hours;
+  if (!has_raw_horizons_) return hours;
+  for (uint32_t id : dict.NamespaceIds()) {
+    const std::string_view ns = dict.Entry(id).substr(1);
+    if (const int64_t horizon = RawHorizon(ns)) {
+      uint32_t& hour = hours[NamespaceHash(ns)];
+      hour = std::max(hour, static_cast<uint32_t>(horizon / kChunkMs));
+    }
+  }
+  return hours;
+}
+
 Status EventStore::CheckHorizon(const schema::EventView& event) const {
   if (!has_raw_horizons_) return Status::Ok();
   const int64_t horizon = RawHorizon(event.namespace_);

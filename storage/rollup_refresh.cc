@@ -211,7 +211,17 @@ Status EventStore::RefreshStaleRollups() {
     std::string value;
     rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), key, &value);
     if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading rollup");
-    return rs.ok() && CurrentRollup<fb::RollupSummary>(rocksdb::Slice(value), generation, &scratch) != nullptr;
+    const bool minutes = key[0] == kMinutesPrefix;
+    const rocksdb::Slice bytes(value);
+    return rs.ok() && (minutes ? CurrentRollup<fb::RollupMinutes>(bytes, generation, &scratch) != nullptr
+                               : CurrentRollup<fb::RollupSummary>(bytes, generation, &scratch) != nullptr);
+  };
+  // Hours of a store written before format 4 lack minute rollups: rebuilt too where their raw
+  // events are kept (below a raw horizon, a rebuild would find none and lose the kept rollups).
+  const std::map<uint64_t, uint32_t> raw_horizon_hour = RawHorizonHours(Dictionary::Reader(dictionary_));
+  auto raw_kept = [&](uint64_t ns, uint32_t hour) {
+    auto found = raw_horizon_hour.find(ns);
+    return found == raw_horizon_hour.end() || hour >= found->second;
   };
   // Generation keys come in (namespace, hour) order: a day's hours are adjacent.
   std::optional<std::pair<uint64_t, uint32_t>> day;
@@ -236,6 +246,8 @@ Status EventStore::RefreshStaleRollups() {
     }
     const uint64_t gen = util::DecodeFixed64(it->value().data());
     auto ok = current(HourKey(kSummaryPrefix, ns, hour), gen);
+    if (!ok.ok()) return ok.status();
+    if (*ok && raw_kept(ns, hour)) ok = current(HourKey(kMinutesPrefix, ns, hour), gen);
     if (!ok.ok()) return ok.status();
     if (!*ok) {
       util::MutexLock lock(&write_mu_);

@@ -150,13 +150,7 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   }
   if (Status s = d.status(); !s.ok()) problems->push_back("dictionary: " + s.message());
   // Below a raw horizon the rollups stand for events that are gone: nothing to check them against.
-  std::map<uint64_t, uint32_t> raw_horizon_hour;  // namespace hash -> first hour with raw events
-  for (uint32_t id : d.NamespaceIds()) {
-    const std::string_view ns = d.Entry(id).substr(1);
-    const auto hour = static_cast<uint32_t>(RawHorizon(ns) / kChunkMs);
-    uint32_t& h = raw_horizon_hour[NamespaceHash(ns)];
-    h = std::max(h, hour);
-  }
+  const std::map<uint64_t, uint32_t> raw_horizon_hour = RawHorizonHours(d);
   auto raw_kept = [&](uint64_t ns, uint32_t hour) {
     auto it = raw_horizon_hour.find(ns);
     return it == raw_horizon_hour.end() || hour >= it->second;

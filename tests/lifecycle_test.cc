@@ -1,6 +1,7 @@
 // Expire and DeleteNamespace against the brute-force model: afterwards every query answers as if
 // the removed events had never been appended — with hashes that collide too, and with events
 // appended again afterwards.
+#include <rocksdb/db.h>
 #include <catch2/catch.hpp>
 
 #include "tests/model.h"
@@ -137,6 +138,18 @@ void RunKeepRollups(OpenOptions options, uint64_t seed) {
     const int64_t horizon = before / 3600000 * 3600000;
     INFO("round " << round << " expire --keep-rollups " << scope << " before " << before);
     REQUIRE(store->Expire(before, scope, /*keep_rollups=*/true).ok());
+    if (round % 2 == 1) {
+      // As if written before minute rollups existed (format 3): the compactions below rebuild
+      // them for hours with raw events, and must leave the hours below the horizon alone (a
+      // rebuild there would find no events and replace the kept rollups with empty ones).
+      REQUIRE(store->Compact().ok());  // into tables: the plain RocksDB open replays no log
+      store.reset();
+      rocksdb::DB* db = nullptr;
+      REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), &db).ok());
+      REQUIRE(db->DeleteRange(rocksdb::WriteOptions(), db->DefaultColumnFamily(), "m", "n").ok());
+      delete db;
+      store = OpenStore(dir.path(), options);
+    }
     const Model all = ModelOf(events);
     CheckKeptRollups(*store, all, rng, horizon, true, 40);
     refused += CheckKeptRollups(*store, all, rng, horizon, false, 80);
