@@ -1,5 +1,5 @@
-// The write path's hand-made containers against std containers on randomized data (fixed seeds):
-// ByteArena, HashIndex, PresenceMemo and the Dictionary built from them.
+// The hand-made containers against std containers on randomized data (fixed seeds): ByteArena,
+// HashIndex, PresenceMemo and the Dictionary built from them; the query's BucketPorts.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -9,6 +9,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "query/reducer.h"
 #include "storage/dictionary.h"
 #include "storage/presence_memo.h"
 #include "util/byte_arena.h"
@@ -143,6 +144,45 @@ TEST_CASE("Dictionary interns per kind, hands out stable entries and reloads the
   }
   REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 1), pending.front().second).ok());  // duplicate
   REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 5), "tx").ok());  // out of sequence
+}
+
+// Each storage regime of BucketPorts (a bitmap per bucket; pairs sorted at once; pairs placed by
+// bucket when there are at least as many as buckets), merged from two halves as the scan's threads
+// merge, against a std::set of (bucket, port).
+TEST_CASE("BucketPorts lists each bucket's distinct ports in every regime") {
+  std::mt19937_64 rng(17);
+  for (const auto& [buckets, pairs] : std::vector<std::pair<uint64_t, size_t>>{
+           {1, 50}, {200, 5000}, {256, 10}, {257, 100}, {5000, 1000}, {5000, 60000}, {10080, 200000}, {3, 0}}) {
+    INFO(buckets << " buckets, " << pairs << " pairs");
+    query::BucketPorts halves[2];
+    for (auto& h : halves) h.Reset(buckets);
+    std::set<std::pair<uint64_t, uint16_t>> want;
+    for (size_t i = 0; i < pairs; ++i) {
+      const uint64_t bucket = rng() % buckets;
+      const auto port = static_cast<uint16_t>(rng() % 4 == 0 ? rng() % 65536 : rng() % 40);  // repeats likely
+      halves[i % 2].Add(bucket, port);
+      want.insert({bucket, port});
+    }
+    halves[0].Merge(halves[1]);
+    std::set<std::pair<uint64_t, uint16_t>> listed;
+    std::map<uint64_t, uint64_t> counted;
+    uint64_t last_bucket = 0;
+    bool first = true, ascending = true;
+    halves[0].ForEachBucketPorts([&](uint64_t bucket, const std::vector<uint16_t>& ports) {
+      ascending &= first || bucket > last_bucket;
+      first = false;
+      last_bucket = bucket;
+      ascending &= std::is_sorted(ports.begin(), ports.end());
+      for (uint16_t p : ports) listed.insert({bucket, p});
+      CHECK(std::set<uint16_t>(ports.begin(), ports.end()).size() == ports.size());
+    });
+    halves[0].ForEachBucket([&](uint64_t bucket, uint64_t n) { counted[bucket] = n; });
+    CHECK(ascending);
+    CHECK(listed == want);
+    std::map<uint64_t, uint64_t> want_counts;
+    for (const auto& [bucket, port] : want) want_counts[bucket]++;
+    CHECK(counted == want_counts);
+  }
 }
 
 }  // namespace
