@@ -543,7 +543,9 @@ int Serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto store = Store::Open(options.db, {});
+  OpenOptions open;
+  open.cache_bytes = options.cache_mb << 20;
+  auto store = Store::Open(options.db, open);
   if (!store.ok()) {
     std::fprintf(stderr, "flowstat serve: %s\n", store.status().message().c_str());
     return 1;

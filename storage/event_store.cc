@@ -47,7 +47,7 @@ class ErrorsToStderr final : public rocksdb::Logger {
   }
 };
 
-rocksdb::Options StoreOptions() {
+rocksdb::Options StoreOptions(size_t cache_bytes) {
   rocksdb::Options o;
   o.merge_operator = std::make_shared<ChunkMergeOperator>();
   o.compression = rocksdb::kLZ4Compression;
@@ -69,11 +69,16 @@ rocksdb::Options StoreOptions() {
   // lost (so tests/tsan.supp cannot name them). Without the cache every read decompresses its
   // own copy; flowstat's own synchronization is checked all the same.
   t.no_block_cache = true;
+  (void)cache_bytes;
 #else
-  // Decompressed blocks, shared by the queries of one process. Large enough to hold a week of
-  // W2M's chunks (raw scans of a 7-day window decompressed ZSTD blocks on every query at 32 MB);
-  // filled only by what queries read (imports and rollup refreshes read around it).
-  t.block_cache = rocksdb::NewLRUCache(256 << 20);
+  // Decompressed blocks, shared by the queries of one process. The default (OpenOptions) holds a
+  // week of W2M's chunks: at 32 MB, raw scans of a 7-day window decompressed ZSTD blocks on every
+  // query.
+  if (cache_bytes == 0) {
+    t.no_block_cache = true;
+  } else {
+    t.block_cache = rocksdb::NewLRUCache(cache_bytes);
+  }
 #endif
   t.checksum = rocksdb::kXXH3;  // storage/table_check.cc refuses tables that claim another
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
@@ -150,7 +155,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   std::unique_ptr<EventStore> store(new EventStore());
   store->read_only_ = options.read_only;
   store->namespace_hash_ = options.namespace_hash ? options.namespace_hash : DefaultNamespaceHash;
-  rocksdb::Options ro = StoreOptions();
+  rocksdb::Options ro = StoreOptions(options.cache_bytes);
   store->env_ = NewTableCheckingEnv();
   ro.env = store->env_.get();
   std::error_code ec;

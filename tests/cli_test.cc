@@ -141,6 +141,13 @@ TEST_CASE("generate, import and query agree with the model", "[cli]") {
   REQUIRE(flags.code == 0);
   CHECK(WithoutIds(flags.out) == WithoutIds(FormatStatisticsJson(model.Answer(q))) + "\n");
 
+  SECTION("without a block cache, or with a tiny one, the same answers") {
+    for (const char* mb : {"0", "1"}) {
+      CHECK(
+          WithoutIds(Shell(kBin + " query --db " + db + " --cache-mb " + mb + " --batch " + dir.Sub("q.jsonl")).out) ==
+          expected);
+    }
+  }
   SECTION("re-import changes nothing") {
     REQUIRE(Shell(kBin + " import --db " + db + " - < " + flows).code == 0);
     CHECK(WithoutIds(Shell(kBin + " query --db " + db + " --batch " + dir.Sub("q.jsonl")).out) == expected);

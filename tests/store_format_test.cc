@@ -8,6 +8,7 @@
 #include <random>
 
 #include "schema/record.h"
+#include "tests/model.h"
 #include "tests/test_support.h"
 
 namespace flowstat::testing {
@@ -252,6 +253,34 @@ TEST_CASE("a read-only store with damaged dictionary entries refuses what needs 
     const auto problems = VerifyProblems(*store);
     REQUIRE_FALSE(problems.empty());
     CHECK(problems.front().find("does not find this entry by its text") != std::string::npos);
+  }
+}
+
+// The block cache holds decompressed blocks between reads: its size (none, smaller than one
+// block, the default) may change the speed of an answer, never the answer.
+TEST_CASE("the block cache size changes no answer", "[format][model]") {
+  TempDir dir;
+  std::mt19937_64 rng(23);
+  const std::vector<FlowEvent> events = RandomEvents(rng, 3000);
+  Model model;
+  for (const auto& e : events) model.Add(e);
+  {
+    auto store = OpenStore(dir.path());
+    REQUIRE(store->AppendBatch(events).ok());
+    REQUIRE(store->Compact().ok());
+  }
+  for (size_t cache_bytes : {size_t{0}, size_t{16} << 10, OpenOptions().cache_bytes}) {
+    INFO("cache " << cache_bytes << " bytes");
+    OpenOptions o;
+    o.read_only = true;
+    o.cache_bytes = cache_bytes;
+    auto store = OpenStore(dir.path(), o);
+    for (int k = 0; k < 40; ++k) {
+      const Query q = RandomQuery(rng);
+      auto got = store->Query(q);
+      REQUIRE(got.ok());
+      REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+    }
   }
 }
 

@@ -173,6 +173,8 @@ AddDurationOption(serve, "--rollup-retention", &so.rollup_retention_ms, 3600000,
                   "(downsampled history) [they go with the events]");
 serve->add_option("--retention-check-ms", so.retention_check_ms, "how often retention runs, milliseconds [60000]")
     ->check(CLI::Range(100, 86400000));
+serve->add_option("--cache-mb", so.cache_mb, "MiB of decompressed blocks kept for queries; 0: none [256]")
+    ->check(CLI::Range(0, 1 << 20));
 serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
 serve
     ->add_option("--shards", so.shards,

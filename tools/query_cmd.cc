@@ -44,9 +44,10 @@ Status BuildQuery(const QueryFlags& flags, Query* q) {
   return s;
 }
 
-Result<std::unique_ptr<Store>> OpenForReading(const std::string& db) {
+Result<std::unique_ptr<Store>> OpenForReading(const std::string& db, size_t cache_mb = 256) {
   OpenOptions o;
   o.read_only = true;
+  o.cache_bytes = cache_mb << 20;
   return Store::Open(db, o);
 }
 
@@ -95,6 +96,8 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
                   for_query ? "Repartition: keep the first N entries [all]" : "print at most N events [all]")
       ->each([f](const std::string&) { f->limit_set = true; });
   if (for_query) {
+    cmd->add_option("--cache-mb", f->cache_mb, "MiB of decompressed blocks kept while answering; 0: none [256]")
+        ->check(CLI::Range(0, 1 << 20));
     AddParam(cmd, f, "--interval", "averageInterval", "Serie bucket width, whole seconds [1h]");
     AddParam(cmd, f, "--metric", "metric", "Flows|Ports [Flows]");
     AddParam(cmd, f, "--type", "type", "Serie|Repartition [Serie]");
@@ -134,7 +137,7 @@ int RunQuery(const QueryFlags& flags) {
       return 2;
     }
   }
-  auto store = OpenForReading(flags.db);
+  auto store = OpenForReading(flags.db, flags.cache_mb);
   if (!store.ok()) {
     std::fprintf(stderr, "flowstat query: %s\n", store.status().message().c_str());
     return 1;

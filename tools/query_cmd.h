@@ -22,6 +22,7 @@ struct QueryFlags {
   std::string batch;
   unsigned long long limit = 0;
   bool limit_set = false;
+  size_t cache_mb = 256;  // decompressed blocks kept while answering (OpenOptions::cache_bytes)
 };
 
 // Declares the flags of `query` (with_output) or `dump` on `cmd`.

@@ -17,6 +17,9 @@ struct OpenOptions {
   // Test seam: replaces the namespace hash of the chunk keys (doc/storage-format.md), so tests
   // can force collisions. Answers must stay exact whatever it returns. nullptr: XXH64.
   uint64_t (*namespace_hash)(std::string_view) = nullptr;
+  // Bytes of decompressed blocks kept for reads (least recently used go first); 0: none, every
+  // read decompresses. Filled only by what queries read: imports and compactions read around it.
+  size_t cache_bytes = size_t{256} << 20;
 };
 
 struct AppendStats {
