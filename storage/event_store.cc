@@ -217,21 +217,27 @@ Status EventStore::CheckFormat(bool fresh, int* version) {
   return Status::Ok();
 }
 
+namespace {
+
+// Puts the entry index key of dictionary entry `id` (kind byte + payload) when its kind is indexed.
+void AddEntryIndexKey(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb) {
+  if (!entry.empty() && IsIndexedEntryKind(entry[0])) {
+    wb->Put(EntryIndexKey(entry[0], entry.substr(1)), EntryIndexValue(id));
+  }
+}
+
+}  // namespace
+
 void EventStore::AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb) {
   wb->Put(DictionaryKey(id), rocksdb::Slice(entry.data(), entry.size()));
-  if (!entry.empty() && IsIndexedEntryKind(entry[0])) {
-    wb->Put(EntryIndexKey(entry[0], entry.substr(1)), DictionaryKey(id).substr(1));
-  }
+  AddEntryIndexKey(id, entry, wb);
 }
 
 Status EventStore::UpgradeToEntryIndex() {
   rocksdb::WriteBatch wb;
   {
     Dictionary::Reader d(dictionary_);
-    for (uint32_t id = 1; id <= d.size(); ++id) {
-      const std::string_view e = d.Entry(id);
-      if (IsIndexedEntryKind(e[0])) wb.Put(EntryIndexKey(e[0], e.substr(1)), DictionaryKey(id).substr(1));
-    }
+    for (uint32_t id = 1; id <= d.size(); ++id) AddEntryIndexKey(id, d.Entry(id), &wb);
   }
   wb.Put(kFormatKey, rocksdb::Slice(kFormatDescription.data(), kFormatDescription.size()));
   rocksdb::WriteOptions wo;
@@ -256,9 +262,7 @@ class StoreEntrySource final : public EntrySource {
     *id = 0;
     if (s.IsNotFound()) return Status::Ok();
     if (!s.ok()) return FromRocks(s, "reading the entry index");
-    if (value.size() != 4) return Status::Corruption("malformed entry index value");
-    *id = static_cast<uint32_t>(util::GetBigEndian(value, 0, 4));
-    return Status::Ok();
+    return ParseEntryIndexValue(value, id) ? Status::Ok() : Status::Corruption("malformed entry index value");
   }
 
  private:
@@ -279,8 +283,10 @@ Status EventStore::ReadDictionaryLazily() {
   std::vector<uint32_t> namespace_ids;
   const std::string namespaces = EntryIndexKey(static_cast<char>(schema::EntryKind::kNamespace), "");
   for (it->Seek(namespaces); it->Valid() && it->key().starts_with(namespaces); it->Next()) {
-    if (it->value().size() != 4) return Status::Corruption("malformed entry index value");
-    namespace_ids.push_back(static_cast<uint32_t>(util::GetBigEndian(it->value().ToStringView(), 0, 4)));
+    uint32_t id;
+    if (!ParseEntryIndexValue(it->value().ToStringView(), &id))
+      return Status::Corruption("malformed entry index value");
+    namespace_ids.push_back(id);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the entry index");
   return dictionary_.ReadLazily(std::make_unique<StoreEntrySource>(*db_), size, std::move(namespace_ids));

@@ -75,6 +75,18 @@ std::string EntryIndexKey(char kind, std::string_view payload) {
   return k;
 }
 
+std::string EntryIndexValue(uint32_t id) {
+  std::string v;
+  util::PutBigEndian(&v, id, 4);
+  return v;
+}
+
+bool ParseEntryIndexValue(std::string_view value, uint32_t* id) {
+  if (value.size() != 4) return false;
+  *id = static_cast<uint32_t>(util::GetBigEndian(value, 0, 4));
+  return true;
+}
+
 bool ParseDictionaryKey(std::string_view key, uint32_t* id) {
   if (key.size() != 5 || key[0] != kDictionaryPrefix) return false;
   *id = static_cast<uint32_t>(util::GetBigEndian(key, 1, 4));

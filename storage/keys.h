@@ -27,8 +27,11 @@ std::string HorizonKey(uint8_t kind, std::string_view ns);
 bool ParseHorizonKey(std::string_view key, uint8_t* kind, std::string_view* ns);
 
 std::string DictionaryKey(uint32_t id);
-// 'X' kind payload: the entry index (format.h).
+// 'X' kind payload -> id: the entry index (format.h).
 std::string EntryIndexKey(char kind, std::string_view payload);
+std::string EntryIndexValue(uint32_t id);
+// False if `value` is not a well-formed entry index value.
+bool ParseEntryIndexValue(std::string_view value, uint32_t* id);
 inline bool IsIndexedEntryKind(char kind) { return kIndexedEntryKinds.find(kind) != std::string_view::npos; }
 std::string CheckpointKey(std::string_view name);
 bool ParseDictionaryKey(std::string_view key, uint32_t* id);

@@ -90,8 +90,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         break;
       case kEntryIndexPrefix:
         ++index_keys;
-        if (key.size() < 2 || value.size() != 4 || !IsIndexedEntryKind(key[1]) ||
-            d.Entry(static_cast<uint32_t>(util::GetBigEndian(value, 0, 4))) != key.substr(1)) {
+        if (key.size() < 2 || !ParseEntryIndexValue(value, &id) || !IsIndexedEntryKind(key[1]) || id == 0 ||
+            id > d.size() || d.Entry(id) != key.substr(1)) {
           problems->push_back(where + ": entry index key names no such dictionary entry");
         }
         break;

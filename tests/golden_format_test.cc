@@ -71,6 +71,7 @@ TEST_CASE("keys are laid out byte by byte as doc/storage-format.md draws them", 
   CHECK(storage::HorizonKey('r', "/acme/prod") == Bytes({'H', 'r', '/', 'a', 'c', 'm', 'e', '/', 'p', 'r', 'o', 'd'}));
   CHECK(storage::HorizonKey('a', "/") == Bytes({'H', 'a', '/'}));
   CHECK(storage::EntryIndexKey('t', "tier=web") == Bytes({'X', 't', 't', 'i', 'e', 'r', '=', 'w', 'e', 'b'}));
+  CHECK(storage::EntryIndexValue(0x01020304) == Bytes({0x01, 0x02, 0x03, 0x04}));
   CHECK(storage::kIndexedEntryKinds == "nit");
 }
 

@@ -44,10 +44,10 @@ Status BuildQuery(const QueryFlags& flags, Query* q) {
   return s;
 }
 
-Result<std::unique_ptr<Store>> OpenForReading(const std::string& db, size_t cache_mb = 256) {
+Result<std::unique_ptr<Store>> OpenForReading(const std::string& db, size_t cache_bytes = kDefaultCacheBytes) {
   OpenOptions o;
   o.read_only = true;
-  o.cache_bytes = cache_mb << 20;
+  o.cache_bytes = cache_bytes;
   return Store::Open(db, o);
 }
 
@@ -137,7 +137,7 @@ int RunQuery(const QueryFlags& flags) {
       return 2;
     }
   }
-  auto store = OpenForReading(flags.db, flags.cache_mb);
+  auto store = OpenForReading(flags.db, flags.cache_mb << 20);
   if (!store.ok()) {
     std::fprintf(stderr, "flowstat query: %s\n", store.status().message().c_str());
     return 1;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "flowstat/loader.h"
+
 namespace flowstat::tools {
 
 // The flags shared by query and dump, kept as (API parameter name, text) pairs.
@@ -22,7 +24,7 @@ struct QueryFlags {
   std::string batch;
   unsigned long long limit = 0;
   bool limit_set = false;
-  size_t cache_mb = 256;  // decompressed blocks kept while answering (OpenOptions::cache_bytes)
+  size_t cache_mb = kDefaultCacheBytes >> 20;  // decompressed blocks kept while answering, MiB
 };
 
 // Declares the flags of `query` (with_output) or `dump` on `cmd`.

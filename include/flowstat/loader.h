@@ -11,6 +11,9 @@
 
 namespace flowstat {
 
+// OpenOptions::cache_bytes unless told otherwise: holds a week of the canonical workload's events.
+inline constexpr size_t kDefaultCacheBytes = size_t{256} << 20;
+
 struct OpenOptions {
   bool read_only = false;         // open an existing store for queries only
   bool create_if_missing = true;  // ignored when read_only
@@ -19,7 +22,7 @@ struct OpenOptions {
   uint64_t (*namespace_hash)(std::string_view) = nullptr;
   // Bytes of decompressed blocks kept for reads (least recently used go first); 0: none, every
   // read decompresses. Filled only by what queries read: imports and compactions read around it.
-  size_t cache_bytes = size_t{256} << 20;
+  size_t cache_bytes = kDefaultCacheBytes;
 };
 
 struct AppendStats {
