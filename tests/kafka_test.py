@@ -32,6 +32,10 @@ def flowstat(*args, **kw):
     return subprocess.run([FLOWSTAT, *args], capture_output=True, text=True, **kw)
 
 
+def distinct(lines):
+    return len({json.dumps(json.loads(l), sort_keys=True) for l in lines})
+
+
 def answers(db):
     r = flowstat("query", "--db", db, "--batch", "-", input="\n".join(json.dumps(q) for q in QUERIES) + "\n")
     assert r.returncode == 0, r.stderr
@@ -76,12 +80,28 @@ class Kafka(unittest.TestCase):
                                  # The mock cluster completes a rebalance only once the session of
                                  # every member it knows ended: keep them short.
                                  "--kafka-option", "session.timeout.ms=6000",
+                                 # Frequent heartbeats: a member learns of a rebalance (and stops
+                                 # reading what it cannot commit then) within half a second.
+                                 "--kafka-option", "heartbeat.interval.ms=500",
                                  "--kafka-option", "max.poll.interval.ms=8000", *extra],
                                 stderr=err, text=True), err
 
     def read_err(self, name):
         with open(os.path.join(self.tmp, name + ".err")) as f:
             return f.read()
+
+    def assignments(self, name):
+        return len(re.findall(r"from offset", self.read_err(name)))
+
+    def wait_for_assignments(self, after):
+        """Until each consumer named in `after` printed more partition assignments than counted there:
+        the group formed with all of them. The mock cluster refuses offset commits while a group
+        rebalances (a real broker takes them during the revocation), so what a test produces must be
+        read outside one for the handover to be exact."""
+        deadline = time.time() + 60
+        while any(self.assignments(name) <= count for name, count in after.items()):
+            self.assertLess(time.time(), deadline, {name: self.read_err(name) for name in after})
+            time.sleep(0.1)
 
     @staticmethod
     def consumed(text):
@@ -122,6 +142,7 @@ class Kafka(unittest.TestCase):
         a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
         pa, ea = self.consumer(a, "ca")
         pb, eb = self.consumer(b, "cb", "--stop-after-idle", "20s")
+        self.wait_for_assignments({"ca": 0, "cb": 0})
         self.produce(self.lines[:len(self.lines) // 2])
         time.sleep(6)
         # Consumer a leaves cleanly (dynamic membership: at once): its partitions go to b, which
@@ -136,18 +157,67 @@ class Kafka(unittest.TestCase):
 
     def test_a_member_joining_takes_partitions_where_the_other_store_stopped(self):
         a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        third = len(self.lines) // 3
         pa, ea = self.consumer(a, "ca", "--stop-after-idle", "25s")
-        self.produce(self.lines[:len(self.lines) // 2])
-        time.sleep(8)  # a has read and committed the first half
-        pb, eb = self.consumer(b, "cb", "--stop-after-idle", "25s")
-        time.sleep(10)  # the group rebalances: some of a's partitions go to b
-        self.produce(self.lines[len(self.lines) // 2:])
-        self.assertEqual(pa.wait(timeout=180), 0, self.read_err("ca"))
-        self.assertEqual(pb.wait(timeout=180), 0, self.read_err("cb"))
-        ea.close()
+        self.produce(self.lines[:third])
+        self.wait_for_events({a: distinct(self.lines[:third])})  # a alone has read and committed the first third
+        before = self.assignments("ca")
+        pb, eb = self.consumer(b, "cb")
+        self.wait_for_assignments({"ca": before, "cb": 0})  # the group rebalanced: some of a's partitions went to b
+        self.produce(self.lines[third:2 * third])
+        self.wait_for_events({a: 1, b: 1}, total=distinct(self.lines[:2 * third]))
+        # b leaves: a gets back partitions it held before b stored more of them, and must start
+        # where b's store stopped, not at its own older checkpoint.
+        before = self.assignments("ca")
+        pb.send_signal(signal.SIGTERM)
+        self.assertEqual(pb.wait(timeout=60), 0, self.read_err("cb"))
         eb.close()
+        self.wait_for_assignments({"ca": before})
+        self.produce(self.lines[2 * third:])
+        self.assertEqual(pa.wait(timeout=180), 0, self.read_err("ca"))
+        ea.close()
         self.assertIn("from offset", self.read_err("cb"))
         self.check_split(a, b)
+
+    def test_a_member_leaving_while_kafka_refuses_commits_waits_until_they_land(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        half = len(self.lines) // 2
+        pa, ea = self.consumer(a, "ca")
+        self.wait_for_assignments({"ca": 0})
+        self.mock_command("refuse-commits")
+        self.produce(self.lines[:half])
+        self.wait_for_events({a: distinct(self.lines[:half])})  # stored, but Kafka took none of the offsets
+        pa.send_signal(signal.SIGTERM)
+        time.sleep(3)
+        self.assertIsNone(pa.poll(), "left with its offsets refused: " + self.read_err("ca"))
+        self.mock_command("accept-commits")
+        self.assertEqual(pa.wait(timeout=60), 0, self.read_err("ca"))
+        ea.close()
+        pb, eb = self.consumer(b, "cb", "--stop-after-idle", "10s")
+        self.wait_for_assignments({"cb": 0})
+        self.produce(self.lines[half:])
+        self.assertEqual(pb.wait(timeout=180), 0, self.read_err("cb"))
+        eb.close()
+        self.check_split(a, b)
+
+    def mock_command(self, command):
+        self.mock.stdin.write(command + "\n")
+        self.mock.stdin.flush()
+        self.assertEqual(self.mock.stdout.readline().strip(), "ok")
+
+    def wait_for_events(self, at_least, total=None):
+        """Until each store holds at least that many events (and all of them `total`): distinct ones, as
+        a store keeps one of identical events."""
+        deadline = time.time() + 60
+        while True:
+            counts = {}
+            for db in at_least:
+                info = flowstat("info", "--db", db, "--format", "json")
+                counts[db] = json.loads(info.stdout)["events"] if info.returncode == 0 else 0
+            if all(counts[db] >= n for db, n in at_least.items()) and (total is None or sum(counts.values()) >= total):
+                return
+            self.assertLess(time.time(), deadline, counts)
+            time.sleep(0.2)
 
     def check_split(self, a, b):
         """Every message read once over both stores; their merged partials are one store's answers."""

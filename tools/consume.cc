@@ -70,10 +70,7 @@ class Consumer {
         break;
       }
     }
-    // Before leaving, while the group is still stable: everything read written, and Kafka told,
-    // so that the members taking over these partitions start where this store stops. (Leaving
-    // then revokes them, and the callback does the same again, with nothing left to do.)
-    Revoke();
+    Leave();
     rd_kafka_consumer_close(rk_);
     if (error_.empty()) {
       AppendStats totals;
@@ -153,23 +150,37 @@ class Consumer {
     }
   }
 
-  // Where each assigned partition starts: this store's checkpoint, else the group's committed
-  // offset, else the beginning.
+  // Where each assigned partition starts: the further of this store's checkpoint and the group's
+  // committed offset, else the beginning. Offsets reach Kafka only after the events they cover
+  // are stored somewhere, so a committed offset past this store's checkpoint means another
+  // member stored up to there since this store held the partition; a checkpoint past it means
+  // this store holds events Kafka was not told about (a crash, or a commit refused during a
+  // rebalance), and the next commit tells it.
   void Assign(rd_kafka_topic_partition_list_t* partitions) {
-    rd_kafka_committed(rk_, partitions, 10000);
+    const rd_kafka_resp_err_t e = rd_kafka_committed(rk_, partitions, 10000);
+    if (e) std::fprintf(stderr, "flowstat consume: reading the group's offsets: %s\n", rd_kafka_err2str(e));
     for (int i = 0; i < partitions->cnt; ++i) {
       rd_kafka_topic_partition_t& p = partitions->elems[i];
+      const int64_t group_offset = e || p.err ? -1 : p.offset;
       auto saved = store_->Checkpoint(CheckpointName(p.topic, p.partition));
-      if (saved.ok()) {
-        p.offset = std::stoll(*saved);
-      } else if (p.offset < 0) {
-        p.offset = RD_KAFKA_OFFSET_BEGINNING;
+      const int64_t stored = saved.ok() ? std::stoll(*saved) : -1;
+      const char* origin = "";
+      if (stored >= 0 && stored >= group_offset) {
+        p.offset = stored;
+        origin = " (this store's checkpoint)";
+        if (stored > group_offset) {
+          next_[{p.topic, p.partition}] = stored;
+          kafka_behind_ = true;
+        }
+      } else {
+        p.offset = group_offset >= 0 ? group_offset : RD_KAFKA_OFFSET_BEGINNING;
       }
       std::fprintf(stderr, "flowstat consume: %s[%d] from offset %lld%s\n", p.topic, p.partition,
-                   static_cast<long long>(p.offset), saved.ok() ? " (this store's checkpoint)" : "");
+                   static_cast<long long>(p.offset), origin);
     }
     rd_kafka_assign(rk_, partitions);
     assigned_ = true;
+    awaiting_assignment_ = false;
   }
 
   // Before partitions go to another member: everything read is written, and Kafka knows.
@@ -182,10 +193,48 @@ class Consumer {
       error_ = s.message();
       return;
     }
-    CommitToKafka(/*async=*/false);
+    // Refused or not, offsets of partitions given up are not committed later: by then their new
+    // owner may have committed further. Those this store gets back, Assign puts back.
+    awaiting_assignment_ = !CommitToKafka(/*async=*/false);
     next_.clear();
+    kafka_behind_ = false;
     if (StartLoader() != 0) error_ = "cannot restart the loader after a rebalance";
     last_commit_ = Clock::now();
+  }
+
+  // Before leaving the group: everything read is stored and Kafka has its offsets, so that the
+  // members taking these partitions over start where this store stops. A group rebalancing at
+  // this moment (another member joining or leaving) refuses commits: keep serving it — polling
+  // lets the rebalance complete and gives the partitions back, with the offsets Kafka lacks —
+  // and retry, for a bounded time. (Leaving then revokes the partitions, and the callback finds
+  // nothing left to do.)
+  void Leave() {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (!CommitNow() || awaiting_assignment_) {
+      if (!error_.empty()) return;
+      if (Clock::now() > deadline) {
+        std::fprintf(stderr, "flowstat consume: leaving before Kafka took this store's offsets\n");
+        return;
+      }
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 200)) {
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) Take(*m);
+        rd_kafka_message_destroy(m);
+      }
+    }
+  }
+
+  // Stores what was read with its offsets, then commits them to Kafka synchronously: false if
+  // Kafka refused them.
+  bool CommitNow() {
+    if (!error_.empty() || !kafka_behind_) return true;
+    SetCheckpoints();
+    Status s = loader_->Commit();
+    if (s.ok()) s = loader_->WaitWritten();
+    if (!s.ok()) {
+      error_ = s.message();
+      return true;
+    }
+    return CommitToKafka(/*async=*/false);
   }
 
   void Take(const rd_kafka_message_t& m) {
@@ -207,6 +256,7 @@ class Consumer {
       }
     }
     next_[{topic, m.partition}] = m.offset + 1;
+    kafka_behind_ = true;
   }
 
   Status AddLine(std::string_view line) {
@@ -255,20 +305,24 @@ class Consumer {
     return true;
   }
 
-  void CommitToKafka(bool async) {
-    if (next_.empty()) return;
+  // True once Kafka has the offsets (an asynchronous commit: once sent).
+  bool CommitToKafka(bool async) {
+    if (next_.empty()) return true;
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(next_.size()));
     for (const auto& [tp, offset] : next_) {
       rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = offset;
     }
     const rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list, async ? 1 : 0);
+    rd_kafka_topic_partition_list_destroy(list);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       std::fprintf(stderr, "flowstat consume: committing offsets to Kafka: %s (this store has them; %s)\n",
                    rd_kafka_err2str(e),
                    async ? "the next commit carries them"
                          : "a member taking these partitions over may read again what this store holds");
+      return false;
     }
-    rd_kafka_topic_partition_list_destroy(list);
+    if (!async) kafka_behind_ = false;
+    return true;
   }
 
   const ConsumeOptions& o_;
@@ -281,6 +335,8 @@ class Consumer {
   Clock::time_point last_commit_ = Clock::now();
   std::string error_;
   bool assigned_ = false;
+  bool awaiting_assignment_ = false;  // partitions revoked while Kafka refused their offsets
+  bool kafka_behind_ = false;         // next_ holds offsets Kafka may not have (a synchronous commit clears it)
   uint64_t messages_ = 0, events_ = 0, bad_lines_ = 0;
 };
 
