@@ -194,7 +194,8 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, co
   }
   // Days and hours current rollups cover are added here; every other hour becomes a raw scan task.
   std::vector<ScanTask> tasks;
-  const bool with_pairs = q.type == StatisticType::kRepartition && q.metric == Metric::kFlows;
+  // Pair sums: what Repartition Flows ranks, and what ID filters select from.
+  const bool with_pairs = q.metric == Metric::kFlows && (q.type == StatisticType::kRepartition || plan->id_filtered());
   for (const auto& [ns, days] : plan->candidates()) {
     // Consecutive days form one range: one iterator per run of days.
     for (size_t i = 0; i < days.size();) {

@@ -35,8 +35,10 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   p.flow_mode_ = q.flow_mode;
   p.action_ = q.action;
   p.ports_only_ = q.metric == Metric::kPorts;
+  p.id_filtered_ = !q.source_ids.empty() || !q.destination_ids.empty();
+  p.id_filtered_sources_ = !q.source_ids.empty();
   p.rollups_usable_ =
-      q.source_tags.empty() && q.destination_tags.empty() && q.source_ids.empty() && q.destination_ids.empty();
+      q.source_tags.empty() && q.destination_tags.empty() && (!p.id_filtered_ || q.metric == Metric::kFlows);
   p.namespace_allowed_.assign(d.size() + 1, 0);
   for (uint32_t id : d.NamespaceIds()) {
     const std::string_view ns = d.Entry(id).substr(1);

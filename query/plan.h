@@ -1,6 +1,7 @@
 // Planning a query: the exact filters (as dictionary ids) and the chunks worth reading.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -44,8 +45,18 @@ class Plan {
     return it == raw_horizon_hour_.end() ? 0 : it->second;
   }
 
-  // Rollups (storage/rollup.h) may stand for raw events: only without tag or ID filters.
+  // Rollups (storage/rollup.h) may stand for raw events: without tag filters, and with ID filters
+  // only for metric Flows, whose pair sums carry both IDs (PairMatches).
   bool rollups_usable() const { return rollups_usable_; }
+  // The query names source or destination IDs: rollups answer it from their pair sums alone.
+  bool id_filtered() const { return id_filtered_; }
+  // Whether events of (source, destination) pass the ID filters (dictionary ids).
+  bool PairMatches(uint32_t source_id, uint32_t destination_id) const {
+    if (impossible_) return false;
+    if (id_filtered_sources_ && !std::binary_search(source_ids_.begin(), source_ids_.end(), source_id)) return false;
+    return destination_allowed_.empty() ||
+           (destination_id < destination_allowed_.size() && destination_allowed_[destination_id]);
+  }
   bool NamespaceAllowed(uint32_t id) const { return id < namespace_allowed_.size() && namespace_allowed_[id]; }
   // The mode (0 Accepted, 1 Rejected) a rollup class counts toward, or -1 when it does not.
   int ModeOfRollupClass(uint8_t rollup_class) const;
@@ -75,6 +86,8 @@ class Plan {
   bool impossible_ = false;  // a wanted ID or tag is unknown to the store
   bool corrupt_ = false;
   bool rollups_usable_ = false;
+  bool id_filtered_ = false;
+  bool id_filtered_sources_ = false;          // source_ids_ is the filter (empty: no known source matches)
   std::vector<uint8_t> namespace_allowed_;    // by dictionary id
   std::vector<uint32_t> source_ids_;          // sorted; empty: any
   std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any

@@ -17,7 +17,7 @@ void Mark(const flatbuffers::Vector<uint32_t>* ids, IdSet* seen) {
 }  // namespace
 
 void Reducer::AddIds(const Plan& plan, const fb::RollupIds& ids) {
-  if (!ids.groups()) return;
+  if (!ids.groups() || plan.id_filtered()) return;  // filtered: the matching pairs name them
   const bool ports = q_.metric == Metric::kPorts;
   for (const fb::IdGroup* g : *ids.groups()) {
     const int mode = plan.ModeOfRollupClass(g->class_());
@@ -29,8 +29,9 @@ void Reducer::AddIds(const Plan& plan, const fb::RollupIds& ids) {
 }
 
 void Reducer::AddRollup(const Plan& plan, int64_t start_ms, const storage::EventStore::ReadView::RollupParts& parts) {
-  if (parts.ids) AddIds(plan, *parts.ids);
   const uint64_t bucket = static_cast<uint64_t>((start_ms - first_bucket_) / q_.average_interval_ms);
+  if (plan.id_filtered()) return AddMatchingPairs(plan, bucket, parts.pairs);
+  if (parts.ids) AddIds(plan, *parts.ids);
   const bool ports = q_.metric == Metric::kPorts;
   if (parts.summary->groups()) {
     for (const fb::RollupGroup* g : *parts.summary->groups()) {
@@ -54,6 +55,24 @@ void Reducer::AddRollup(const Plan& plan, int64_t start_ms, const storage::Event
     if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id()) || !g->pairs()) continue;
     ModeTotals& t = totals_[mode];
     t.pairs.AddRun(*g->pairs());
+  }
+}
+
+void Reducer::AddMatchingPairs(const Plan& plan, uint64_t bucket, const fb::RollupPairs* pairs) {
+  if (!pairs || !pairs->groups()) return;
+  for (const fb::PairGroup* g : *pairs->groups()) {
+    const int mode = plan.ModeOfRollupClass(g->class_());
+    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id()) || !g->pairs()) continue;
+    ModeTotals& t = totals_[mode];
+    for (const fb::PairSum* p : *g->pairs()) {
+      if (!plan.PairMatches(p->source_id(), p->destination_id())) continue;
+      t.sources.Insert(p->source_id());
+      t.destinations.Insert(p->destination_id());
+      if (q_.type == StatisticType::kSerie)
+        t.serie[bucket] += p->sum();
+      else
+        t.pairs.Add(p->source_id(), p->destination_id(), p->sum());
+    }
   }
 }
 

@@ -293,13 +293,13 @@ class Reducer {
   // True for a Serie whose buckets are whole minutes but not whole hours: hours then straddle
   // buckets, and their minute rollups can stand for them.
   bool MinutesHelp() const {
-    return q_.type == StatisticType::kSerie && q_.average_interval_ms % storage::kMinuteMs == 0 &&
+    return q_.type == StatisticType::kSerie && !IdFiltered() && q_.average_interval_ms % storage::kMinuteMs == 0 &&
            q_.average_interval_ms % storage::kChunkMs != 0;
   }
   // True when the hour starting at `start_ms` lies inside the window and the Serie's buckets are
   // whole minutes (each minute inside one bucket): its minute rollup can stand for its events.
   bool CoversByMinutes(int64_t start_ms) const {
-    return q_.type == StatisticType::kSerie && q_.average_interval_ms % storage::kMinuteMs == 0 &&
+    return q_.type == StatisticType::kSerie && !IdFiltered() && q_.average_interval_ms % storage::kMinuteMs == 0 &&
            start_ms >= window_.start_ms && start_ms + storage::kChunkMs <= window_.end_ms;
   }
   // Adds the sums (Flows) or port sets (Ports) of the hour starting at `start_ms`, minute by
@@ -309,9 +309,10 @@ class Reducer {
 
   // Adds the rollups of the hour or day starting at `start_ms`; without `parts.ids`, the
   // contributing IDs come from elsewhere (a day's). REQUIRES: Covers(start_ms, its length);
-  // `parts.pairs` for Repartition Flows.
+  // `parts.pairs` for Repartition Flows, and for any Flows query with ID filters (the sums and
+  // IDs of its matching pairs are then all that is added).
   void AddRollup(const Plan& plan, int64_t start_ms, const storage::EventStore::ReadView::RollupParts& parts);
-  // Adds the contributing IDs of a rollup.
+  // Adds the contributing IDs of a rollup (none with ID filters: the matching pairs name them).
   void AddIds(const Plan& plan, const fb::RollupIds& ids);
 
   void Add(const EventRecord& r, Contribution c) {
@@ -347,6 +348,9 @@ class Reducer {
     }
   }
 
+  // Minute rollups hold no IDs: a Serie with ID filters cannot use them.
+  bool IdFiltered() const { return !q_.source_ids.empty() || !q_.destination_ids.empty(); }
+  void AddMatchingPairs(const Plan& plan, uint64_t bucket, const fb::RollupPairs* pairs);
   void FillSerie(ModeTotals& t, FlowStatistic* out) const;
   void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
 
