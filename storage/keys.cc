@@ -43,6 +43,19 @@ bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, u
   return true;
 }
 
+std::optional<uint64_t> GenerationValue(std::string_view value) {
+  if (value.size() != 8) return std::nullopt;
+  return util::DecodeFixed64(value.data());
+}
+
+bool ParseGeneration(std::string_view key, std::string_view value, uint64_t* namespace_hash, uint32_t* hour,
+                     uint64_t* generation) {
+  const auto count = GenerationValue(value);
+  if (!count || !ParseHourKey(key, kGenerationPrefix, namespace_hash, hour)) return false;
+  *generation = *count;
+  return true;
+}
+
 std::string HorizonKey(uint8_t kind, std::string_view ns) {
   std::string k(1, kHorizonPrefix);
   k += static_cast<char>(kind);

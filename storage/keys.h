@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,12 @@ bool ParseChunkKey(std::string_view key, uint64_t* namespace_hash, uint8_t* shar
 // 'i', 'q': + day).
 std::string HourKey(char prefix, uint64_t namespace_hash, uint32_t hour);
 bool ParseHourKey(std::string_view key, char prefix, uint64_t* namespace_hash, uint32_t* hour);
+
+// A generation counter: key 'g' + namespace hash + hour, value its count as fixed64. Its value,
+// or nullopt when not 8 bytes; ParseGeneration: false when the key or the value is malformed.
+std::optional<uint64_t> GenerationValue(std::string_view value);
+bool ParseGeneration(std::string_view key, std::string_view value, uint64_t* namespace_hash, uint32_t* hour,
+                     uint64_t* generation);
 
 // 'H' kind namespace: a horizon record (format.h).
 std::string HorizonKey(uint8_t kind, std::string_view ns);

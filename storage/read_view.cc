@@ -105,13 +105,11 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
   std::optional<uint32_t> day;  // with days: the one whose generations are being summed
   uint64_t day_generation = 0;
   for (; gens->Valid(); gens->Next()) {
-    uint64_t key_ns;
+    uint64_t key_ns, gen;
     uint32_t hour;
-    if (!ParseHourKey(std::string_view(gens->key().data(), gens->key().size()), kGenerationPrefix, &key_ns, &hour) ||
-        gens->value().size() != 8) {
+    if (!ParseGeneration(gens->key().ToStringView(), gens->value().ToStringView(), &key_ns, &hour, &gen)) {
       return Status::Corruption("malformed generation key");
     }
-    const uint64_t gen = util::DecodeFixed64(gens->value().data());
     if (!days) {
       Status s = emit(hour, gen);
       if (!s.ok()) return s;

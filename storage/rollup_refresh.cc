@@ -69,11 +69,12 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       }
     }
     const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
-    if (!generation || generation->size() != 8) {
+    const auto counted = generation ? GenerationValue(generation->ToStringView()) : std::nullopt;
+    if (!counted) {
       Status s = generations->status();
       return s.ok() ? Status::Corruption("rollup refresh: missing or malformed generation key") : s;
     }
-    const uint64_t gen = util::DecodeFixed64(generation->data());
+    const uint64_t gen = *counted;
     records.clear();
     for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
       const auto chunk = chunks[shard]->Find(ChunkKey(ns, shard, hour));
@@ -125,8 +126,9 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
     for (uint32_t hour = day * kHoursPerDay; hour < (day + 1) * kHoursPerDay && complete; ++hour) {
       const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
       if (!generation) continue;  // no events in this hour
-      if (generation->size() != 8) return Status::Corruption("rollup refresh: malformed generation key");
-      const uint64_t gen = util::DecodeFixed64(generation->data());
+      const auto counted = GenerationValue(generation->ToStringView());
+      if (!counted) return Status::Corruption("rollup refresh: malformed generation key");
+      const uint64_t gen = *counted;
       day_generation += gen;
       const auto* s =
           CurrentRollup<fb::RollupSummary>(summaries->Find(HourKey(kSummaryPrefix, ns, hour)), gen, &summary_scratch);
@@ -238,13 +240,11 @@ Status EventStore::RefreshStaleRollups() {
   };
   const std::string first(1, kGenerationPrefix);
   for (it->Seek(first); it->Valid() && it->key()[0] == kGenerationPrefix; it->Next()) {
-    uint64_t ns;
+    uint64_t ns, gen;
     uint32_t hour;
-    if (!ParseHourKey(std::string_view(it->key().data(), it->key().size()), kGenerationPrefix, &ns, &hour) ||
-        it->value().size() != 8) {
+    if (!ParseGeneration(it->key().ToStringView(), it->value().ToStringView(), &ns, &hour, &gen)) {
       return Status::Corruption("malformed generation key");
     }
-    const uint64_t gen = util::DecodeFixed64(it->value().data());
     auto ok = current(HourKey(kSummaryPrefix, ns, hour), gen);
     if (!ok.ok()) return ok.status();
     if (*ok && raw_kept(ns, hour)) ok = current(HourKey(kMinutesPrefix, ns, hour), gen);

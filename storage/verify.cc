@@ -123,13 +123,15 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
           problems->push_back(where + ": malformed presence key");
         }
         break;
-      case kGenerationPrefix:
-        if (!ParseHourKey(key, kGenerationPrefix, &ns, &hour) || value.size() != 8) {
+      case kGenerationPrefix: {
+        uint64_t generation;
+        if (!ParseGeneration(key, value, &ns, &hour, &generation)) {
           problems->push_back(where + ": malformed generation key");
         } else {
-          generations[{ns, hour}] = util::DecodeFixed64(value.data());
+          generations[{ns, hour}] = generation;
         }
         break;
+      }
       case kSummaryPrefix:
       case kIdsPrefix:
       case kPairsPrefix:
