@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <string>
 #include <vector>
 
@@ -60,8 +59,9 @@ std::vector<std::string_view> SplitCells(std::string_view line) {
 
 template <typename T>
 bool ParseNumber(std::string_view text, T* out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
+  const auto value = util::ParseInteger<T>(text);
+  if (value) *out = *value;
+  return value.has_value();
 }
 
 class NfdumpCsvParser : public FlowLogParser {

@@ -1,7 +1,6 @@
 #include "flowstat/formats.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "schema/event_fields.h"
 #include "util/text.h"
@@ -13,8 +12,9 @@ bool Present(std::string_view v) { return !v.empty() && v != "-"; }
 
 template <typename T>
 Status Number(std::string_view field, std::string_view text, T max, T* out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  if (ec != std::errc() || end != text.data() + text.size() || *out > max) {
+  const auto value = util::ParseInteger<T>(text);
+  if (value) *out = *value;
+  if (!value || *value > max) {
     return schema::FieldError(field, "must be an integer from 0 to " + std::to_string(max) + ", got '" +
                                          std::string(text.substr(0, 32)) + "'");
   }

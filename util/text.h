@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,16 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
+}
+
+// `text`, all of it, as a decimal integer of type T (a leading '-' only for signed types, no
+// blanks); nullopt for anything else, a value out of T's range included.
+template <typename T>
+std::optional<T> ParseInteger(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 // "true" / "false" in any case; nullopt for anything else.
