@@ -51,7 +51,9 @@ class IdSet {
 
 // The distinct (bucket, port) pairs of a Serie Ports. With few buckets, a port set (a 65536-bit
 // IdSet, 8 KB) per bucket that has ports makes adding a pair one bit set whatever the data size;
-// with many buckets, pairs are collected and sorted at the end.
+// with many buckets, pairs are collected and sorted at the end. Rollups add theirs in ascending
+// runs (one per namespace and class: hours, minutes and ports in order), which are then merged
+// rather than sorted.
 class BucketPorts {
  public:
   static constexpr uint64_t kMaxBitmapBuckets = 256;
@@ -63,7 +65,9 @@ class BucketPorts {
 
   void Add(uint64_t bucket, uint16_t port) {
     if (buckets_ > kMaxBitmapBuckets) {
-      pairs_.push_back(bucket << 16 | port);
+      const uint64_t pair = bucket << 16 | port;
+      if (!pairs_.empty() && pair < pairs_.back()) StartRun();
+      pairs_.push_back(pair);
       return;
     }
     std::optional<IdSet>& ports = ports_[bucket];
@@ -72,6 +76,13 @@ class BucketPorts {
   }
 
   void Merge(const BucketPorts& o) {
+    if (!o.pairs_.empty()) {
+      if (!pairs_.empty()) StartRun();
+      for (size_t start : o.run_starts_) {
+        if (run_starts_.size() < kMaxRuns) run_starts_.push_back(pairs_.size() + start);
+      }
+      too_many_runs_ |= o.too_many_runs_ || run_starts_.size() >= kMaxRuns;
+    }
     pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
     for (size_t b = 0; b < ports_.size() && b < o.ports_.size(); ++b) {
       if (!o.ports_[b]) continue;
@@ -124,11 +135,40 @@ class BucketPorts {
   }
 
  private:
-  // Sorts pairs_ and drops repeats. With as many pairs as buckets or more (a minute Serie over a
-  // week from minute rollups: ~10 ports a bucket), placing them by bucket first and sorting each
-  // bucket's few ports beats one sort of them all.
+  // pairs_[pairs_.size()] starts a new ascending run. Beyond kMaxRuns (events of a raw scan,
+  // in no order), runs are no longer tracked and SortPairs sorts.
+  void StartRun() {
+    if (too_many_runs_) return;
+    if (run_starts_.size() + 1 >= kMaxRuns) {
+      too_many_runs_ = true;
+      run_starts_.clear();
+      return;
+    }
+    run_starts_.push_back(pairs_.size());
+  }
+
+  // Sorts pairs_ and drops repeats. A few ascending runs are merged two by two. Otherwise, with
+  // as many pairs as buckets or more (a minute Serie over a week: ~10 ports a bucket), placing
+  // them by bucket first and sorting each bucket's few ports beats one sort of them all.
   void SortPairs() {
-    if (pairs_.size() < buckets_) {
+    if (!too_many_runs_) {
+      std::vector<size_t> bounds{0};
+      bounds.insert(bounds.end(), run_starts_.begin(), run_starts_.end());
+      bounds.push_back(pairs_.size());
+      while (bounds.size() > 2) {
+        std::vector<size_t> merged{0};
+        for (size_t i = 0; i + 1 < bounds.size(); i += 2) {
+          const size_t end = i + 2 < bounds.size() ? bounds[i + 2] : bounds[i + 1];
+          if (i + 2 < bounds.size()) {
+            std::inplace_merge(pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
+                               pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
+                               pairs_.begin() + static_cast<std::ptrdiff_t>(end));
+          }
+          merged.push_back(end);
+        }
+        bounds = std::move(merged);
+      }
+    } else if (pairs_.size() < buckets_) {
       std::sort(pairs_.begin(), pairs_.end());
     } else {
       std::vector<uint32_t> next(buckets_ + 1, 0);  // bucket b's pairs start at next[b]
@@ -142,11 +182,16 @@ class BucketPorts {
       pairs_ = std::move(placed);
     }
     pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+    run_starts_.clear();
+    too_many_runs_ = false;
   }
 
   uint64_t buckets_ = 0;
   std::vector<std::optional<IdSet>> ports_;  // per bucket, while buckets_ <= kMaxBitmapBuckets
   std::vector<uint64_t> pairs_;              // bucket << 16 | port, beyond
+  static constexpr size_t kMaxRuns = 64;
+  std::vector<size_t> run_starts_;  // where pairs_ steps down: each starts an ascending run
+  bool too_many_runs_ = false;
 };
 
 // Sums per (source, destination) pair of a Repartition Flows. Events add to a vector indexed by

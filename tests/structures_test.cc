@@ -146,9 +146,32 @@ TEST_CASE("Dictionary interns per kind, hands out stable entries and reloads the
   REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 5), "tx").ok());  // out of sequence
 }
 
+// What BucketPorts lists, merged from two halves as the scan's threads merge, against a std::set
+// of (bucket, port): ascending buckets, each one's ports sorted and distinct, counts alike.
+void CheckBucketPorts(query::BucketPorts (&halves)[2], const std::set<std::pair<uint64_t, uint16_t>>& want) {
+  halves[0].Merge(halves[1]);
+  std::set<std::pair<uint64_t, uint16_t>> listed;
+  std::map<uint64_t, uint64_t> counted;
+  uint64_t last_bucket = 0;
+  bool first = true, ascending = true;
+  halves[0].ForEachBucketPorts([&](uint64_t bucket, const std::vector<uint16_t>& ports) {
+    ascending &= first || bucket > last_bucket;
+    first = false;
+    last_bucket = bucket;
+    ascending &= std::is_sorted(ports.begin(), ports.end());
+    for (uint16_t p : ports) listed.insert({bucket, p});
+    CHECK(std::set<uint16_t>(ports.begin(), ports.end()).size() == ports.size());
+  });
+  halves[0].ForEachBucket([&](uint64_t bucket, uint64_t n) { counted[bucket] = n; });
+  CHECK(ascending);
+  CHECK(listed == want);
+  std::map<uint64_t, uint64_t> want_counts;
+  for (const auto& [bucket, port] : want) want_counts[bucket]++;
+  CHECK(counted == want_counts);
+}
+
 // Each storage regime of BucketPorts (a bitmap per bucket; pairs sorted at once; pairs placed by
-// bucket when there are at least as many as buckets), merged from two halves as the scan's threads
-// merge, against a std::set of (bucket, port).
+// bucket when there are at least as many as buckets), pairs added in no order (a raw scan).
 TEST_CASE("BucketPorts lists each bucket's distinct ports in every regime") {
   std::mt19937_64 rng(17);
   for (const auto& [buckets, pairs] : std::vector<std::pair<uint64_t, size_t>>{
@@ -163,25 +186,31 @@ TEST_CASE("BucketPorts lists each bucket's distinct ports in every regime") {
       halves[i % 2].Add(bucket, port);
       want.insert({bucket, port});
     }
-    halves[0].Merge(halves[1]);
-    std::set<std::pair<uint64_t, uint16_t>> listed;
-    std::map<uint64_t, uint64_t> counted;
-    uint64_t last_bucket = 0;
-    bool first = true, ascending = true;
-    halves[0].ForEachBucketPorts([&](uint64_t bucket, const std::vector<uint16_t>& ports) {
-      ascending &= first || bucket > last_bucket;
-      first = false;
-      last_bucket = bucket;
-      ascending &= std::is_sorted(ports.begin(), ports.end());
-      for (uint16_t p : ports) listed.insert({bucket, p});
-      CHECK(std::set<uint16_t>(ports.begin(), ports.end()).size() == ports.size());
-    });
-    halves[0].ForEachBucket([&](uint64_t bucket, uint64_t n) { counted[bucket] = n; });
-    CHECK(ascending);
-    CHECK(listed == want);
-    std::map<uint64_t, uint64_t> want_counts;
-    for (const auto& [bucket, port] : want) want_counts[bucket]++;
-    CHECK(counted == want_counts);
+    CheckBucketPorts(halves, want);
+  }
+}
+
+// Pairs added as rollups add them: ascending runs (one per namespace and class), which are merged
+// — as many runs as are tracked, one more, and many more in either half or only once merged.
+TEST_CASE("BucketPorts merges ascending runs of pairs, however many") {
+  std::mt19937_64 rng(23);
+  for (const auto& [runs, per_run] : std::vector<std::pair<size_t, size_t>>{
+           {1, 3000}, {2, 2000}, {7, 1500}, {63, 200}, {64, 200}, {65, 200}, {127, 100}, {128, 100}, {300, 50}}) {
+    INFO(runs << " runs of " << per_run << " pairs");
+    const uint64_t buckets = 10080;
+    query::BucketPorts halves[2];
+    for (auto& h : halves) h.Reset(buckets);
+    std::set<std::pair<uint64_t, uint16_t>> want;
+    for (size_t r = 0; r < runs; ++r) {
+      std::vector<uint64_t> run;
+      for (size_t i = 0; i < per_run; ++i) run.push_back(rng() % buckets << 16 | (rng() % 50));
+      std::sort(run.begin(), run.end());  // repeats within a run stay: the merge must drop them
+      for (uint64_t pair : run) {
+        halves[r % 2].Add(pair >> 16, static_cast<uint16_t>(pair));
+        want.insert({pair >> 16, static_cast<uint16_t>(pair)});
+      }
+    }
+    CheckBucketPorts(halves, want);
   }
 }
 
