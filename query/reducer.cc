@@ -97,15 +97,19 @@ bool Reducer::AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMin
     const int mode = plan.ModeOfRollupClass(g->class_());
     if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
     ModeTotals& t = totals_[mode];
+    // Read once: the adds below write memory the compiler cannot tell apart from the rollup's.
+    const auto& flows = *g->flows();
+    const auto& ends = *g->port_ends();
+    const auto* listed = g->ports();
     uint64_t bucket = first;
     int64_t offset = first_offset;
     uint32_t begin = 0;
     for (uint32_t m = 0; m < storage::kMinutesPerHour; ++m) {
-      const uint32_t end = g->port_ends()->Get(m);
+      const uint32_t end = ends.Get(m);
       if (!ports) {
-        t.serie[bucket] += g->flows()->Get(m);
-      } else {
-        for (uint32_t i = begin; i < end; ++i) t.bucket_ports.Add(bucket, g->ports()->Get(i));
+        t.serie[bucket] += flows.Get(m);
+      } else if (end > begin) {
+        t.bucket_ports.AddAscending(bucket, listed->begin() + begin, listed->begin() + end);
       }
       begin = end;
       if (++offset == minutes_per_bucket) offset = 0, ++bucket;

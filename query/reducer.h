@@ -75,6 +75,19 @@ class BucketPorts {
     ports->Insert(port);
   }
 
+  // Adds the ports [first, last) of `bucket`, ascending (a minute rollup's list).
+  template <typename It>
+  void AddAscending(uint64_t bucket, It first, It last) {
+    if (buckets_ <= kMaxBitmapBuckets) {
+      for (; first != last; ++first) Add(bucket, *first);
+      return;
+    }
+    if (first == last) return;
+    const uint64_t base = bucket << 16;
+    if (!pairs_.empty() && (base | *first) < pairs_.back()) StartRun();
+    for (; first != last; ++first) pairs_.push_back(base | *first);
+  }
+
   void Merge(const BucketPorts& o) {
     if (!o.pairs_.empty()) {
       if (!pairs_.empty()) StartRun();
