@@ -46,7 +46,8 @@ class Plan {
   }
 
   // Rollups (storage/rollup.h) may stand for raw events: without tag filters, and with ID filters
-  // only for metric Flows, whose pair sums carry both IDs (PairMatches).
+  // only for metric Flows, whose pair sums carry both IDs (PairMatches) — used for destination IDs
+  // alone, buckets of whole hours (Plan::Make says why).
   bool rollups_usable() const { return rollups_usable_; }
   // The query names source or destination IDs: rollups answer it from their pair sums alone.
   bool id_filtered() const { return id_filtered_; }

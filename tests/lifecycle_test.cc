@@ -82,16 +82,14 @@ void RunRemovals(OpenOptions options, uint64_t seed) {
   }
 }
 
-// A query rollups answer exactly: no tag selector, ID selectors only with metric Flows (pair
-// sums), window and buckets on whole hours.
+// A query rollups answer exactly: no tag or source ID selector, destination IDs only with metric
+// Flows (pair sums), window and buckets on whole hours.
 Query HourAlignedQuery(std::mt19937_64& rng) {
   Query q = RandomQuery(rng);
   q.source_tags.clear();
   q.destination_tags.clear();
-  if (q.metric == Metric::kPorts) {
-    q.source_ids.clear();
-    q.destination_ids.clear();
-  }
+  q.source_ids.clear();
+  if (q.metric == Metric::kPorts) q.destination_ids.clear();
   const int64_t hours[] = {1, 2, 3, 6, 24};
   q.average_interval_ms = hours[rng() % std::size(hours)] * 3600000LL;
   const int64_t start = kBaseMs + static_cast<int64_t>(rng() % 72) * 3600000LL - 3600000LL;

@@ -318,17 +318,17 @@ class LifecycleCommands(unittest.TestCase):
         hour = BASE_MS // 3600000 * 3600000
         whole = ["--start", str(hour), "--end", str(hour + 3600000), "--type", "Repartition"]
         before = self.run_ok("query", "--db", self.db, "--namespace", "/", *whole)
-        before_s1 = self.run_ok("query", "--db", self.db, "--namespace", "/", "--source-id", "s1", *whole)
-        self.assertIn('"s1"', before_s1)
+        before_d = self.run_ok("query", "--db", self.db, "--namespace", "/", "--destination-id", "d", *whole)
+        self.assertIn('"d"', before_d)
         out = self.run_ok("expire", "--db", self.db, "--before", str(hour + 3600000), "--keep-rollups")
         self.assertIn("compacted in", out)
         # The whole hour is still answered, from its rollup, with every event's figure: its flows
-        # by source ID too (from the pair sums), but not its ports of one source (not in rollups).
+        # to one destination too (from the pair sums), but not one source's (scanned raw).
         self.assertEqual(self.run_ok("query", "--db", self.db, "--namespace", "/", *whole), before)
-        self.assertEqual(self.run_ok("query", "--db", self.db, "--namespace", "/", "--source-id", "s1", *whole),
-                         before_s1)
-        r = subprocess.run([FLOWSTAT, "query", "--db", self.db, "--namespace", "/", "--source-id", "s1",
-                            "--metric", "Ports", *whole], capture_output=True, text=True)
+        self.assertEqual(self.run_ok("query", "--db", self.db, "--namespace", "/", "--destination-id", "d", *whole),
+                         before_d)
+        r = subprocess.run([FLOWSTAT, "query", "--db", self.db, "--namespace", "/", "--source-id", "s1", *whole],
+                           capture_output=True, text=True)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("it can be answered from", r.stderr)
         info = json.loads(self.run_ok("info", "--db", self.db, "--format", "json"))
