@@ -47,6 +47,7 @@ class Kafka(unittest.TestCase):
         if shutil.which("kcat") is None:
             self.skipTest("kcat is not installed (apt-get install kcat)")
         self.tmp = tempfile.mkdtemp(prefix="flowstat-kafka-")
+        self.consumers = []
         self.mock = subprocess.Popen([MOCK, TOPIC, str(PARTITIONS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
         self.brokers = self.mock.stdout.readline().strip()
@@ -60,6 +61,10 @@ class Kafka(unittest.TestCase):
                                   os.path.join(self.tmp, "all.jsonl")).returncode, 0)
 
     def tearDown(self):
+        for proc in self.consumers:  # a failed test leaves none running behind it
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         self.mock.stdin.close()
         self.mock.wait(timeout=30)
         self.mock.stdout.close()
@@ -74,17 +79,18 @@ class Kafka(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def consumer(self, db, name, *extra):
+        args = [FLOWSTAT, "consume", "--db", db, "--brokers", self.brokers, "--topic", TOPIC, "--group", "flowstat",
+                "--commit-interval", "200ms",
+                # The mock cluster completes a rebalance only once the session of every member it
+                # knows ended: keep them short.
+                "--kafka-option", "session.timeout.ms=6000",
+                # Frequent heartbeats: a member learns of a rebalance (and stops reading what it
+                # cannot commit then) within half a second.
+                "--kafka-option", "heartbeat.interval.ms=500",
+                "--kafka-option", "max.poll.interval.ms=8000", *extra]
         err = open(os.path.join(self.tmp, name + ".err"), "w")
-        return subprocess.Popen([FLOWSTAT, "consume", "--db", db, "--brokers", self.brokers, "--topic", TOPIC,
-                                 "--group", "flowstat", "--commit-interval", "200ms",
-                                 # The mock cluster completes a rebalance only once the session of
-                                 # every member it knows ended: keep them short.
-                                 "--kafka-option", "session.timeout.ms=6000",
-                                 # Frequent heartbeats: a member learns of a rebalance (and stops
-                                 # reading what it cannot commit then) within half a second.
-                                 "--kafka-option", "heartbeat.interval.ms=500",
-                                 "--kafka-option", "max.poll.interval.ms=8000", *extra],
-                                stderr=err, text=True), err
+        self.consumers.append(subprocess.Popen(args, stderr=err, text=True))
+        return self.consumers[-1], err
 
     def read_err(self, name):
         with open(os.path.join(self.tmp, name + ".err")) as f:
