@@ -37,8 +37,9 @@ void AppendSelectors(std::string* out, const std::vector<std::string>& tags) {
 
 void AppendPoint(std::string* out, const FlowStatistic& s, const DataPoint& p) {
   if (s.type == StatisticType::kSerie) {
-    out->append("{\"timestamp\":");
-    AppendJsonString(out, FormatTimeSeconds(p.timestamp_ms));
+    out->append("{\"timestamp\":\"");
+    out->append(FormatTimeSeconds(p.timestamp_ms));  // digits, '-', ':', 'T', 'Z': nothing to escape
+    out->push_back('"');
   } else if (s.metric == Metric::kFlows) {
     out->append("{\"sourceID\":");
     AppendJsonString(out, p.source_id);
