@@ -227,14 +227,17 @@ class Consumer {
   // Kafka refused them.
   bool CommitNow() {
     if (!error_.empty() || !kafka_behind_) return true;
+    return !StoreRead() || CommitToKafka(/*async=*/false);
+  }
+
+  // Writes the events read, with their offsets as checkpoints, to the store and waits until they
+  // are written; false (error_ set) when that failed.
+  bool StoreRead() {
     SetCheckpoints();
     Status s = loader_->Commit();
     if (s.ok()) s = loader_->WaitWritten();
-    if (!s.ok()) {
-      error_ = s.message();
-      return true;
-    }
-    return CommitToKafka(/*async=*/false);
+    if (!s.ok()) error_ = s.message();
+    return s.ok();
   }
 
   void Take(const rd_kafka_message_t& m) {
@@ -293,16 +296,10 @@ class Consumer {
     const bool full = loader_->pending() >= o_.batch_events;
     const bool due = Clock::now() - last_commit_ >= std::chrono::milliseconds(o_.commit_interval_ms);
     if (!full && !(due && !next_.empty())) return true;
-    SetCheckpoints();
-    Status s = loader_->Commit();
-    if (s.ok()) s = loader_->WaitWritten();
+    const bool stored = StoreRead();
     last_commit_ = Clock::now();
-    if (!s.ok()) {
-      error_ = s.message();
-      return false;
-    }
-    CommitToKafka(/*async=*/true);
-    return true;
+    if (stored) CommitToKafka(/*async=*/true);
+    return stored;
   }
 
   // True once Kafka has the offsets (an asynchronous commit: once sent).
