@@ -36,10 +36,10 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   p.action_ = q.action;
   p.ports_only_ = q.metric == Metric::kPorts;
   p.id_filtered_ = !q.source_ids.empty() || !q.destination_ids.empty();
-  p.id_filtered_sources_ = !q.source_ids.empty();
   // Pair rollups hold every pair of their hour or day. They are worth reading instead of chunks
   // for destination IDs; a source ID already narrows the raw scan to its shard of the chunks (and
-  // to the days it occurs), which reads less. A Serie needs buckets of whole hours from them.
+  // to the days it occurs), which reads less. A Serie needs buckets of whole hours from them
+  // (minute rollups hold no IDs).
   const bool pairs_answer = q.metric == Metric::kFlows && q.source_ids.empty() &&
                             (q.type == StatisticType::kRepartition || q.average_interval_ms % storage::kChunkMs == 0);
   p.rollups_usable_ = q.source_tags.empty() && q.destination_tags.empty() && (!p.id_filtered_ || pairs_answer);

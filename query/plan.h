@@ -54,7 +54,7 @@ class Plan {
   // Whether events of (source, destination) pass the ID filters (dictionary ids).
   bool PairMatches(uint32_t source_id, uint32_t destination_id) const {
     if (impossible_) return false;
-    if (id_filtered_sources_ && !std::binary_search(source_ids_.begin(), source_ids_.end(), source_id)) return false;
+    if (!source_ids_.empty() && !std::binary_search(source_ids_.begin(), source_ids_.end(), source_id)) return false;
     return destination_allowed_.empty() ||
            (destination_id < destination_allowed_.size() && destination_allowed_[destination_id]);
   }
@@ -88,7 +88,6 @@ class Plan {
   bool corrupt_ = false;
   bool rollups_usable_ = false;
   bool id_filtered_ = false;
-  bool id_filtered_sources_ = false;          // source_ids_ is the filter (empty: no known source matches)
   std::vector<uint8_t> namespace_allowed_;    // by dictionary id
   std::vector<uint32_t> source_ids_;          // sorted; empty: any
   std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any

@@ -66,7 +66,7 @@ class BucketPorts {
   void Add(uint64_t bucket, uint16_t port) {
     if (buckets_ > kMaxBitmapBuckets) {
       const uint64_t pair = bucket << 16 | port;
-      if (!pairs_.empty() && pair < pairs_.back()) StartRun();
+      if (!pairs_.empty() && pair < pairs_.back()) StartRun(pairs_.size());
       pairs_.push_back(pair);
       return;
     }
@@ -84,17 +84,16 @@ class BucketPorts {
     }
     if (first == last) return;
     const uint64_t base = bucket << 16;
-    if (!pairs_.empty() && (base | *first) < pairs_.back()) StartRun();
+    if (!pairs_.empty() && (base | *first) < pairs_.back()) StartRun(pairs_.size());
     for (; first != last; ++first) pairs_.push_back(base | *first);
   }
 
   void Merge(const BucketPorts& o) {
     if (!o.pairs_.empty()) {
-      if (!pairs_.empty()) StartRun();
-      for (size_t start : o.run_starts_) {
-        if (run_starts_.size() < kMaxRuns) run_starts_.push_back(pairs_.size() + start);
-      }
-      too_many_runs_ |= o.too_many_runs_ || run_starts_.size() >= kMaxRuns;
+      const size_t offset = pairs_.size();
+      if (offset > 0) StartRun(offset);
+      for (size_t start : o.run_starts_) StartRun(offset + start);
+      if (o.too_many_runs_) StopTrackingRuns();
     }
     pairs_.insert(pairs_.end(), o.pairs_.begin(), o.pairs_.end());
     for (size_t b = 0; b < ports_.size() && b < o.ports_.size(); ++b) {
@@ -148,16 +147,16 @@ class BucketPorts {
   }
 
  private:
-  // pairs_[pairs_.size()] starts a new ascending run. Beyond kMaxRuns (events of a raw scan,
-  // in no order), runs are no longer tracked and SortPairs sorts.
-  void StartRun() {
+  // pairs_[at] starts a new ascending run. Beyond kMaxRuns (events of a raw scan, in no order),
+  // runs are no longer tracked and SortPairs sorts.
+  void StartRun(size_t at) {
     if (too_many_runs_) return;
-    if (run_starts_.size() + 1 >= kMaxRuns) {
-      too_many_runs_ = true;
-      run_starts_.clear();
-      return;
-    }
-    run_starts_.push_back(pairs_.size());
+    if (run_starts_.size() + 1 >= kMaxRuns) return StopTrackingRuns();
+    run_starts_.push_back(at);
+  }
+  void StopTrackingRuns() {
+    too_many_runs_ = true;
+    run_starts_.clear();
   }
 
   // Sorts pairs_ and drops repeats. A few ascending runs are merged two by two. Otherwise, with
@@ -170,15 +169,13 @@ class BucketPorts {
       bounds.push_back(pairs_.size());
       while (bounds.size() > 2) {
         std::vector<size_t> merged{0};
-        for (size_t i = 0; i + 1 < bounds.size(); i += 2) {
-          const size_t end = i + 2 < bounds.size() ? bounds[i + 2] : bounds[i + 1];
-          if (i + 2 < bounds.size()) {
-            std::inplace_merge(pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
-                               pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
-                               pairs_.begin() + static_cast<std::ptrdiff_t>(end));
-          }
-          merged.push_back(end);
+        for (size_t i = 0; i + 2 < bounds.size(); i += 2) {  // runs i and i + 1 become one
+          std::inplace_merge(pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
+                             pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
+                             pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 2]));
+          merged.push_back(bounds[i + 2]);
         }
+        if (bounds.size() % 2 == 0) merged.push_back(bounds.back());  // an odd run out, as it is
         bounds = std::move(merged);
       }
     } else if (pairs_.size() < buckets_) {
@@ -351,13 +348,13 @@ class Reducer {
   // True for a Serie whose buckets are whole minutes but not whole hours: hours then straddle
   // buckets, and their minute rollups can stand for them.
   bool MinutesHelp() const {
-    return q_.type == StatisticType::kSerie && !IdFiltered() && q_.average_interval_ms % storage::kMinuteMs == 0 &&
+    return q_.type == StatisticType::kSerie && q_.average_interval_ms % storage::kMinuteMs == 0 &&
            q_.average_interval_ms % storage::kChunkMs != 0;
   }
   // True when the hour starting at `start_ms` lies inside the window and the Serie's buckets are
   // whole minutes (each minute inside one bucket): its minute rollup can stand for its events.
   bool CoversByMinutes(int64_t start_ms) const {
-    return q_.type == StatisticType::kSerie && !IdFiltered() && q_.average_interval_ms % storage::kMinuteMs == 0 &&
+    return q_.type == StatisticType::kSerie && q_.average_interval_ms % storage::kMinuteMs == 0 &&
            start_ms >= window_.start_ms && start_ms + storage::kChunkMs <= window_.end_ms;
   }
   // Adds the sums (Flows) or port sets (Ports) of the hour starting at `start_ms`, minute by
@@ -406,8 +403,6 @@ class Reducer {
     }
   }
 
-  // Minute rollups hold no IDs: a Serie with ID filters cannot use them.
-  bool IdFiltered() const { return !q_.source_ids.empty() || !q_.destination_ids.empty(); }
   void AddMatchingPairs(const Plan& plan, uint64_t bucket, const fb::RollupPairs* pairs);
   void FillSerie(ModeTotals& t, FlowStatistic* out) const;
   void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
