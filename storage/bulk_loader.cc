@@ -1,20 +1,9 @@
 #include "storage/bulk_loader.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
+#include "util/memory.h"
 
 namespace flowstat::storage {
 namespace {
-
-// Hands the pages of freed batches back to the system before the rollup refresh allocates its
-// own (on a second thread, in another malloc arena): without it glibc keeps them, and the peak
-// RSS of an import grows with the input (measured: 4M events 183 MB without, 162 MB with).
-void ReturnFreedMemory() {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
 
 constexpr size_t kMaxQueuedBatches = 2;
 
@@ -87,7 +76,9 @@ Status BulkLoader::Finish(AppendStats* stats) {
     s = write_status_;
     if (stats) *stats = totals_;
   }
-  ReturnFreedMemory();
+  // The pages of freed batches go back before the rollup refresh allocates its own on other
+  // threads (measured: 4M events 183 MB peak RSS without, 162 MB with).
+  util::ReturnFreedMemory();
   return s.ok() ? store_.Flush(writer_lease_) : s;
 }
 

@@ -23,10 +23,15 @@
 #include "storage/rollup_cursor.h"
 #include "storage/table_check.h"
 #include "util/coding.h"
+#include "util/memory.h"
 
 namespace flowstat::storage {
 
 namespace {
+
+// The rollup refresh hands freed memory back after every this many 1 MB batches it writes: each
+// time costs a heap walk and page faults (every batch: imports 5% slower).
+constexpr uint64_t kTrimEveryBatches = 8;
 
 void DeleteRollups(RollupPrefixes prefixes, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
   for (char prefix : {prefixes.summary, prefixes.ids, prefixes.pairs, prefixes.minutes}) {
@@ -54,8 +59,8 @@ Status EventStore::WriteRollups(rocksdb::WriteBatch* wb) {
 
 Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {
   rocksdb::WriteBatch wb;
-  std::vector<schema::EventRecord> records;
   std::vector<uint64_t> scratch;
+  uint64_t batches_written = 0;
   // For the namespace at hand: a cursor over its generations and one over each shard's chunks.
   uint64_t cursor_ns = 0;
   std::unique_ptr<ForwardCursor> generations;
@@ -75,7 +80,9 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       return s.ok() ? Status::Corruption("rollup refresh: missing or malformed generation key") : s;
     }
     const uint64_t gen = *counted;
-    records.clear();
+    // Records go to the builder chunk by chunk, read in place: an hour's records are not
+    // gathered first (32M events: peak RSS 288 -> 266 MB).
+    RollupBuilder builder(/*by_minute=*/true);
     for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
       const auto chunk = chunks[shard]->Find(ChunkKey(ns, shard, hour));
       if (!chunk) {
@@ -86,10 +93,8 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       std::span<const schema::EventRecord> r;
       Status s = schema::ReadChunk(std::string_view(chunk->data(), chunk->size()), &scratch, &r);
       if (!s.ok()) return s;
-      records.insert(records.end(), r.begin(), r.end());
+      for (const schema::EventRecord& record : r) builder.Add(record);
     }
-    RollupBuilder builder(/*by_minute=*/true);
-    for (const schema::EventRecord& r : records) builder.Add(r);
     PutRollups(builder, gen, kHourRollups, ns, hour, &wb);
     if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat
       Status s = WriteRollups(&wb);
@@ -98,6 +103,8 @@ Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<
       // Cursors pin the memtables they started on: a long-lived one would keep every memtable
       // these writes fill (and RocksDB flushes) in memory. New ones start on the current state.
       generations.reset();
+      // The blocks, merges and rollups freed meanwhile stay with this thread's malloc arena.
+      if (++batches_written % kTrimEveryBatches == 0) util::ReturnFreedMemory();
     }
   }
   return WriteRollups(&wb);

@@ -402,9 +402,8 @@ class Importer {
   std::unique_ptr<Loader> loader_;
   std::FILE* rejects_ = nullptr;
   FlowEvent event_;
-  std::map<std::string, std::string> positions_;
-  std::map<std::string, uint64_t>
-      skipped_;  // records that are not flows, by reason  // checkpoint name -> position after the last line read
+  std::map<std::string, std::string> positions_;  // checkpoint name -> position after the last line read
+  std::map<std::string, uint64_t> skipped_;       // records that are not flows, by reason
   uint64_t parsed_ = 0, rejected_ = 0, written_ = 0, duplicates_ = 0, lines_since_clock_ = 0;
   bool aborted_ = false;
   Status write_status_;
