@@ -11,19 +11,37 @@ using schema::EventRecord;
 
 bool AddTo(uint64_t* sum, uint64_t v) { return !__builtin_add_overflow(*sum, v, sum); }
 
-void SortUnique(std::vector<uint32_t>* v) {
-  std::sort(v->begin(), v->end());
-  v->erase(std::unique(v->begin(), v->end()), v->end());
-}
-
 // Appends `id` unless it is the last one appended.
 void PushNew(std::vector<uint32_t>* ids, uint32_t id) {
   if (ids->empty() || ids->back() != id) ids->push_back(id);
 }
 
+void SortUnique(std::vector<uint32_t>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
 template <typename T>
 void Append(const flatbuffers::Vector<T>* from, std::vector<T>* to) {
   if (from) to->insert(to->end(), from->begin(), from->end());
+}
+
+// Sorts `items` by key and folds the items of each key into the first (`fold(into, from)`,
+// false on overflow); false when a fold overflowed.
+template <typename T, typename Key, typename Fold>
+bool FoldRuns(std::vector<T>* items, Key key, Fold fold) {
+  std::sort(items->begin(), items->end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  bool ok = true;
+  size_t out = 0;
+  for (size_t i = 0; i < items->size(); ++i) {
+    if (out > 0 && key((*items)[out - 1]) == key((*items)[i])) {
+      ok &= fold(&(*items)[out - 1], (*items)[i]);
+    } else {
+      (*items)[out++] = (*items)[i];
+    }
+  }
+  items->resize(out);
+  return ok;
 }
 
 }  // namespace
@@ -83,6 +101,7 @@ void RollupBuilder::Add(const EventRecord& r) {
       g.overflow |= !AddTo(&g.minute_flows[minute], r.value());
       if (schema::HasPort(r)) g.minute_ports.push_back(minute << 16 | r.destination_port());
     }
+    CompactIfDue(g);
   }
 }
 
@@ -114,6 +133,24 @@ void RollupBuilder::Add(const fb::RollupSummary& summary, const fb::RollupIds& i
       }
     }
   }
+  for (auto& [key, g] : groups_) CompactIfDue(g);
+}
+
+void RollupBuilder::Compact(Group& g) {
+  const bool ports_ok = FoldRuns(
+      &g.ports, [](const auto& p) { return p.first; },
+      [](auto* into, const auto& from) { return AddTo(&into->second, from.second); });
+  const bool pairs_ok = FoldRuns(
+      &g.pairs, [](const Pair& p) { return p.key; },
+      [](Pair* into, const Pair& from) {
+        into->has_port |= from.has_port;
+        return AddTo(&into->sum, from.sum);
+      });
+  g.overflow |= !ports_ok || !pairs_ok;
+  for (auto* v : {&g.sources, &g.destinations, &g.port_sources, &g.port_destinations, &g.minute_ports}) {
+    SortUnique(v);
+  }
+  g.compact_at = std::max(kFirstCompaction, 2 * g.Entries());
 }
 
 bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
@@ -124,33 +161,15 @@ bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
   std::vector<fb::PortSum> port_sums;
   std::vector<fb::PairSum> pair_sums;
   for (auto& [key, g] : groups_) {
+    Compact(g);
     if (g.overflow) return false;
-    std::sort(g.ports.begin(), g.ports.end());
     port_sums.clear();
-    for (size_t i = 0; i < g.ports.size();) {  // a run of one port
-      uint64_t total = 0;
-      size_t j = i;
-      for (; j < g.ports.size() && g.ports[j].first == g.ports[i].first; ++j) {
-        if (!AddTo(&total, g.ports[j].second)) return false;
-      }
-      port_sums.emplace_back(g.ports[i].first, total);
-      i = j;
-    }
-    std::sort(g.pairs.begin(), g.pairs.end(), [](const Pair& a, const Pair& b) { return a.key < b.key; });
+    for (const auto& [port, sum] : g.ports) port_sums.emplace_back(port, sum);
     pair_sums.clear();
-    for (size_t i = 0; i < g.pairs.size();) {  // a run of one (source, destination)
-      uint64_t total = 0;
-      bool has_port = false;
-      size_t j = i;
-      for (; j < g.pairs.size() && g.pairs[j].key == g.pairs[i].key; ++j) {
-        if (!AddTo(&total, g.pairs[j].sum)) return false;
-        has_port |= g.pairs[j].has_port;
-      }
-      pair_sums.emplace_back(static_cast<uint32_t>(g.pairs[i].key >> 32), static_cast<uint32_t>(g.pairs[i].key), total,
-                             has_port ? 1 : 0);
-      i = j;
+    for (const Pair& p : g.pairs) {
+      pair_sums.emplace_back(static_cast<uint32_t>(p.key >> 32), static_cast<uint32_t>(p.key), p.sum,
+                             p.has_port ? 1 : 0);
     }
-    for (auto* v : {&g.sources, &g.destinations, &g.port_sources, &g.port_destinations}) SortUnique(v);
     const bool same_sources = g.port_sources == g.sources, same_destinations = g.port_destinations == g.destinations;
     summary_groups.push_back(
         fb::CreateRollupGroup(summary, key.first, key.second, g.flows, summary.CreateVectorOfStructs(port_sums)));
@@ -183,8 +202,7 @@ std::string RollupBuilder::FinishMinutes(uint64_t generation) {
   std::vector<uint32_t> ends(kMinutesPerHour);
   std::vector<uint16_t> ports;
   for (auto& [key, g] : groups_) {
-    std::sort(g.minute_ports.begin(), g.minute_ports.end());
-    g.minute_ports.erase(std::unique(g.minute_ports.begin(), g.minute_ports.end()), g.minute_ports.end());
+    SortUnique(&g.minute_ports);
     ports.clear();
     size_t next = 0;
     for (uint32_t minute = 0; minute < kMinutesPerHour; ++minute) {

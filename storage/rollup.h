@@ -53,9 +53,23 @@ class RollupBuilder {
     std::vector<std::pair<uint16_t, uint64_t>> ports;  // (port, sum), unsorted, repeats
     std::vector<uint32_t> sources, destinations, port_sources, port_destinations;
     std::vector<Pair> pairs;
-    std::vector<uint64_t> minute_flows;  // by_minute_: per minute of the hour
-    std::vector<uint32_t> minute_ports;  // by_minute_: minute << 16 | port, repeats
+    std::vector<uint64_t> minute_flows;    // by_minute_: per minute of the hour
+    std::vector<uint32_t> minute_ports;    // by_minute_: minute << 16 | port, repeats
+    size_t compact_at = kFirstCompaction;  // entries (repeats included) that make it Compact
+    size_t Entries() const {
+      return ports.size() + sources.size() + destinations.size() + port_sources.size() + port_destinations.size() +
+             pairs.size() + minute_ports.size();
+    }
   };
+  // Repeats are folded when a group's entries reach twice what its last folding left (and at
+  // least this many): a builder holds about twice its distinct ports, IDs and pairs, not one
+  // entry per event or per sub-period (a day of large hours held all 24 of them).
+  static constexpr size_t kFirstCompaction = size_t{1} << 16;
+  // Folds repeats of `g` as Finish does: sorted, one entry per port, ID or pair.
+  static void Compact(Group& g);
+  static void CompactIfDue(Group& g) {
+    if (g.Entries() >= g.compact_at) Compact(g);
+  }
   Group& GroupOf(uint32_t namespace_id, uint8_t rollup_class);
   std::string FinishMinutes(uint64_t generation);
 

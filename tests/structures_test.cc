@@ -1,5 +1,6 @@
 // The hand-made containers against std containers on randomized data (fixed seeds): ByteArena,
-// HashIndex, PresenceMemo and the Dictionary built from them; the query's BucketPorts.
+// HashIndex, PresenceMemo and the Dictionary built from them; the query's BucketPorts; the
+// RollupBuilder's sums and sets against plain maps when it folds repeats as it goes.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -11,7 +12,9 @@
 
 #include "query/reducer.h"
 #include "storage/dictionary.h"
+#include "storage/format.h"
 #include "storage/presence_memo.h"
+#include "storage/rollup.h"
 #include "util/byte_arena.h"
 #include "util/hash_index.h"
 
@@ -172,6 +175,134 @@ void CheckBucketPorts(query::BucketPorts (&halves)[2], const std::set<std::pair<
 
 // Each storage regime of BucketPorts (a bitmap per bucket; pairs sorted at once; pairs placed by
 // bucket when there are at least as many as buckets), pairs added in no order (a raw scan).
+// What the rollups of one (namespace, class) must hold, summed the plain way.
+struct GroupSums {
+  uint64_t flows = 0;
+  std::map<uint16_t, uint64_t> ports;
+  std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, bool>> pairs;  // sum, has port
+  std::set<uint32_t> sources, destinations, port_sources, port_destinations;
+  std::set<std::pair<uint32_t, uint16_t>> minute_ports;
+};
+
+// Random records of one namespace (applied Accept, or Reject observed as Accept), many more
+// distinct ports and pairs than the builder holds before its first fold; in `runs` runs, each
+// sorted like a chunk.
+std::vector<schema::EventRecord> RandomRecords(std::mt19937_64& rng, size_t n, int64_t first_ms, int64_t span_ms,
+                                               int runs) {
+  std::vector<schema::EventRecord> records;
+  for (size_t i = 0; i < n; ++i) {
+    const bool reject = rng() % 4 == 0, has_port = rng() % 8 != 0;
+    const uint16_t flags =
+        (reject ? schema::kFlagReject | schema::kFlagObserved : 0) | (has_port ? schema::kFlagHasPort : 0);
+    records.emplace_back(static_cast<uint32_t>(rng() % 3000 + 1), static_cast<uint32_t>(rng() % 700 + 1),
+                         first_ms + static_cast<int64_t>(rng() % span_ms), rng() % 1000 + 1, 1, 2, 3, 0, 0, 0,
+                         has_port ? static_cast<uint16_t>(rng() % 65536) : 0, flags, 6, 5, 0);
+  }
+  const size_t per_run = n / runs + 1;
+  for (size_t begin = 0; begin < n; begin += per_run) {
+    std::sort(records.begin() + begin, records.begin() + std::min(n, begin + per_run), schema::RecordLess);
+  }
+  return records;
+}
+
+void AddToSums(const schema::EventRecord& r, std::map<uint8_t, GroupSums>* sums) {
+  uint8_t classes[2];
+  for (int i = 0, n = storage::RollupClassesOf(r, classes); i < n; ++i) {
+    GroupSums& g = (*sums)[classes[i]];
+    g.flows += r.value();
+    auto& pair = g.pairs[{r.source_id(), r.destination_id()}];
+    pair.first += r.value();
+    pair.second |= schema::HasPort(r);
+    g.sources.insert(r.source_id());
+    g.destinations.insert(r.destination_id());
+    if (schema::HasPort(r)) {
+      g.ports[r.destination_port()] += r.value();
+      g.port_sources.insert(r.source_id());
+      g.port_destinations.insert(r.destination_id());
+      const auto minute = static_cast<uint32_t>(r.time_ms() % storage::kChunkMs / storage::kMinuteMs);
+      g.minute_ports.insert({minute, r.destination_port()});
+    }
+  }
+}
+
+template <typename T>
+std::set<uint32_t> SetOf(const flatbuffers::Vector<T>* v) {
+  return v ? std::set<uint32_t>(v->begin(), v->end()) : std::set<uint32_t>();
+}
+
+void CheckRollups(const storage::RollupValues& v, const std::map<uint8_t, GroupSums>& expected) {
+  const auto* summary = flatbuffers::GetRoot<fb::RollupSummary>(v.summary.data());
+  const auto* ids = flatbuffers::GetRoot<fb::RollupIds>(v.ids.data());
+  const auto* pairs = flatbuffers::GetRoot<fb::RollupPairs>(v.pairs.data());
+  REQUIRE(summary->groups()->size() == expected.size());
+  size_t i = 0;
+  for (const auto& [rollup_class, want] : expected) {
+    const fb::RollupGroup* s = summary->groups()->Get(i);
+    const fb::IdGroup* id = ids->groups()->Get(i);
+    const fb::PairGroup* p = pairs->groups()->Get(i);
+    ++i;
+    REQUIRE(s->class_() == rollup_class);
+    CHECK(s->flows() == want.flows);
+    std::map<uint16_t, uint64_t> ports;
+    for (const fb::PortSum* port : *s->ports()) ports[port->port()] = port->sum();
+    CHECK(s->ports()->size() == ports.size());  // ascending, no repeats
+    CHECK(ports == want.ports);
+    std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, bool>> pair_sums;
+    for (const fb::PairSum* pair : *p->pairs()) {
+      pair_sums[{pair->source_id(), pair->destination_id()}] = {pair->sum(), pair->has_port() != 0};
+    }
+    CHECK(p->pairs()->size() == pair_sums.size());
+    CHECK(pair_sums == want.pairs);
+    CHECK(SetOf(id->sources()) == want.sources);
+    CHECK(id->sources()->size() == want.sources.size());
+    CHECK(SetOf(id->destinations()) == want.destinations);
+    CHECK(SetOf(id->port_sources() ? id->port_sources() : id->sources()) == want.port_sources);
+    CHECK(SetOf(id->port_destinations() ? id->port_destinations() : id->destinations()) == want.port_destinations);
+  }
+}
+
+TEST_CASE("RollupBuilder sums exactly while folding repeats of large hours and days", "[rollup]") {
+  std::mt19937_64 rng(11);
+  const int64_t day_ms = int64_t{20000} * 24 * storage::kChunkMs;
+  std::map<uint8_t, GroupSums> day_sums;
+  storage::RollupBuilder day;
+  for (int hour = 0; hour < 6; ++hour) {  // a day of six hours: enough to fold many times
+    const int64_t hour_ms = day_ms + hour * storage::kChunkMs;
+    // 16 chunk-like runs of 40k records: ~1.7 times the first fold's entries in ports alone.
+    const auto records = RandomRecords(rng, 40000 * (hour < 1 ? 4 : 1), hour_ms, storage::kChunkMs, 16);
+    std::map<uint8_t, GroupSums> hour_sums;
+    storage::RollupBuilder builder(/*by_minute=*/true);
+    for (const auto& r : records) {
+      builder.Add(r);
+      AddToSums(r, &hour_sums);
+      AddToSums(r, &day_sums);
+    }
+    storage::RollupValues v;
+    REQUIRE(builder.Finish(1, &v));
+    CheckRollups(v, hour_sums);
+    // The minute rollups: each minute's distinct ports, ascending.
+    const auto* minutes = flatbuffers::GetRoot<fb::RollupMinutes>(v.minutes.data());
+    for (const fb::MinuteGroup* g : *minutes->groups()) {
+      std::set<std::pair<uint32_t, uint16_t>> got;
+      bool ascending = true;
+      uint32_t begin = 0;
+      for (uint32_t m = 0; m < storage::kMinutesPerHour; begin = g->port_ends()->Get(m), ++m) {
+        for (uint32_t k = begin; k < g->port_ends()->Get(m); ++k) {
+          ascending &= k == begin || g->ports()->Get(k - 1) < g->ports()->Get(k);
+          got.insert({m, g->ports()->Get(k)});
+        }
+      }
+      CHECK(ascending);
+      CHECK(got == hour_sums.at(g->class_()).minute_ports);
+    }
+    day.Add(*flatbuffers::GetRoot<fb::RollupSummary>(v.summary.data()),
+            *flatbuffers::GetRoot<fb::RollupIds>(v.ids.data()), *flatbuffers::GetRoot<fb::RollupPairs>(v.pairs.data()));
+  }
+  storage::RollupValues v;
+  REQUIRE(day.Finish(6, &v));
+  CheckRollups(v, day_sums);
+}
+
 TEST_CASE("BucketPorts lists each bucket's distinct ports in every regime") {
   std::mt19937_64 rng(17);
   for (const auto& [buckets, pairs] : std::vector<std::pair<uint64_t, size_t>>{
