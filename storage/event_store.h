@@ -35,6 +35,8 @@
 
 namespace flowstat::storage {
 
+class RollupBuilder;
+
 // Encoded events with the chunk each belongs to, and the dictionary entries they introduced: one
 // atomic RocksDB WriteBatch once written. WriteRecords sorts the entries into chunks: appending
 // to one flat vector keeps encoding free of per-chunk allocations (a batch of events spread over
@@ -202,10 +204,24 @@ class EventStore {
   // Appends the presence keys an (ID or tag list) `id` adds in (day, ns), unless written before.
   void AddPresence(const Dictionary::Reader& dict, std::vector<PresenceKeyBytes>* keys, uint8_t kind, uint32_t id,
                    uint32_t day, uint64_t ns) REQUIRES(write_mu_);
-  // Recomputes the rollups of `hours` as of `view` (thread-safe: RefreshRollups splits the work).
-  Status RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours);
-  // Recomputes the day rollups of `days` ((namespace hash, day)) from the hour rollups of `view`.
-  Status RefreshDays(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> days);
+  // A day whose rollups a refresh recomputes, and which of its hours' rollups it rebuilds from
+  // their chunks (bit i: hour i of the day); the others are read back.
+  struct DayRefresh {
+    uint64_t ns;  // namespace hash
+    uint32_t day;
+    uint32_t hours_to_rebuild;
+  };
+  struct RefreshCursors;
+  // Recomputes the rollups of `days` as of `view` (thread-safe: RefreshRollups splits the work).
+  Status RefreshDays(const ReadView& view, std::span<const DayRefresh> days);
+  // Adds one day's rollups, and those of the hours it rebuilds, to `wb`.
+  Status RefreshDay(RefreshCursors& cursors, const DayRefresh& day, rocksdb::WriteBatch* wb);
+  // Writes `wb` once it holds 1 MB or more; the cursors then restart on the current state.
+  Status WriteRollupsIfFull(RefreshCursors& cursors, rocksdb::WriteBatch* wb);
+  // Adds the events of `hour` to `builder`.
+  static Status AddHourChunks(RefreshCursors& cursors, uint32_t hour, RollupBuilder* builder);
+  // Adds the stored rollups of `hour` to `day`; false when they are missing or not current.
+  static bool AddStoredHour(RefreshCursors& cursors, uint32_t hour, uint64_t generation, RollupBuilder* day);
   // Writes a refresh thread's batch. One at a time: two concurrent writes make RocksDB's group
   // commit copy one thread's batch on the other, synchronized inside the uninstrumented library
   // where ThreadSanitizer cannot see it (a reported race); the refresh is compute-bound, so

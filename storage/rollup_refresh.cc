@@ -39,11 +39,7 @@ void DeleteRollups(RollupPrefixes prefixes, uint64_t ns, uint32_t unit, rocksdb:
   }
 }
 
-// Writes the rollups `builder` holds; deletes them when a sum overflows.
-void PutRollups(RollupBuilder& builder, uint64_t generation, RollupPrefixes prefixes, uint64_t ns, uint32_t unit,
-                rocksdb::WriteBatch* wb) {
-  RollupValues v;
-  if (!builder.Finish(generation, &v)) return DeleteRollups(prefixes, ns, unit, wb);
+void PutRollups(const RollupValues& v, RollupPrefixes prefixes, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
   wb->Put(HourKey(prefixes.summary, ns, unit), v.summary);
   wb->Put(HourKey(prefixes.ids, ns, unit), v.ids);
   wb->Put(HourKey(prefixes.pairs, ns, unit), v.pairs);
@@ -57,108 +53,141 @@ Status EventStore::WriteRollups(rocksdb::WriteBatch* wb) {
   return WriteToDb(rocksdb::WriteOptions(), wb, "writing rollups");
 }
 
-Status EventStore::RefreshHours(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> hours) {
-  rocksdb::WriteBatch wb;
-  std::vector<uint64_t> scratch;
-  uint64_t batches_written = 0;
-  // For the namespace at hand: a cursor over its generations and one over each shard's chunks.
-  uint64_t cursor_ns = 0;
-  std::unique_ptr<ForwardCursor> generations;
-  std::vector<std::unique_ptr<ForwardCursor>> chunks(kSourceShards);
-  for (const auto& [ns, hour] : hours) {
-    if (!generations || ns != cursor_ns) {
-      cursor_ns = ns;
-      generations = std::make_unique<ForwardCursor>(*db_, view.snapshot_, HourKey(kGenerationPrefix, ns, UINT32_MAX));
-      for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
-        chunks[shard] = std::make_unique<ForwardCursor>(*db_, view.snapshot_, ChunkKey(ns, shard, UINT32_MAX));
-      }
-    }
-    const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
-    const auto counted = generation ? GenerationValue(generation->ToStringView()) : std::nullopt;
-    if (!counted) {
-      Status s = generations->status();
-      return s.ok() ? Status::Corruption("rollup refresh: missing or malformed generation key") : s;
-    }
-    const uint64_t gen = *counted;
-    // Records go to the builder chunk by chunk, read in place: an hour's records are not
-    // gathered first (32M events: peak RSS 288 -> 266 MB).
-    RollupBuilder builder(/*by_minute=*/true);
-    for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
-      const auto chunk = chunks[shard]->Find(ChunkKey(ns, shard, hour));
-      if (!chunk) {
-        Status s = chunks[shard]->status();
-        if (!s.ok()) return s;
-        continue;
-      }
-      std::span<const schema::EventRecord> r;
-      Status s = schema::ReadChunk(std::string_view(chunk->data(), chunk->size()), &scratch, &r);
-      if (!s.ok()) return s;
-      for (const schema::EventRecord& record : r) builder.Add(record);
-    }
-    PutRollups(builder, gen, kHourRollups, ns, hour, &wb);
-    if (wb.GetDataSize() > (1 << 20)) {  // small batches: refresh memory stays flat
-      Status s = WriteRollups(&wb);
-      if (!s.ok()) return s;
-      wb.Clear();
-      // Cursors pin the memtables they started on: a long-lived one would keep every memtable
-      // these writes fill (and RocksDB flushes) in memory. New ones start on the current state.
-      generations.reset();
-      // The blocks, merges and rollups freed meanwhile stay with this thread's malloc arena.
-      if (++batches_written % kTrimEveryBatches == 0) util::ReturnFreedMemory();
-    }
+// The cursors one refresh thread reads a namespace through, each opened when first needed: an
+// open cursor holds a block of every table file it spans.
+struct EventStore::RefreshCursors {
+  RefreshCursors(const EventStore& s, const ReadView& v) : store(s), view(v) {}
+
+  ForwardCursor& Open(std::unique_ptr<ForwardCursor>& cursor, std::string upper_bound) {
+    if (!cursor) cursor = std::make_unique<ForwardCursor>(*store.db_, view.snapshot_, std::move(upper_bound));
+    return *cursor;
   }
-  return WriteRollups(&wb);
+  ForwardCursor& Generations() { return Open(generations, HourKey(kGenerationPrefix, ns, UINT32_MAX)); }
+  ForwardCursor& Chunks(uint8_t shard) { return Open(chunks[shard], ChunkKey(ns, shard, UINT32_MAX)); }
+  ForwardCursor& Rollups(char prefix) {
+    const int i = prefix == kSummaryPrefix ? 0 : prefix == kIdsPrefix ? 1 : 2;
+    return Open(rollups[i], HourKey(prefix, ns, UINT32_MAX));
+  }
+  // Cursors pin the memtables they started on: a long-lived one would keep every memtable the
+  // refresh's writes fill (and RocksDB flushes) in memory. New ones start on the current state.
+  void Reset(uint64_t namespace_hash) {
+    ns = namespace_hash;
+    generations.reset();
+    for (auto& c : chunks) c.reset();
+    for (auto& c : rollups) c.reset();
+  }
+  Status status() const {
+    for (const auto* c : {&generations, &rollups[0], &rollups[1], &rollups[2]}) {
+      if (*c && !(*c)->status().ok()) return (*c)->status();
+    }
+    for (const auto& c : chunks) {
+      if (c && !c->status().ok()) return c->status();
+    }
+    return Status::Ok();
+  }
+
+  const EventStore& store;
+  const ReadView& view;
+  uint64_t ns = 0;
+  uint64_t batches_written = 0;
+  std::unique_ptr<ForwardCursor> generations;
+  std::array<std::unique_ptr<ForwardCursor>, kSourceShards> chunks;
+  std::array<std::unique_ptr<ForwardCursor>, 3> rollups;  // summary, ids, pairs
+};
+
+Status EventStore::AddHourChunks(RefreshCursors& cursors, uint32_t hour, RollupBuilder* builder) {
+  // Records go to the builder chunk by chunk, read in place: an hour's records are not
+  // gathered first (32M events: peak RSS 288 -> 266 MB).
+  std::vector<uint64_t> scratch;
+  for (uint8_t shard = 0; shard < kSourceShards; ++shard) {
+    const auto chunk = cursors.Chunks(shard).Find(ChunkKey(cursors.ns, shard, hour));
+    if (!chunk) {
+      if (Status s = cursors.status(); !s.ok()) return s;
+      continue;
+    }
+    std::span<const schema::EventRecord> records;
+    Status s = schema::ReadChunk(std::string_view(chunk->data(), chunk->size()), &scratch, &records);
+    if (!s.ok()) return s;
+    for (const schema::EventRecord& r : records) builder->Add(r);
+  }
+  return Status::Ok();
 }
 
-Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<uint64_t, uint32_t>> days) {
-  rocksdb::WriteBatch wb;
+bool EventStore::AddStoredHour(RefreshCursors& cursors, uint32_t hour, uint64_t generation, RollupBuilder* day) {
   std::vector<uint64_t> summary_scratch, ids_scratch, pairs_scratch;
-  uint64_t cursor_ns = 0;
-  std::unique_ptr<ForwardCursor> generations, summaries, ids, pairs;
-  for (const auto& [ns, day] : days) {
-    if (!generations || ns != cursor_ns) {
-      cursor_ns = ns;
-      auto open = [&, ns = ns](char prefix) {
-        return std::make_unique<ForwardCursor>(*db_, view.snapshot_, HourKey(prefix, ns, UINT32_MAX));
-      };
-      generations = open(kGenerationPrefix);
-      summaries = open(kSummaryPrefix);
-      ids = open(kIdsPrefix);
-      pairs = open(kPairsPrefix);
+  auto find = [&](char prefix) { return cursors.Rollups(prefix).Find(HourKey(prefix, cursors.ns, hour)); };
+  const auto* summary = CurrentRollup<fb::RollupSummary>(find(kSummaryPrefix), generation, &summary_scratch);
+  const auto* ids = CurrentRollup<fb::RollupIds>(find(kIdsPrefix), generation, &ids_scratch);
+  const auto* pairs = CurrentRollup<fb::RollupPairs>(find(kPairsPrefix), generation, &pairs_scratch);
+  if (!summary || !ids || !pairs) return false;
+  day->Add(*summary, *ids, *pairs);
+  return true;
+}
+
+Status EventStore::RefreshDay(RefreshCursors& cursors, const DayRefresh& d, rocksdb::WriteBatch* wb) {
+  // A day is the merge of its hours' current rollups: those rebuilt here, straight from memory,
+  // and the others read back; an hour without a current one leaves the day without.
+  RollupBuilder day;
+  uint64_t day_generation = 0;
+  bool complete = true;
+  for (uint32_t i = 0; i < kHoursPerDay; ++i) {
+    const uint32_t hour = d.day * kHoursPerDay + i;
+    const bool rebuild = (d.hours_to_rebuild >> i) & 1;
+    const auto generation = cursors.Generations().Find(HourKey(kGenerationPrefix, cursors.ns, hour));
+    if (!generation && !rebuild) continue;  // no events in this hour
+    const auto counted = generation ? GenerationValue(generation->ToStringView()) : std::nullopt;
+    if (!counted) {
+      Status s = cursors.status();
+      return s.ok() ? Status::Corruption("rollup refresh: missing or malformed generation key") : s;
     }
-    // A day is the merge of its hours' current rollups; an hour without one leaves it without.
-    RollupBuilder builder;
-    uint64_t day_generation = 0;
-    bool complete = true;
-    for (uint32_t hour = day * kHoursPerDay; hour < (day + 1) * kHoursPerDay && complete; ++hour) {
-      const auto generation = generations->Find(HourKey(kGenerationPrefix, ns, hour));
-      if (!generation) continue;  // no events in this hour
-      const auto counted = GenerationValue(generation->ToStringView());
-      if (!counted) return Status::Corruption("rollup refresh: malformed generation key");
-      const uint64_t gen = *counted;
-      day_generation += gen;
-      const auto* s =
-          CurrentRollup<fb::RollupSummary>(summaries->Find(HourKey(kSummaryPrefix, ns, hour)), gen, &summary_scratch);
-      const auto* i = CurrentRollup<fb::RollupIds>(ids->Find(HourKey(kIdsPrefix, ns, hour)), gen, &ids_scratch);
-      const auto* p = CurrentRollup<fb::RollupPairs>(pairs->Find(HourKey(kPairsPrefix, ns, hour)), gen, &pairs_scratch);
-      complete = s && i && p;
-      if (complete) builder.Add(*s, *i, *p);
+    day_generation += *counted;
+    if (!rebuild) {
+      complete = complete && AddStoredHour(cursors, hour, *counted, &day);
+      continue;
     }
-    for (const auto* cursor : {&generations, &summaries, &ids, &pairs}) {
-      Status s = (*cursor)->status();
-      if (!s.ok()) return s;
+    RollupBuilder builder(/*by_minute=*/true);
+    if (Status s = AddHourChunks(cursors, hour, &builder); !s.ok()) return s;
+    RollupValues v;
+    if (!builder.Finish(*counted, &v)) {  // a sum overflowed: the hour and its day are read raw
+      DeleteRollups(kHourRollups, cursors.ns, hour, wb);
+      complete = false;
+      continue;
     }
+    PutRollups(v, kHourRollups, cursors.ns, hour, wb);
     if (complete) {
-      PutRollups(builder, day_generation, kDayRollups, ns, day, &wb);
-    } else {
-      DeleteRollups(kDayRollups, ns, day, &wb);
+      day.Add(*flatbuffers::GetRoot<fb::RollupSummary>(v.summary.data()),
+              *flatbuffers::GetRoot<fb::RollupIds>(v.ids.data()),
+              *flatbuffers::GetRoot<fb::RollupPairs>(v.pairs.data()));
     }
-    if (wb.GetDataSize() > (1 << 20)) {
-      Status s = WriteRollups(&wb);
-      if (!s.ok()) return s;
-      wb.Clear();
-      generations.reset();  // see RefreshHours
-    }
+    if (Status s = WriteRollupsIfFull(cursors, wb); !s.ok()) return s;
+  }
+  if (Status s = cursors.status(); !s.ok()) return s;
+  RollupValues v;
+  if (complete && day.Finish(day_generation, &v)) {
+    PutRollups(v, kDayRollups, cursors.ns, d.day, wb);
+  } else {
+    DeleteRollups(kDayRollups, cursors.ns, d.day, wb);
+  }
+  return Status::Ok();
+}
+
+Status EventStore::WriteRollupsIfFull(RefreshCursors& cursors, rocksdb::WriteBatch* wb) {
+  if (wb->GetDataSize() < (1 << 20)) return Status::Ok();  // small batches: refresh memory stays flat
+  if (Status s = WriteRollups(wb); !s.ok()) return s;
+  *wb = rocksdb::WriteBatch();  // Clear() would keep the largest batch's buffer
+  cursors.Reset(cursors.ns);
+  // The blocks, merges and rollups freed meanwhile stay with this thread's malloc arena.
+  if (++cursors.batches_written % kTrimEveryBatches == 0) util::ReturnFreedMemory();
+  return Status::Ok();
+}
+
+Status EventStore::RefreshDays(const ReadView& view, std::span<const DayRefresh> days) {
+  rocksdb::WriteBatch wb;
+  RefreshCursors cursors(*this, view);
+  for (const DayRefresh& d : days) {
+    if (d.ns != cursors.ns) cursors.Reset(d.ns);
+    if (Status s = RefreshDay(cursors, d, &wb); !s.ok()) return s;
+    if (Status s = WriteRollupsIfFull(cursors, &wb); !s.ok()) return s;
   }
   return WriteRollups(&wb);
 }
@@ -166,8 +195,8 @@ Status EventStore::RefreshDays(const ReadView& view, std::span<const std::pair<u
 namespace {
 
 // Runs `refresh` on the two halves of `items` on two threads (each item is independent).
-template <typename Fn>
-Status OnTwoThreads(const std::vector<std::pair<uint64_t, uint32_t>>& items, Fn&& refresh) {
+template <typename Item, typename Fn>
+Status OnTwoThreads(const std::vector<Item>& items, Fn&& refresh) {
   const size_t half = items.size() / 2;
   Status second;
   std::jthread helper;  // joins on every way out, an exception included
@@ -190,24 +219,22 @@ Status EventStore::RefreshRollups() {
     day_set = dirty_days_;
   }
   if (hours.empty() && day_set.empty()) return Status::Ok();
+  std::map<std::pair<uint64_t, uint32_t>, uint32_t> hours_by_day;  // (ns, day) -> hours to rebuild
+  for (const auto& day : day_set) hours_by_day[day];
+  for (const auto& [ns, hour] : hours) hours_by_day[{ns, hour / kHoursPerDay}] |= uint32_t{1} << (hour % kHoursPerDay);
+  std::vector<DayRefresh> days;
+  for (const auto& [day, mask] : hours_by_day) days.push_back({day.first, day.second, mask});
   {
     // Decompressing and summing every event of the hours written is most of the cost of
-    // finishing an import: two threads.
+    // finishing an import: two threads, a day each at a time.
     ReadView view(*this, /*fill_cache=*/false);
-    Status s = OnTwoThreads(hours, [&](auto part) { return RefreshHours(view, part); });
-    if (!s.ok()) return s;
-  }
-  for (const auto& [ns, hour] : hours) day_set.insert({ns, hour / kHoursPerDay});
-  const std::vector<std::pair<uint64_t, uint32_t>> days(day_set.begin(), day_set.end());
-  {
-    ReadView view(*this, /*fill_cache=*/false);  // sees the hour rollups just written
     Status s = OnTwoThreads(days, [&](auto part) { return RefreshDays(view, part); });
     if (!s.ok()) return s;
   }  // the view's dictionary lock is released before write_mu_ is taken: AddChunks takes them the other way
   // Only what was refreshed: an hour written meanwhile stays dirty for the next refresh.
   util::MutexLock lock(&write_mu_);
   for (const auto& hour : hours) dirty_hours_.erase(hour);
-  for (const auto& day : days) dirty_days_.erase(day);
+  for (const auto& d : days) dirty_days_.erase({d.ns, d.day});
   return Status::Ok();
 }
 
