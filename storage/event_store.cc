@@ -62,7 +62,7 @@ rocksdb::Options StoreOptions(size_t cache_bytes) {
   o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
   o.info_log = std::make_shared<ErrorsToStderr>();
   rocksdb::BlockBasedTableOptions t;
-  t.block_size = 32 << 10;
+  t.block_size = kTableBlockBytes;
 #ifdef FLOWSTAT_TSAN_BUILD
   // ThreadSanitizer builds only: RocksDB is not instrumented, and a block that one thread
   // decompressed and another reads through the cache looks like a race whose RocksDB frames are

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -36,6 +37,8 @@
 namespace flowstat::storage {
 
 class RollupBuilder;
+
+inline constexpr size_t kTableBlockBytes = 32 << 10;  // RocksDB's table block size (StoreOptions)
 
 // Encoded events with the chunk each belongs to, and the dictionary entries they introduced: one
 // atomic RocksDB WriteBatch once written. WriteRecords sorts the entries into chunks: appending
@@ -218,8 +221,12 @@ class EventStore {
   Status RefreshDay(RefreshCursors& cursors, const DayRefresh& day, rocksdb::WriteBatch* wb);
   // Writes `wb` once it holds 1 MB or more; the cursors then restart on the current state.
   Status WriteRollupsIfFull(RefreshCursors& cursors, rocksdb::WriteBatch* wb);
+  // The chunk of (shard, hour) into `chunk` (nullopt when there is none), valid until the next
+  // read through `cursors` or into `pinned`.
+  Status ReadChunk(RefreshCursors& cursors, uint8_t shard, uint32_t hour, rocksdb::PinnableSlice* pinned,
+                   std::optional<std::string_view>* chunk);
   // Adds the events of `hour` to `builder`.
-  static Status AddHourChunks(RefreshCursors& cursors, uint32_t hour, RollupBuilder* builder);
+  Status AddHourChunks(RefreshCursors& cursors, uint32_t hour, RollupBuilder* builder);
   // Adds the stored rollups of `hour` to `day`; false when they are missing or not current.
   static bool AddStoredHour(RefreshCursors& cursors, uint32_t hour, uint64_t generation, RollupBuilder* day);
   // Writes a refresh thread's batch. One at a time: two concurrent writes make RocksDB's group
