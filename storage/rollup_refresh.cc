@@ -136,11 +136,11 @@ Status EventStore::AddHourChunks(RefreshCursors& cursors, uint32_t hour, RollupB
     std::optional<std::string_view> chunk;
     if (Status s = ReadChunk(cursors, shard, hour, &pinned, &chunk); !s.ok()) return s;
     if (!chunk) continue;
-    cursors.CountChunk(chunk->size());
     std::span<const schema::EventRecord> records;
     Status s = schema::ReadChunk(*chunk, &scratch, &records);
     if (!s.ok()) return s;
     for (const schema::EventRecord& r : records) builder->Add(r);
+    cursors.CountChunk(chunk->size());  // last: it may close the cursor `chunk` points into
   }
   return Status::Ok();
 }
