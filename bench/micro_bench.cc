@@ -127,9 +127,7 @@ void BM_RollupDayFromHours(benchmark::State& state) {
   for (auto _ : state) {
     flowstat::storage::RollupBuilder builder;
     for (const auto& h : hours) {
-      builder.Add(*flatbuffers::GetRoot<flowstat::fb::RollupSummary>(h.summary.data()),
-                  *flatbuffers::GetRoot<flowstat::fb::RollupIds>(h.ids.data()),
-                  *flatbuffers::GetRoot<flowstat::fb::RollupPairs>(h.pairs.data()));
+      builder.Add(h);
     }
     flowstat::storage::RollupValues day;
     benchmark::DoNotOptimize(builder.Finish(24, &day));

@@ -153,6 +153,12 @@ void RollupBuilder::Compact(Group& g) {
   g.compact_at = std::max(kFirstCompaction, 2 * g.Entries());
 }
 
+void RollupBuilder::Add(const RollupValues& finished) {
+  Add(*flatbuffers::GetRoot<fb::RollupSummary>(finished.summary.data()),
+      *flatbuffers::GetRoot<fb::RollupIds>(finished.ids.data()),
+      *flatbuffers::GetRoot<fb::RollupPairs>(finished.pairs.data()));
+}
+
 bool RollupBuilder::Finish(uint64_t generation, RollupValues* out) {
   flatbuffers::FlatBufferBuilder summary(4096), ids(4096), pairs(4096);
   std::vector<flatbuffers::Offset<fb::RollupGroup>> summary_groups;

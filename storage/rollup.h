@@ -38,6 +38,8 @@ class RollupBuilder {
   void Add(const schema::EventRecord& r);
   // Adds the rollups of a sub-period (all three of one generation).
   void Add(const fb::RollupSummary& summary, const fb::RollupIds& ids, const fb::RollupPairs& pairs);
+  // The same from what another builder's Finish returned (trusted bytes: not verified again).
+  void Add(const RollupValues& finished);
   // False when a sum would not fit in 64 bits: such a period has no rollup and is read finer.
   bool Finish(uint64_t generation, RollupValues* out);
 

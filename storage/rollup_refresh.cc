@@ -186,11 +186,7 @@ Status EventStore::RefreshDay(RefreshCursors& cursors, const DayRefresh& d, rock
       continue;
     }
     PutRollups(v, kHourRollups, cursors.ns, hour, wb);
-    if (complete) {
-      day.Add(*flatbuffers::GetRoot<fb::RollupSummary>(v.summary.data()),
-              *flatbuffers::GetRoot<fb::RollupIds>(v.ids.data()),
-              *flatbuffers::GetRoot<fb::RollupPairs>(v.pairs.data()));
-    }
+    if (complete) day.Add(v);
     if (Status s = WriteRollupsIfFull(cursors, wb); !s.ok()) return s;
   }
   if (Status s = cursors.status(); !s.ok()) return s;

@@ -295,8 +295,7 @@ TEST_CASE("RollupBuilder sums exactly while folding repeats of large hours and d
       CHECK(ascending);
       CHECK(got == hour_sums.at(g->class_()).minute_ports);
     }
-    day.Add(*flatbuffers::GetRoot<fb::RollupSummary>(v.summary.data()),
-            *flatbuffers::GetRoot<fb::RollupIds>(v.ids.data()), *flatbuffers::GetRoot<fb::RollupPairs>(v.pairs.data()));
+    day.Add(v);
   }
   storage::RollupValues v;
   REQUIRE(day.Finish(6, &v));
