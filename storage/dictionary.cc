@@ -26,70 +26,171 @@ size_t Dictionary::KindSlot(char kind) {
   return 6;
 }
 
-uint64_t Dictionary::HashOf(std::string_view payload) { return XXH3_64bits(payload.data(), payload.size()); }
-
-uint32_t Dictionary::FindLocked(char kind, std::string_view payload, uint64_t hash) const {
-  return index_[KindSlot(kind)].Find(hash, [&](uint32_t id) {
-    std::string_view e = Stored(entries_[id - 1]);
-    return e[0] == kind && e.substr(1) == payload;
-  });
+bool Dictionary::IsCachedKind(char kind) {
+  return kind == static_cast<char>(schema::EntryKind::kAddress) ||
+         kind == static_cast<char>(schema::EntryKind::kDetails);
 }
 
-// Copies an entry into `arena` in the layout Stored reads.
-static char* CopyEntry(util::ByteArena* arena, char kind, std::string_view payload) {
+uint64_t Dictionary::HashOf(std::string_view payload) { return XXH3_64bits(payload.data(), payload.size()); }
+
+const char* Dictionary::Keep(util::ByteArena* arena, uint32_t id, char kind, std::string_view payload) {
   const auto size = static_cast<uint32_t>(payload.size() + 1);
-  char* at = arena->Allocate(4 + size);
-  std::memcpy(at, &size, 4);
-  at[4] = kind;
-  if (!payload.empty()) std::memcpy(at + 5, payload.data(), payload.size());
+  char* at = arena->Allocate(8 + size);
+  std::memcpy(at, &id, 4);
+  std::memcpy(at + 4, &size, 4);
+  at[8] = kind;
+  if (!payload.empty()) std::memcpy(at + 9, payload.data(), payload.size());
   return at;
 }
 
-void Dictionary::Add(char kind, std::string_view payload, uint64_t hash) {
-  char* at = CopyEntry(&bytes_, kind, payload);
-  entries_.push_back(at);
-  const auto id = static_cast<uint32_t>(entries_.size());
-  index_[KindSlot(kind)].Insert(hash, id);
-  if (kind == static_cast<char>(schema::EntryKind::kNamespace)) namespace_ids_.push_back(id);
+uint32_t Dictionary::FindResident(char kind, std::string_view payload, uint64_t hash) const {
+  const uint32_t ref = index_[KindSlot(kind)].Find(hash, [&](uint32_t r) {
+    std::string_view e = Stored(resident_[r - 1]);
+    return e[0] == kind && e.substr(1) == payload;
+  });
+  return ref == 0 ? 0 : IdOf(resident_[ref - 1]);
+}
+
+const char* Dictionary::ResidentEntry(uint32_t id) const {
+  const uint32_t ref = by_id_.Find(HashOfId(id), [&](uint32_t r) { return IdOf(resident_[r - 1]) == id; });
+  return ref == 0 ? nullptr : resident_[ref - 1];
+}
+
+const char* Dictionary::AddResident(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
+  const char* at = Keep(&bytes_, id, kind, payload);
+  resident_.push_back(at);
+  const auto ref = static_cast<uint32_t>(resident_.size());
+  index_[KindSlot(kind)].Insert(hash, ref);
+  by_id_.Insert(HashOfId(id), ref);
+  if (kind == static_cast<char>(schema::EntryKind::kNamespace)) {
+    namespace_ids_.insert(std::upper_bound(namespace_ids_.begin(), namespace_ids_.end(), id), id);
+  }
+  return at;
+}
+
+uint32_t Dictionary::Generation::Find(char kind, std::string_view payload, uint64_t hash) const {
+  const uint32_t ref = index.Find(hash, [&](uint32_t r) {
+    std::string_view e = Stored(entries[r - 1]);
+    return e[0] == kind && e.substr(1) == payload;
+  });
+  return ref == 0 ? 0 : IdOf(entries[ref - 1]);
+}
+
+const char* Dictionary::Generation::Add(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
+  const char* at = Keep(&bytes, id, kind, payload);
+  entries.push_back(at);
+  index.Insert(hash, static_cast<uint32_t>(entries.size()));
+  used += KeptBytes(payload) + sizeof(const char*) + 16;  // 16: an index slot at half load
+  return at;
+}
+
+void Dictionary::Generation::Clear() {
+  bytes.Reset();  // keeps its blocks for the next generation
+  entries.clear();
+  index.Clear();
+  used = 0;
+  newest_created = 0;
+}
+
+const char* Dictionary::AddCached(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
+  if (young_.used >= cache_bytes_ / 2 && old_.newest_created <= written_.load(std::memory_order_acquire)) {
+    if (!old_.entries.empty()) cache_complete_ = false;
+    std::swap(young_, old_);
+    young_.Clear();
+  }
+  return young_.Add(id, kind, payload, hash);
+}
+
+uint32_t Dictionary::NextId() {
+  const uint32_t id = size_.load(std::memory_order_relaxed) + 1;
+  size_.store(id, std::memory_order_release);
+  return id;
 }
 
 Status Dictionary::Load(uint32_t id, std::string_view entry) {
   std::unique_lock lock(mu_);
-  if (id != entries_.size() + 1) {
-    return Status::Corruption("dictionary id " + std::to_string(id) + " out of sequence");
-  }
+  if (id != Size() + 1) return Status::Corruption("dictionary id " + std::to_string(id) + " out of sequence");
   if (entry.empty()) return Status::Corruption("empty dictionary entry " + std::to_string(id));
   const std::string_view payload = entry.substr(1);
   const uint64_t hash = HashOf(payload);
-  if (FindLocked(entry[0], payload, hash) != 0) {
+  if (FindResident(entry[0], payload, hash) != 0) {
     return Status::Corruption("duplicate dictionary entry " + std::to_string(id));
   }
-  Add(entry[0], payload, hash);
-  persisted_ = id;
+  AddResident(id, entry[0], payload, hash);
+  size_.store(id, std::memory_order_release);
+  return Status::Ok();
+}
+
+void Dictionary::ReadBounded(std::unique_ptr<EntrySource> source, uint32_t size, size_t cache_bytes) {
+  std::unique_lock lock(mu_);
+  mode_ = Mode::kBounded;
+  source_ = std::move(source);
+  size_.store(size, std::memory_order_release);
+  written_.store(size, std::memory_order_release);
+  cache_bytes_ = cache_bytes;
+}
+
+Status Dictionary::Restore(uint32_t id, char kind, std::string_view payload) {
+  if (id == 0 || id > Size()) {
+    return Status::Corruption("the entry index names entry " + std::to_string(id) + ", past the dictionary's last");
+  }
+  const uint64_t hash = HashOf(payload);
+  if (IsCachedKind(kind)) {
+    AddCached(id, kind, payload, hash);
+    return Status::Ok();
+  }
+  std::unique_lock lock(mu_);
+  if (ResidentEntry(id) != nullptr)
+    return Status::Corruption("the entry index names entry " + std::to_string(id) + " twice");
+  AddResident(id, kind, payload, hash);
   return Status::Ok();
 }
 
 uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
-  assert(!lazy_ && "a lazily read dictionary belongs to a read-only store");
+  assert(mode_ != Mode::kLazy && "a lazily read dictionary belongs to a read-only store");
+  const char k = static_cast<char>(kind);
   const uint64_t hash = HashOf(payload);
-  // Only this (writer) thread mutates: looking up without the lock is safe.
-  if (uint32_t id = FindLocked(static_cast<char>(kind), payload, hash)) return id;
+  if (mode_ == Mode::kBounded && IsCachedKind(k)) return InternCached(k, payload, hash);
+  // Only this (writer) thread adds entries: looking up without the lock is safe.
+  if (uint32_t id = FindResident(k, payload, hash)) return id;
   std::unique_lock lock(mu_);
-  Add(static_cast<char>(kind), payload, hash);
-  return static_cast<uint32_t>(entries_.size());
+  const uint32_t id = NextId();
+  pending_.emplace_back(id, Stored(AddResident(id, k, payload, hash)));
+  return id;
+}
+
+uint32_t Dictionary::InternCached(char kind, std::string_view payload, uint64_t hash) {
+  if (uint32_t id = young_.Find(kind, payload, hash)) return id;
+  uint32_t id = old_.Find(kind, payload, hash);
+  if (id == 0 && !cache_complete_) {
+    // Past the cache: the index knows. Entries still pending are in the cache (never forgotten
+    // before written), so an entry the index lacks is new.
+    if (Status s = source_->Find(kind, payload, &id); !s.ok()) {
+      if (intern_status_.ok()) intern_status_ = s;
+      id = 0;
+    }
+  }
+  if (id != 0) {
+    AddCached(id, kind, payload, hash);
+    return id;
+  }
+  id = NextId();
+  pending_.emplace_back(id, Stored(AddCached(id, kind, payload, hash)));
+  young_.newest_created = id;
+  return id;
 }
 
 std::vector<std::pair<uint32_t, std::string_view>> Dictionary::TakePending() {
   std::vector<std::pair<uint32_t, std::string_view>> pending;
-  for (uint32_t id = persisted_ + 1; id <= entries_.size(); ++id) pending.emplace_back(id, Stored(entries_[id - 1]));
-  persisted_ = static_cast<uint32_t>(entries_.size());
+  pending.swap(pending_);
   return pending;
 }
 
 Status Dictionary::ReadLazily(std::unique_ptr<EntrySource> source, uint32_t size, std::vector<uint32_t> namespace_ids) {
   std::unique_lock lock(mu_);
-  lazy_ = std::move(source);
-  lazy_size_ = size;
+  mode_ = Mode::kLazy;
+  source_ = std::move(source);
+  size_.store(size, std::memory_order_release);
   namespace_ids_ = std::move(namespace_ids);
   std::sort(namespace_ids_.begin(), namespace_ids_.end());
   // Every query reads every namespace entry: read them now, and learn of a damaged index at open.
@@ -108,13 +209,13 @@ std::string_view Dictionary::LazyEntry(uint32_t id, Status* error) const {
   util::MutexLock lock(&lazy_mu_);
   if (auto it = lazy_entries_.find(id); it != lazy_entries_.end()) return Stored(it->second);
   std::string entry;
-  Status s = lazy_->Entry(id, &entry);
+  Status s = source_->Entry(id, &entry);
   if (s.ok() && entry.empty()) s = Status::Corruption("empty dictionary entry " + std::to_string(id));
   if (!s.ok()) {
     *error = s;
     return {};
   }
-  const char* at = CopyEntry(&lazy_bytes_, entry[0], std::string_view(entry).substr(1));
+  const char* at = Keep(&lazy_bytes_, id, entry[0], std::string_view(entry).substr(1));
   lazy_entries_.emplace(id, at);
   return Stored(at);
 }
@@ -125,7 +226,7 @@ uint32_t Dictionary::LazyFind(char kind, std::string_view payload, Status* error
   util::MutexLock lock(&lazy_mu_);
   if (auto it = lazy_ids_.find(key); it != lazy_ids_.end()) return it->second;
   uint32_t id = 0;
-  if (Status s = lazy_->Find(kind, payload, &id); !s.ok()) {
+  if (Status s = source_->Find(kind, payload, &id); !s.ok()) {
     *error = s;
     return 0;
   }
@@ -134,20 +235,38 @@ uint32_t Dictionary::LazyFind(char kind, std::string_view payload, Status* error
 }
 
 std::string_view Dictionary::Reader::Entry(uint32_t id) const {
-  if (!dict_.lazy_) return Stored(dict_.entries_[id - 1]);
-  Status error;
-  const std::string_view e = dict_.LazyEntry(id, &error);
-  if (!error.ok()) Failed(error);
-  return e;
+  if (dict_.mode_ == Mode::kLazy) {
+    Status error;
+    const std::string_view e = dict_.LazyEntry(id, &error);
+    if (!error.ok()) Failed(error);
+    return e;
+  }
+  if (const char* at = dict_.ResidentEntry(id)) return Stored(at);
+  return dict_.mode_ == Mode::kBounded ? ReadStored(id) : std::string_view();
+}
+
+std::string_view Dictionary::Reader::ReadStored(uint32_t id) const {
+  util::MutexLock lock(&mu_);
+  if (auto it = read_.find(id); it != read_.end()) return Stored(it->second);
+  std::string entry;
+  Status s = dict_.source_->Entry(id, &entry);
+  if (s.ok() && entry.empty()) s = Status::Corruption("empty dictionary entry " + std::to_string(id));
+  if (!s.ok()) {
+    if (error_.ok()) error_ = s;
+    return {};
+  }
+  const char* at = Keep(&read_bytes_, id, entry[0], std::string_view(entry).substr(1));
+  read_.emplace(id, at);
+  return Stored(at);
 }
 
 void Dictionary::Reader::Failed(const Status& s) const {
-  util::MutexLock lock(&error_mu_);
+  util::MutexLock lock(&mu_);
   if (error_.ok()) error_ = s;
 }
 
 Status Dictionary::Reader::status() const {
-  util::MutexLock lock(&error_mu_);
+  util::MutexLock lock(&mu_);
   return error_;
 }
 
@@ -159,11 +278,18 @@ std::optional<std::string_view> Dictionary::Reader::Payload(uint32_t id, schema:
 }
 
 uint32_t Dictionary::Reader::Find(schema::EntryKind kind, std::string_view payload) const {
-  if (!dict_.lazy_) return dict_.FindLocked(static_cast<char>(kind), payload, HashOf(payload));
+  const char k = static_cast<char>(kind);
   Status error;
-  const uint32_t id = dict_.LazyFind(static_cast<char>(kind), payload, &error);
+  uint32_t id = 0;
+  if (dict_.mode_ == Mode::kLazy) {
+    id = dict_.LazyFind(k, payload, &error);
+  } else if (dict_.mode_ == Mode::kBounded && IsCachedKind(k)) {
+    error = dict_.source_->Find(k, payload, &id);  // the cache is the writer's: ask the store
+  } else {
+    id = dict_.FindResident(k, payload, HashOf(payload));
+  }
   if (!error.ok()) Failed(error);
-  return id;
+  return error.ok() ? id : 0;
 }
 
 }  // namespace flowstat::storage

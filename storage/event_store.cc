@@ -180,8 +180,18 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   store->db_.reset(db);
   int version = 0;
   Status st = store->CheckFormat(!exists, &version);
-  if (st.ok()) st = options.read_only && version >= 4 ? store->ReadDictionaryLazily() : store->LoadDictionary();
-  if (st.ok() && !options.read_only && version < 4) st = store->UpgradeToEntryIndex();
+  if (st.ok() && !options.read_only && version < static_cast<int>(kFormatVersion)) {
+    st = store->UpgradeToEntryIndex(version);
+    version = static_cast<int>(kFormatVersion);
+  }
+  store->indexed_kinds_ = version >= 5 ? kIndexedEntryKinds : version == 4 ? kIndexedEntryKindsV4 : "";
+  if (st.ok()) {
+    if (!options.read_only) {
+      st = store->ReadDictionaryBounded(options.dictionary_cache_bytes);
+    } else {
+      st = version >= 4 ? store->ReadDictionaryLazily() : store->LoadDictionary();
+    }
+  }
   if (st.ok()) st = store->LoadHorizons();
   if (!st.ok()) return Status(st);
   return store;
@@ -208,6 +218,8 @@ Status EventStore::CheckFormat(bool fresh, int* version) {
   if (!s.ok()) return FromRocks(s, "reading format record");
   if (value == kFormatDescriptionV2) {
     *version = 2;
+  } else if (value == kFormatDescriptionV4) {
+    *version = 4;
   } else if (value == kFormatDescriptionV3) {
     *version = 3;
   } else if (value != kFormatDescription) {
@@ -217,32 +229,39 @@ Status EventStore::CheckFormat(bool fresh, int* version) {
   return Status::Ok();
 }
 
-namespace {
-
-// Puts the entry index key of dictionary entry `id` (kind byte + payload) when its kind is indexed.
-void AddEntryIndexKey(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb) {
-  if (!entry.empty() && IsIndexedEntryKind(entry[0])) {
-    wb->Put(EntryIndexKey(entry[0], entry.substr(1)), EntryIndexValue(id));
-  }
-}
-
-}  // namespace
-
 void EventStore::AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb) {
   wb->Put(DictionaryKey(id), rocksdb::Slice(entry.data(), entry.size()));
-  AddEntryIndexKey(id, entry, wb);
+  if (!entry.empty()) wb->Put(EntryIndexKey(entry[0], entry.substr(1)), EntryIndexValue(id));
 }
 
-Status EventStore::UpgradeToEntryIndex() {
+Status EventStore::UpgradeToEntryIndex(int version) {
+  // Streamed in batches of a few MB whatever the dictionary's size; the format record goes last,
+  // so an upgrade cut short is done again (rewriting a key is harmless).
+  constexpr size_t kBatchBytes = 4 << 20;
+  const std::string_view already = version == 4 ? kIndexedEntryKindsV4 : "";
   rocksdb::WriteBatch wb;
-  {
-    Dictionary::Reader d(dictionary_);
-    for (uint32_t id = 1; id <= d.size(); ++id) AddEntryIndexKey(id, d.Entry(id), &wb);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::string first(1, kDictionaryPrefix);
+  for (it->Seek(first); it->Valid() && it->key()[0] == kDictionaryPrefix; it->Next()) {
+    uint32_t id;
+    const std::string_view entry = it->value().ToStringView();
+    if (!ParseDictionaryKey(it->key().ToStringView(), &id) || entry.empty()) {
+      return Status::Corruption("malformed dictionary entry at key " + it->key().ToString(true));
+    }
+    if (IsIndexedEntryKind(entry[0], already)) continue;
+    wb.Put(EntryIndexKey(entry[0], entry.substr(1)), EntryIndexValue(id));
+    if (wb.GetDataSize() >= kBatchBytes) {
+      if (Status s = WriteToDb(rocksdb::WriteOptions(), &wb, "upgrading the store: writing the entry index"); !s.ok()) {
+        return s;
+      }
+      wb.Clear();
+    }
   }
+  if (!it->status().ok()) return FromRocks(it->status(), "upgrading the store: reading the dictionary");
   wb.Put(kFormatKey, rocksdb::Slice(kFormatDescription.data(), kFormatDescription.size()));
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return WriteToDb(wo, &wb, "upgrading the store to format 4 (writing the entry index)");
+  return WriteToDb(wo, &wb, "upgrading the store to format " + std::to_string(kFormatVersion));
 }
 
 namespace {
@@ -250,13 +269,14 @@ namespace {
 // A read-only store's 'D' entries and 'X' index, read as a lazily read dictionary asks.
 class StoreEntrySource final : public EntrySource {
  public:
-  explicit StoreEntrySource(rocksdb::DB& db) : db_(db) {}
+  StoreEntrySource(rocksdb::DB& db, std::string_view indexed_kinds) : db_(db), indexed_kinds_(indexed_kinds) {}
   Status Entry(uint32_t id, std::string* entry) const override {
     return FromRocks(db_.Get(rocksdb::ReadOptions(), DictionaryKey(id), entry),
                      "reading dictionary entry " + std::to_string(id));
   }
   Status Find(char kind, std::string_view payload, uint32_t* id) const override {
-    if (!IsIndexedEntryKind(kind)) return Status::InvalidArgument("entries of this kind are not indexed");
+    if (!IsIndexedEntryKind(kind, indexed_kinds_))
+      return Status::InvalidArgument("entries of this kind are not indexed");
     std::string value;
     rocksdb::Status s = db_.Get(rocksdb::ReadOptions(), EntryIndexKey(kind, payload), &value);
     *id = 0;
@@ -267,19 +287,45 @@ class StoreEntrySource final : public EntrySource {
 
  private:
   rocksdb::DB& db_;
+  const std::string_view indexed_kinds_;
 };
 
 }  // namespace
 
-Status EventStore::ReadDictionaryLazily() {
-  // The highest id is the last 'D' key.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+uint32_t EventStore::LastDictionaryId(rocksdb::Iterator* it, Status* error) const {
   uint32_t size = 0;
   it->SeekForPrev(DictionaryKey(UINT32_MAX));
-  if (it->Valid() && it->key()[0] == kDictionaryPrefix &&
-      !ParseDictionaryKey(std::string_view(it->key().data(), it->key().size()), &size)) {
-    return Status::Corruption("malformed dictionary key");
+  if (it->Valid() && it->key()[0] == kDictionaryPrefix && !ParseDictionaryKey(it->key().ToStringView(), &size)) {
+    *error = Status::Corruption("malformed dictionary key");
   }
+  if (!it->status().ok()) *error = FromRocks(it->status(), "reading the dictionary");
+  return size;
+}
+
+Status EventStore::ReadDictionaryBounded(size_t cache_bytes) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  Status s;
+  const uint32_t size = LastDictionaryId(it.get(), &s);
+  if (!s.ok()) return s;
+  dictionary_.ReadBounded(std::make_unique<StoreEntrySource>(*db_, indexed_kinds_), size, cache_bytes);
+  // Every entry through its index key, kind by kind: what the dictionary keeps in memory.
+  const std::string first(1, kEntryIndexPrefix);
+  for (it->Seek(first); it->Valid() && it->key()[0] == kEntryIndexPrefix; it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    uint32_t id;
+    if (key.size() < 2 || !ParseEntryIndexValue(it->value().ToStringView(), &id)) {
+      return Status::Corruption("malformed entry index key " + it->key().ToString(true));
+    }
+    if (s = dictionary_.Restore(id, key[1], key.substr(2)); !s.ok()) return s;
+  }
+  return FromRocks(it->status(), "reading the entry index");
+}
+
+Status EventStore::ReadDictionaryLazily() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  Status s;
+  const uint32_t size = LastDictionaryId(it.get(), &s);
+  if (!s.ok()) return s;
   std::vector<uint32_t> namespace_ids;
   const std::string namespaces = EntryIndexKey(static_cast<char>(schema::EntryKind::kNamespace), "");
   for (it->Seek(namespaces); it->Valid() && it->key().starts_with(namespaces); it->Next()) {
@@ -289,7 +335,8 @@ Status EventStore::ReadDictionaryLazily() {
     namespace_ids.push_back(id);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the entry index");
-  return dictionary_.ReadLazily(std::make_unique<StoreEntrySource>(*db_), size, std::move(namespace_ids));
+  return dictionary_.ReadLazily(std::make_unique<StoreEntrySource>(*db_, indexed_kinds_), size,
+                                std::move(namespace_ids));
 }
 
 Status EventStore::LoadDictionary() {

@@ -54,6 +54,7 @@ struct RecordBatch {
   std::vector<Entry> entries;
   std::vector<std::pair<uint32_t, std::string_view>> dictionary;
   std::vector<std::pair<std::string, std::string>> checkpoints;  // written with the events
+  Status intern_status;  // not ok: encoding could not look up an entry; the batch must not be written
   uint64_t events = 0;
 };
 
@@ -188,13 +189,17 @@ class EventStore {
   // Recomputes every rollup whose generation is not its hour's (after a crash, say).
   Status RefreshStaleRollups() EXCLUDES(write_mu_);
   Status LoadDictionary();
-  // Read-only stores of format 4: see Dictionary::ReadLazily.
+  // Read-only stores of format 4 and later: see Dictionary::ReadLazily.
   Status ReadDictionaryLazily();
-  // Writes the entry index of a version-2 or -3 store and its version-4 format record (one batch).
-  Status UpgradeToEntryIndex();
+  // Stores open for writing: see Dictionary::ReadBounded.
+  Status ReadDictionaryBounded(size_t cache_bytes);
+  // The highest dictionary id (0: none), found through `it`.
+  uint32_t LastDictionaryId(rocksdb::Iterator* it, Status* error) const;
+  // Writes the index keys a store of format `version` lacks, then the current format record.
+  Status UpgradeToEntryIndex(int version);
   // Checks the format record; `*version` is the format found (4 for a fresh store).
   Status CheckFormat(bool fresh, int* version);
-  // Puts dictionary entry `id` and, for the indexed kinds, its index key.
+  // Puts dictionary entry `id` and its index key.
   static void AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb);
   Status LoadHorizons() EXCLUDES(horizon_mu_);
   Status RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
@@ -245,6 +250,7 @@ class EventStore {
   std::unique_ptr<rocksdb::Env> env_;  // checks table files as they are opened; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
+  std::string_view indexed_kinds_;  // the entry kinds this store's 'X' index covers
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
 
   // The one writer. Its holder alone encodes: interns into the dictionary and uses the caches

@@ -1,5 +1,5 @@
-// The on-disk layout of a flowstat store, version 4 (version 3 without the entry index, version 2
-// also without horizon records). Every constant here is drawn
+// The on-disk layout of a flowstat store, version 5 (version 4 indexes only some entry kinds,
+// version 3 has no entry index, version 2 also no horizon records). Every constant here is drawn
 // byte by byte in doc/storage-format.md under the same name. DO NOT CHANGE without bumping kFormatVersion.
 #pragma once
 
@@ -30,8 +30,11 @@ inline constexpr char kHorizonPrefix = 'H';     // 'H' kind:u8 namespace -> befo
 inline constexpr char kEntryIndexPrefix = 'X';  // 'X' kind:u8 payload  -> id:u32 BE
 inline constexpr char kMinutesPrefix = 'm';     // 'm' ns:u64 BE hour:u32 BE -> fb::RollupMinutes
 
-// The dictionary entry kinds the 'X' index covers: those a query names (schema::EntryKind).
-inline constexpr std::string_view kIndexedEntryKinds = "nit";
+// The dictionary entry kinds the 'X' index covers (schema::EntryKind): every kind, so that a writer
+// can find an entry it does not keep in memory.
+inline constexpr std::string_view kIndexedEntryKinds = "nitlad";
+// Format 4 indexed only the kinds a query names.
+inline constexpr std::string_view kIndexedEntryKindsV4 = "nit";
 
 // Kinds of horizon records: what expiry removed from a namespace subtree, before an instant.
 inline constexpr uint8_t kHorizonRaw = 'r';  // raw events (chunks) gone, hour and day rollups kept
@@ -49,13 +52,18 @@ inline constexpr int kMinutesPerHour = 60;
 inline constexpr std::string_view kFormatKey = "Mformat";
 // The meta value: names the version and every parameter a reader must agree with.
 inline constexpr std::string_view kFormatDescription =
+    "flowstat-store 5; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
+    "rollup=60000ms,3600000ms,86400000ms; index=nitlad";
+// A version-4 store differs by indexing only namespaces, IDs and tags: read-only it is read as it
+// is; opened for writing, the index keys of its other entries are written (in batches: writing a
+// key twice is harmless) before this record is rewritten.
+inline constexpr std::string_view kFormatDescriptionV4 =
     "flowstat-store 4; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=60000ms,3600000ms,86400000ms; index=nit";
 // A version-3 store differs by lacking the 'X' entry index and minute rollups ('m'), a version-2
 // store also by never holding horizon records: both are read as they are (the dictionary loaded
-// whole), and upgraded (the index written and this record rewritten, in one batch) when opened
-// for writing. Their hours gain minute rollups when next written or compacted (where their raw
-// events are kept); until then those hours are read raw where minutes are needed.
+// whole), and upgraded like a version-4 store when opened for writing. Their hours gain minute rollups when next
+// written or compacted (where their raw events are kept); until then those hours are read raw where minutes are needed.
 inline constexpr std::string_view kFormatDescriptionV3 =
     "flowstat-store 3; hash=XXH64 seed=0; chunk=3600000ms; shards=16; presence=86400000ms; record=56; "
     "rollup=3600000ms,86400000ms";

@@ -39,7 +39,10 @@ std::string EntryIndexKey(char kind, std::string_view payload);
 std::string EntryIndexValue(uint32_t id);
 // False if `value` is not a well-formed entry index value.
 bool ParseEntryIndexValue(std::string_view value, uint32_t* id);
-inline bool IsIndexedEntryKind(char kind) { return kIndexedEntryKinds.find(kind) != std::string_view::npos; }
+// Whether a store indexing `indexed_kinds` (kIndexedEntryKinds, or an older format's) has 'X' keys for `kind`.
+inline bool IsIndexedEntryKind(char kind, std::string_view indexed_kinds = kIndexedEntryKinds) {
+  return indexed_kinds.find(kind) != std::string_view::npos;
+}
 std::string CheckpointKey(std::string_view name);
 bool ParseDictionaryKey(std::string_view key, uint32_t* id);
 

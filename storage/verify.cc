@@ -60,7 +60,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> generations;
   std::vector<uint64_t> scratch;
   uint64_t checked = 0;
-  bool indexed_format = false;  // format 4: every indexed entry has its 'X' key and no other does
+  // Formats 4 and later: every entry of an indexed kind has its 'X' key and no other entry does.
+  const bool indexed_format = !indexed_kinds_.empty();
   uint64_t indexed_entries = 0, index_keys = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++checked;
@@ -72,16 +73,15 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
     uint8_t shard, kind;
     switch (key[0]) {
       case kMetaPrefix:
-        if (key != kFormatKey ||
-            (value != kFormatDescription && value != kFormatDescriptionV3 && value != kFormatDescriptionV2)) {
+        if (key != kFormatKey || (value != kFormatDescription && value != kFormatDescriptionV4 &&
+                                  value != kFormatDescriptionV3 && value != kFormatDescriptionV2)) {
           problems->push_back(where + ": unexpected meta record");
         }
-        indexed_format = value == kFormatDescription;
         break;
       case kDictionaryPrefix:
         if (!ParseDictionaryKey(key, &id) || id > d.size() || d.Entry(id) != value) {
           problems->push_back(where + ": dictionary entry differs from the loaded dictionary");
-        } else if (IsIndexedEntryKind(value[0])) {
+        } else if (IsIndexedEntryKind(value[0], indexed_kinds_)) {
           ++indexed_entries;
           if (d.Find(static_cast<schema::EntryKind>(value[0]), value.substr(1)) != id) {
             problems->push_back(where + ": the dictionary does not find this entry by its text");
@@ -90,8 +90,8 @@ Status EventStore::Verify(std::vector<std::string>* problems, uint64_t* keys_che
         break;
       case kEntryIndexPrefix:
         ++index_keys;
-        if (key.size() < 2 || !ParseEntryIndexValue(value, &id) || !IsIndexedEntryKind(key[1]) || id == 0 ||
-            id > d.size() || d.Entry(id) != key.substr(1)) {
+        if (key.size() < 2 || !ParseEntryIndexValue(value, &id) || !IsIndexedEntryKind(key[1], indexed_kinds_) ||
+            id == 0 || id > d.size() || d.Entry(id) != key.substr(1)) {
           problems->push_back(where + ": entry index key names no such dictionary entry");
         }
         break;

@@ -64,6 +64,7 @@ void EventStore::Encode(const util::WriterLease&, const schema::EventView& event
 void EventStore::Seal(const util::WriterLease&, RecordBatch* batch) {
   auto pending = dictionary_.TakePending();
   batch->dictionary.insert(batch->dictionary.end(), pending.begin(), pending.end());
+  if (batch->intern_status.ok()) batch->intern_status = dictionary_.intern_status();
 }
 
 void EventStore::AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
@@ -109,6 +110,10 @@ void EventStore::AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t
 Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, AppendStats* stats) {
   util::MutexLock lock(&write_mu_);
   if (!write_error_.ok()) return write_error_;
+  if (!batch.intern_status.ok()) {
+    write_error_ = batch.intern_status;
+    return write_error_;
+  }
   rocksdb::WriteBatch wb;
   for (const auto& [id, entry] : batch.dictionary) AddDictionaryEntry(id, entry, &wb);
   for (const auto& [name, value] : batch.checkpoints) wb.Put(CheckpointKey(name), value);
@@ -127,6 +132,7 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
     return s;
   }
   writes_done_.fetch_add(1, std::memory_order_release);
+  if (!batch.dictionary.empty()) dictionary_.MarkWritten(batch.dictionary.back().first);
   if (stats) {
     stats->accepted += batch.events;
     stats->duplicates += duplicates;

@@ -72,7 +72,8 @@ TEST_CASE("keys are laid out byte by byte as doc/storage-format.md draws them", 
   CHECK(storage::HorizonKey('a', "/") == Bytes({'H', 'a', '/'}));
   CHECK(storage::EntryIndexKey('t', "tier=web") == Bytes({'X', 't', 't', 'i', 'e', 'r', '=', 'w', 'e', 'b'}));
   CHECK(storage::EntryIndexValue(0x01020304) == Bytes({0x01, 0x02, 0x03, 0x04}));
-  CHECK(storage::kIndexedEntryKinds == "nit");
+  CHECK(storage::kIndexedEntryKinds == "nitlad");  // every kind (format 5)
+  CHECK(storage::kIndexedEntryKindsV4 == "nit");
 }
 
 // The minute rollup of one hour, field by field as doc/storage-format.md describes it.
@@ -168,17 +169,19 @@ TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
   CHECK(got == want);
 }
 
-// tests/data/store-v2 and store-v3: stores written by `flowstat import` of events.jsonl (then
-// compacted) by the builds of formats 2 and 3. Every later version must still open them and answer
-// exactly — or refuse them clearly. Read-only they stay as they are (the dictionary loaded whole);
-// opened for writing they are upgraded to format 4 (the entry index written); read-only after
-// that, the dictionary is read lazily through the index.
-TEST_CASE("the committed format-2 and format-3 stores open and answer like the model of their events",
+// tests/data/store-v2, -v3 and -v4: stores written by `flowstat import` of the same events.jsonl
+// (then compacted) by the builds of formats 2, 3 and 4. Every later version must still open them
+// and answer exactly — or refuse them clearly. Read-only they stay as they are (formats 2 and 3:
+// the dictionary loaded whole; format 4: read lazily through its index of namespaces, IDs and
+// tags); opened for writing they are upgraded to format 5 (an index key for every entry).
+TEST_CASE("the committed format-2, -3 and -4 stores open and answer like the model of their events",
           "[format][golden]") {
-  const std::string fixture_version = GENERATE(std::string("2"), std::string("3"));
+  const std::string fixture_version = GENERATE(std::string("2"), std::string("3"), std::string("4"));
   const std::string fixture = std::string(FLOWSTAT_SOURCE_DIR) + "/tests/data/store-v" + fixture_version;
-  const std::string_view written_description =
-      fixture_version == "2" ? storage::kFormatDescriptionV2 : storage::kFormatDescriptionV3;
+  const std::string_view written_description = fixture_version == "2"   ? storage::kFormatDescriptionV2
+                                               : fixture_version == "3" ? storage::kFormatDescriptionV3
+                                                                        : storage::kFormatDescriptionV4;
+  const bool written_with_index = fixture_version == "4";  // and with minute rollups
   INFO("fixture " << fixture);
   TempDir dir;
   std::filesystem::copy(fixture + "/db", dir.Sub("db"), std::filesystem::copy_options::recursive);
@@ -266,15 +269,35 @@ TEST_CASE("the committed format-2 and format-3 stores open and answer like the m
     // Minute rollups: none in the old store, one per hour of events after the compaction.
     std::unique_ptr<rocksdb::Iterator> minutes(db->NewIterator(rocksdb::ReadOptions()));
     minutes->Seek("m");
-    CHECK((minutes->Valid() && minutes->key()[0] == 'm') == (pass > 0));
+    CHECK((minutes->Valid() && minutes->key()[0] == 'm') == (pass > 0 || written_with_index));
     // The index as drawn: 'X' kind payload -> the id, 4 bytes big-endian, of the 'D' entry.
     std::string id_bytes, entry;
     const rocksdb::Status indexed = db->Get(rocksdb::ReadOptions(), "Xn/acme/prod", &id_bytes);
-    CHECK(indexed.ok() == (pass > 0));
+    CHECK(indexed.ok() == (pass > 0 || written_with_index));
     if (indexed.ok()) {
       REQUIRE(id_bytes.size() == 4);
       REQUIRE(db->Get(rocksdb::ReadOptions(), "D" + id_bytes, &entry).ok());
       CHECK(entry == "n/acme/prod");
+    }
+    // Format 5 indexes every entry, tag lists, addresses and details too: one key per 'D' entry,
+    // each naming its entry.
+    std::map<char, int> entries, index_keys;
+    std::unique_ptr<rocksdb::Iterator> all_keys(db->NewIterator(rocksdb::ReadOptions()));
+    for (all_keys->Seek("D"); all_keys->Valid() && all_keys->key()[0] == 'D'; all_keys->Next()) {
+      entries[all_keys->value()[0]]++;
+    }
+    for (all_keys->Seek("X"); all_keys->Valid() && all_keys->key()[0] == 'X'; all_keys->Next()) {
+      index_keys[all_keys->key()[1]]++;
+      std::string named;
+      REQUIRE(db->Get(rocksdb::ReadOptions(), "D" + all_keys->value().ToString(), &named).ok());
+      CHECK(named == all_keys->key().ToString().substr(1));
+    }
+    REQUIRE(entries.size() == 5);  // every kind but addresses (the fixture's are IPv4, stored inline)
+    for (const auto& [kind, count] : entries) {
+      INFO("entries of kind " << kind);
+      const bool kind_indexed =
+          pass > 0 || (written_with_index && std::string_view("nit").find(kind) != std::string_view::npos);
+      CHECK(index_keys[kind] == (kind_indexed ? count : 0));
     }
   }
 }

@@ -291,7 +291,7 @@ class LifecycleCommands(unittest.TestCase):
 
     def test_info_backup_delete_expire(self):
         info = json.loads(self.run_ok("info", "--db", self.db, "--format", "json"))
-        self.assertEqual((info["events"], info["namespaces"], info["formatVersion"]), (120, 3, 4))
+        self.assertEqual((info["events"], info["namespaces"], info["formatVersion"]), (120, 3, 5))
         self.assertEqual(info["horizons"], [])
         self.assertEqual((info["firstMs"], info["lastMs"]), (BASE_MS, BASE_MS + 119000))
         self.assertGreater(info["bytes"]["events"], 0)

@@ -3,6 +3,8 @@
 // RollupBuilder's sums and sets against plain maps when it folds repeats as it goes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -147,6 +149,125 @@ TEST_CASE("Dictionary interns per kind, hands out stable entries and reloads the
   }
   REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 1), pending.front().second).ok());  // duplicate
   REQUIRE_FALSE(reloaded.Load(static_cast<uint32_t>(reference.size() + 5), "tx").ok());  // out of sequence
+}
+
+// The store a bounded dictionary reads what it forgot from, as a map of what was "written".
+class MapEntrySource final : public storage::EntrySource {
+ public:
+  Status Entry(uint32_t id, std::string* entry) const override {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return Status::NotFound("no entry " + std::to_string(id));
+    *entry = it->second;
+    return Status::Ok();
+  }
+  Status Find(char kind, std::string_view payload, uint32_t* id) const override {
+    ++finds;
+    if (fail) return Status::IOError("the disk is gone");
+    auto it = by_text.find(kind + std::string(payload));
+    *id = it == by_text.end() ? 0 : it->second;
+    return Status::Ok();
+  }
+  void Write(uint32_t id, std::string_view entry) {
+    by_id.emplace(id, std::string(entry));
+    by_text.emplace(std::string(entry), id);
+  }
+  std::map<uint32_t, std::string> by_id;
+  std::map<std::string, uint32_t> by_text;
+  mutable uint64_t finds = 0;
+  bool fail = false;
+};
+
+// A writer's dictionary with a cache of a few KB against a plain map: the same text always gets
+// the same id, whether the entry is cached, forgotten (found through the index), or interned but
+// not yet written (two batches in flight, as in the bulk loader: such entries are not in the index
+// yet, and forgetting them would give their text a second id).
+TEST_CASE("a bounded dictionary interns exactly while forgetting most addresses and details", "[dictionary]") {
+  using schema::EntryKind;
+  std::mt19937_64 rng(11);
+  constexpr size_t kCacheBytes = 4096;
+  auto owned = std::make_unique<MapEntrySource>();
+  MapEntrySource& disk = *owned;
+  storage::Dictionary dict;
+  dict.ReadBounded(std::move(owned), 0, kCacheBytes);
+  std::map<std::pair<EntryKind, std::string>, uint32_t> reference;
+  std::deque<std::vector<std::pair<uint32_t, std::string>>> in_flight;  // sealed, not yet written
+  auto write_oldest = [&] {
+    for (const auto& [id, entry] : in_flight.front()) disk.Write(id, entry);
+    if (!in_flight.front().empty()) dict.MarkWritten(in_flight.front().back().first);
+    in_flight.pop_front();
+  };
+  const EntryKind kinds[] = {EntryKind::kNamespace, EntryKind::kEntityId, EntryKind::kTagList,
+                             EntryKind::kAddress,   EntryKind::kDetails,  EntryKind::kDetails};
+  size_t max_cached = 0;
+  for (int i = 0; i < 60000; ++i) {
+    const EntryKind kind = kinds[rng() % 6];
+    // Mostly repeats of a few thousand texts, some of them far apart in time.
+    const std::string payload = std::to_string(rng() % (i < 30000 ? 3000 : 6000)) + "p";
+    const uint32_t id = dict.Intern(kind, payload);
+    auto [it, fresh] = reference.emplace(std::make_pair(kind, payload), id);
+    REQUIRE(it->second == id);
+    if (fresh) REQUIRE(id == reference.size());
+    max_cached = std::max(max_cached, dict.cached_bytes());
+    if (i % 700 == 699) {  // Seal: a batch of what was interned joins the queue
+      std::vector<std::pair<uint32_t, std::string>> batch;
+      for (const auto& [pid, entry] : dict.TakePending()) batch.emplace_back(pid, std::string(entry));
+      in_flight.push_back(std::move(batch));
+      if (in_flight.size() > 2) write_oldest();
+    }
+  }
+  REQUIRE(dict.intern_status().ok());
+  CHECK(disk.finds > 10000);  // most lookups went past the cache
+  // The cache holds its budget, plus what arrived while the old half still awaited its write.
+  CHECK(max_cached <= kCacheBytes + 3 * 700 * 64);
+  while (!in_flight.empty()) write_oldest();
+  for (const auto& [id, entry] : dict.TakePending()) disk.Write(id, entry);
+
+  storage::Dictionary::Reader reader(dict);
+  REQUIRE(reader.size() == reference.size());
+  for (const auto& [key, id] : reference) {
+    const auto& [kind, payload] = key;
+    REQUIRE(reader.Payload(id, kind) == std::optional<std::string_view>(payload));  // from memory or the store
+    REQUIRE(reader.Find(kind, payload) == id);
+  }
+  CHECK(reader.status().ok());
+  CHECK(reader.NamespaceIds().size() ==
+        static_cast<size_t>(std::count_if(reference.begin(), reference.end(),
+                                          [](const auto& r) { return r.first.first == EntryKind::kNamespace; })));
+}
+
+TEST_CASE("a bounded dictionary restored from its index goes on interning where it stopped", "[dictionary]") {
+  using schema::EntryKind;
+  auto owned = std::make_unique<MapEntrySource>();
+  MapEntrySource& disk = *owned;
+  disk.Write(1, "n/a");
+  disk.Write(2, "dfirst");
+  disk.Write(3, "i/x");
+  disk.Write(4, "dsecond");
+  storage::Dictionary dict;
+  dict.ReadBounded(std::move(owned), 4, /*cache_bytes=*/0);  // nothing cached: every detail from the index
+  for (const auto& [entry, id] : disk.by_text) REQUIRE(dict.Restore(id, entry[0], entry.substr(1)).ok());
+  CHECK(dict.Intern(EntryKind::kDetails, "second") == 4);
+  CHECK(dict.Intern(EntryKind::kEntityId, "/x") == 3);
+  CHECK(dict.Intern(EntryKind::kDetails, "third") == 5);
+  CHECK(dict.Intern(EntryKind::kDetails, "third") == 5);  // pending: found in the cache, not the index
+  CHECK(dict.Intern(EntryKind::kNamespace, "/b") == 6);
+  const auto pending = dict.TakePending();
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0] == std::pair<uint32_t, std::string_view>(5, "dthird"));
+  CHECK(pending[1] == std::pair<uint32_t, std::string_view>(6, "n/b"));
+  {
+    storage::Dictionary::Reader reader(dict);
+    CHECK(reader.NamespaceIds() == std::vector<uint32_t>{1, 6});
+    CHECK(reader.Payload(2, EntryKind::kDetails) == std::optional<std::string_view>("first"));
+    CHECK_FALSE(reader.Payload(5, EntryKind::kDetails).has_value());  // not written: the store has no entry 5
+    CHECK_FALSE(reader.status().ok());
+  }
+  CHECK_FALSE(dict.Restore(9, 'd', "past the end").ok());
+  // A failed index lookup is reported, never silently taken for a new entry.
+  disk.fail = true;
+  dict.MarkWritten(6);
+  for (int i = 0; i < 100; ++i) dict.Intern(EntryKind::kDetails, std::to_string(i) + "x");
+  CHECK_FALSE(dict.intern_status().ok());
 }
 
 // What BucketPorts lists, merged from two halves as the scan's threads merge, against a std::set

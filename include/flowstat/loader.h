@@ -13,6 +13,7 @@ namespace flowstat {
 
 // OpenOptions::cache_bytes unless told otherwise: holds a week of the canonical workload's events.
 inline constexpr size_t kDefaultCacheBytes = size_t{256} << 20;
+inline constexpr size_t kDefaultDictionaryCacheBytes = size_t{64} << 20;
 
 struct OpenOptions {
   bool read_only = false;         // open an existing store for queries only
@@ -23,6 +24,10 @@ struct OpenOptions {
   // Bytes of decompressed blocks kept for reads (least recently used go first); 0: none, every
   // read decompresses. Filled only by what queries read: imports and compactions read around it.
   size_t cache_bytes = kDefaultCacheBytes;
+  // Bytes of addresses and details (about one entry per source and destination pair) a store open
+  // for writing keeps in memory to intern them; those it forgot it finds through the store's
+  // index, one read each. What bounds a writer's memory whatever the data's size.
+  size_t dictionary_cache_bytes = kDefaultDictionaryCacheBytes;
 };
 
 struct AppendStats {

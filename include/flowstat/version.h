@@ -6,7 +6,7 @@
 
 namespace flowstat {
 
-inline constexpr const char* kVersion = "0.4.0";
-inline constexpr int kStoreFormatVersion = 4;
+inline constexpr const char* kVersion = "0.5.0";
+inline constexpr int kStoreFormatVersion = 5;
 
 }  // namespace flowstat
