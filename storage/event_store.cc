@@ -229,9 +229,19 @@ Status EventStore::CheckFormat(bool fresh, int* version) {
   return Status::Ok();
 }
 
-void EventStore::AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb) {
-  wb->Put(DictionaryKey(id), rocksdb::Slice(entry.data(), entry.size()));
-  if (!entry.empty()) wb->Put(EntryIndexKey(entry[0], entry.substr(1)), EntryIndexValue(id));
+void EventStore::AddDictionaryEntries(std::span<const std::pair<uint32_t, std::string_view>> entries,
+                                      rocksdb::WriteBatch* wb) {
+  for (const auto& [id, entry] : entries) wb->Put(DictionaryKey(id), rocksdb::Slice(entry.data(), entry.size()));
+  // The index keys in key order (an index key is 'X' + the entry): the memtable inserts each next
+  // to the one before instead of searching its skip list from the top, which for the details of
+  // a batch, in random order, cost 13% of a W2M import's CPU; in order, about 1%.
+  std::vector<const std::pair<uint32_t, std::string_view>*> by_text;
+  by_text.reserve(entries.size());
+  for (const auto& e : entries) {
+    if (!e.second.empty()) by_text.push_back(&e);
+  }
+  std::sort(by_text.begin(), by_text.end(), [](const auto* a, const auto* b) { return a->second < b->second; });
+  for (const auto* e : by_text) wb->Put(EntryIndexKey(e->second[0], e->second.substr(1)), EntryIndexValue(e->first));
 }
 
 Status EventStore::UpgradeToEntryIndex(int version) {

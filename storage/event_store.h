@@ -199,8 +199,9 @@ class EventStore {
   Status UpgradeToEntryIndex(int version);
   // Checks the format record; `*version` is the format found (4 for a fresh store).
   Status CheckFormat(bool fresh, int* version);
-  // Puts dictionary entry `id` and its index key.
-  static void AddDictionaryEntry(uint32_t id, std::string_view entry, rocksdb::WriteBatch* wb);
+  // Puts dictionary entries (id, kind byte + payload) and their index keys.
+  static void AddDictionaryEntries(std::span<const std::pair<uint32_t, std::string_view>> entries,
+                                   rocksdb::WriteBatch* wb);
   Status LoadHorizons() EXCLUDES(horizon_mu_);
   Status RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
   Status RemoveRawKeepingRollups(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);

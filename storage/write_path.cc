@@ -115,7 +115,7 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, App
     return write_error_;
   }
   rocksdb::WriteBatch wb;
-  for (const auto& [id, entry] : batch.dictionary) AddDictionaryEntry(id, entry, &wb);
+  AddDictionaryEntries(batch.dictionary, &wb);
   for (const auto& [name, value] : batch.checkpoints) wb.Put(CheckpointKey(name), value);
   uint64_t duplicates = 0;
   std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
