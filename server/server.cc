@@ -545,6 +545,7 @@ int Serve(const ServeOptions& options) {
 
   OpenOptions open;
   open.cache_bytes = options.cache_mb << 20;
+  open.dictionary_cache_bytes = options.dictionary_cache_mb << 20;
   auto store = Store::Open(options.db, open);
   if (!store.ok()) {
     std::fprintf(stderr, "flowstat serve: %s\n", store.status().message().c_str());

@@ -28,8 +28,9 @@ struct ServeOptions {
   // rollups stay until they are this old (Store::Expire with keep_rollups).
   int64_t rollup_retention_ms = 0;
   int retention_check_ms = 60000;
-  size_t cache_mb = kDefaultCacheBytes >> 20;  // decompressed blocks kept for queries, MiB
-  std::string port_file;                       // when set, the bound port is written there once listening
+  size_t cache_mb = kDefaultCacheBytes >> 20;                       // decompressed blocks kept for queries, MiB
+  size_t dictionary_cache_mb = kDefaultDictionaryCacheBytes >> 20;  // addresses and details kept, MiB
+  std::string port_file;  // when set, the bound port is written there once listening
   // When set, GET /flowstatistics (and .svg) merge the partials of these flowstat servers
   // ("http://host:port") instead of asking the local store; a shard that fails makes it a 503.
   std::vector<std::string> shards;

@@ -57,7 +57,12 @@ Status BulkLoader::Commit() {
   std::unique_lock lock(mu_);
   changed_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches; });
   queue_.push_back(std::move(batch_));
-  batch_ = RecordBatch();
+  if (spare_.empty()) {
+    batch_ = RecordBatch();
+  } else {
+    batch_ = std::move(spare_.back());
+    spare_.pop_back();
+  }
   changed_.notify_all();
   return write_status_;
 }
@@ -75,7 +80,9 @@ Status BulkLoader::Finish(AppendStats* stats) {
     changed_.wait(lock, [&] { return queue_.empty() && !writing_; });
     s = write_status_;
     if (stats) *stats = totals_;
+    spare_.clear();
   }
+  batch_ = RecordBatch();
   // The pages of freed batches go back before the rollup refresh allocates its own on other
   // threads (measured: 4M events 183 MB peak RSS without, 162 MB with).
   util::ReturnFreedMemory();
@@ -92,8 +99,10 @@ void BulkLoader::WriteLoop() {
     writing_ = true;
     lock.unlock();
     AppendStats stats;
-    Status s = write_status_.ok() ? store_.WriteRecords(writer_lease_, std::move(batch), &stats) : Status::Ok();
+    Status s = write_status_.ok() ? store_.WriteRecords(writer_lease_, &batch, &stats) : Status::Ok();
+    batch.Clear();
     lock.lock();
+    if (spare_.size() < kMaxQueuedBatches) spare_.push_back(std::move(batch));
     writing_ = false;
     if (!s.ok() && write_status_.ok()) write_status_ = s;
     totals_.accepted += stats.accepted;

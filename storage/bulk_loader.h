@@ -39,6 +39,7 @@ class BulkLoader final : public Loader {
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<RecordBatch> queue_;
+  std::vector<RecordBatch> spare_;  // written and cleared, for Commit to fill again
   bool closing_ = false;
   bool writing_ = false;  // a batch taken from queue_ is being written
   Status write_status_;

@@ -184,6 +184,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
     st = store->UpgradeToEntryIndex(version);
     version = static_cast<int>(kFormatVersion);
   }
+  store->format_version_ = version;
   store->indexed_kinds_ = version >= 5 ? kIndexedEntryKinds : version == 4 ? kIndexedEntryKindsV4 : "";
   if (st.ok()) {
     if (!options.read_only) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <array>
 #include <atomic>
@@ -56,6 +57,9 @@ struct RecordBatch {
   std::vector<std::pair<std::string, std::string>> checkpoints;  // written with the events
   Status intern_status;  // not ok: encoding could not look up an entry; the batch must not be written
   uint64_t events = 0;
+  // Empties the batch for reuse: its vectors keep their capacity, so a bulk load stops allocating
+  // (and the C library stops keeping freed pages) once its first batches are full.
+  void Clear();
 };
 
 class EventStore {
@@ -76,7 +80,8 @@ class EventStore {
   void Encode(const util::WriterLease& writer, const schema::EventView& event, RecordBatch* batch);
   // Attaches the dictionary entries interned since the last Seal.
   void Seal(const util::WriterLease& writer, RecordBatch* batch);
-  Status WriteRecords(const util::WriterLease& writer, RecordBatch batch, AppendStats* stats) EXCLUDES(write_mu_);
+  // It sorts batch->entries; the caller may Clear the batch and fill it again (keeping its memory).
+  Status WriteRecords(const util::WriterLease& writer, RecordBatch* batch, AppendStats* stats) EXCLUDES(write_mu_);
   // Makes every write completed before the call durable (syncs the write-ahead log). Any thread,
   // any time. Group commit: callers arriving while a sync runs share the next one.
   Status Sync() EXCLUDES(sync_mu_);
@@ -251,6 +256,7 @@ class EventStore {
   std::unique_ptr<rocksdb::Env> env_;  // checks table files as they are opened; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
+  int format_version_ = 0;          // as stored (after any upgrade)
   std::string_view indexed_kinds_;  // the entry kinds this store's 'X' index covers
   uint64_t (*namespace_hash_)(std::string_view) = nullptr;
 
@@ -270,6 +276,10 @@ class EventStore {
   std::set<std::pair<uint64_t, uint32_t>> dirty_days_
       GUARDED_BY(write_mu_);  // (namespace hash, day), beyond dirty hours'
   PresenceMemo presence_written_ GUARDED_BY(write_mu_);
+  // WriteRecords' buffers, kept from one batch to the next (see RecordBatch::Clear).
+  rocksdb::WriteBatch write_batch_ GUARDED_BY(write_mu_);
+  std::vector<schema::EventRecord> chunk_records_ GUARDED_BY(write_mu_);
+  std::vector<PresenceKeyBytes> presence_keys_ GUARDED_BY(write_mu_);
 
   std::mutex rollup_write_mu_;  // see WriteRollups
 

@@ -29,7 +29,7 @@ uint64_t BytesOfKind(rocksdb::DB& db, char first) {
 
 Result<StoreInfo> EventStore::Info() const {
   StoreInfo info;
-  info.format_version = static_cast<int>(kFormatVersion);
+  info.format_version = format_version_;  // a read-only store of an older format stays at its own
   std::map<std::string, StoreInfo::Horizon> by_namespace;
   for (const Horizon& h : Horizons()) {
     StoreInfo::Horizon& out = by_namespace[h.namespace_];

@@ -76,8 +76,9 @@ void EventStore::AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t
     return schema::RecordLess(a.record, b.record);
   });
   Dictionary::Reader dict(dictionary_);
-  std::vector<schema::EventRecord> records;
-  std::vector<PresenceKeyBytes> presence;
+  std::vector<schema::EventRecord>& records = chunk_records_;
+  std::vector<PresenceKeyBytes>& presence = presence_keys_;
+  presence.clear();
   for (auto run = batch.entries.begin(); run != batch.entries.end();) {
     const auto [ns, shard, hour] = chunk_of(*run);
     const uint32_t day = hour / 24;
@@ -107,14 +108,24 @@ void EventStore::AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t
   for (const PresenceKeyBytes& key : presence) wb->Put(rocksdb::Slice(key.data(), key.size()), {});
 }
 
-Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch batch, AppendStats* stats) {
+void RecordBatch::Clear() {
+  entries.clear();
+  dictionary.clear();
+  checkpoints.clear();
+  intern_status = Status::Ok();
+  events = 0;
+}
+
+Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch* batch_to_write, AppendStats* stats) {
+  RecordBatch& batch = *batch_to_write;
   util::MutexLock lock(&write_mu_);
   if (!write_error_.ok()) return write_error_;
   if (!batch.intern_status.ok()) {
     write_error_ = batch.intern_status;
     return write_error_;
   }
-  rocksdb::WriteBatch wb;
+  rocksdb::WriteBatch& wb = write_batch_;  // reused: its buffer keeps its capacity
+  wb.Clear();
   AddDictionaryEntries(batch.dictionary, &wb);
   for (const auto& [name, value] : batch.checkpoints) wb.Put(CheckpointKey(name), value);
   uint64_t duplicates = 0;
@@ -156,10 +167,18 @@ Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEv
     Encode(writer, view, &batch);
   }
   Seal(writer, &batch);
-  return WriteRecords(writer, std::move(batch), stats);
+  return WriteRecords(writer, &batch, stats);
 }
 
 Status EventStore::Flush(const util::WriterLease&) {
+  {
+    // The refresh allocates its own buffers: the write path's go back first (a bulk load ends
+    // with a Flush; a server's next batch regrows them).
+    util::MutexLock lock(&write_mu_);
+    write_batch_ = rocksdb::WriteBatch();
+    chunk_records_ = {};
+    presence_keys_ = {};
+  }
   Status s = RefreshRollups();
   return s.ok() ? Sync() : s;
 }

@@ -204,6 +204,9 @@ TEST_CASE("the committed format-2, -3 and -4 stores open and answer like the mod
     INFO("pass " << pass);
     auto store = Store::Open(dir.Sub("db"), writable ? OpenOptions() : read_only);
     REQUIRE(store.ok());
+    auto info = (*store)->Info();  // the format as stored: read-only, an old store stays old
+    REQUIRE(info.ok());
+    CHECK(info->format_version == (pass == 0 ? std::stoi(fixture_version) : kStoreFormatVersion));
     if (pass == 1) REQUIRE((*store)->Compact().ok());  // builds the minute rollups the old store lacks
     if (pass == 2) {
       // The same events again, encoded by this build: equal events must be equal records (the

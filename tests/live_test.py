@@ -289,6 +289,26 @@ class LifecycleCommands(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
+    def test_a_writer_without_a_dictionary_cache_stores_what_a_whole_one_stores(self):
+        """--dictionary-cache-mb 0: every detail and address interned through the store's index."""
+        events = os.path.join(self.tmp, "many.jsonl")
+        with open(events, "w") as f:
+            subprocess.run([FLOWSTAT, "generate", "--events", "30000", "--seed", "3", "--days", "2"], stdout=f,
+                           check=True)
+        dumps = {}
+        for mb in ("0", "64"):
+            db = os.path.join(self.tmp, "cache" + mb)
+            for _ in range(2):  # the second import is all repeats: nothing may be added
+                self.run_ok("import", "--no-progress", "--dictionary-cache-mb", mb, "--batch-events", "4000",
+                            "--db", db, events)
+            info = json.loads(self.run_ok("info", "--db", db, "--format", "json"))
+            self.assertEqual(info["formatVersion"], 5)
+            self.assertIn(" 0 problems", self.run_ok("verify", "--db", db))
+            dumps[mb] = self.run_ok("dump", "--db", db, "--namespace", "/", "--start", "0", "--end", "4102444800000",
+                                   "--flow-mode", "all")
+        self.assertGreater(dumps["64"].count("\n"), 20000)
+        self.assertEqual(dumps["0"], dumps["64"])  # byte for byte: the same ids in the same order
+
     def test_info_backup_delete_expire(self):
         info = json.loads(self.run_ok("info", "--db", self.db, "--format", "json"))
         self.assertEqual((info["events"], info["namespaces"], info["formatVersion"]), (120, 3, 5))

@@ -43,7 +43,10 @@ class Consumer {
   }
 
   int Run() {
-    auto store = Store::Open(o_.db, OpenOptions{});
+    OpenOptions open;
+    open.cache_bytes = kWriterCacheBytes;  // no queries here
+    open.dictionary_cache_bytes = o_.dictionary_cache_mb << 20;
+    auto store = Store::Open(o_.db, open);
     if (!store.ok()) return Fail(store.status().message());
     store_ = std::move(*store);
     if (int rc = StartLoader(); rc != 0) return rc;

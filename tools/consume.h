@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "flowstat/loader.h"
+
 namespace flowstat::tools {
 
 struct ConsumeOptions {
@@ -19,6 +21,7 @@ struct ConsumeOptions {
   size_t batch_events = 65536;
   int64_t stop_after_idle_ms = 0;          // > 0: exit once no message came for this long (tests, backfills)
   std::vector<std::string> kafka_options;  // NAME=VALUE librdkafka settings (security, timeouts)
+  size_t dictionary_cache_mb = kDefaultDictionaryCacheBytes >> 20;  // addresses and details kept, MiB
 };
 
 // Exit codes: 0 stopped by a signal or idle (everything consumed is committed), 1 an error,

@@ -77,7 +77,10 @@ class Importer {
         }
       }
     }
-    auto store = Store::Open(o_.db, OpenOptions{});
+    OpenOptions open;
+    open.cache_bytes = kWriterCacheBytes;  // no queries here
+    open.dictionary_cache_bytes = o_.dictionary_cache_mb << 20;
+    auto store = Store::Open(o_.db, open);
     if (!store.ok()) return Fail("flowstat import: " + store.status().message());
     store_ = std::move(*store);
     auto loader = store_->NewLoader();

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "flowstat/loader.h"
+
 namespace flowstat::tools {
 
 struct ImportOptions {
@@ -18,6 +20,7 @@ struct ImportOptions {
   int64_t commit_interval_ms = 1000;  // commit at least this often while events are pending
   bool follow = false;                // --follow: keep reading the files as they grow, like tail -F
   bool progress = true;               // shown only when stderr is a terminal
+  size_t dictionary_cache_mb = kDefaultDictionaryCacheBytes >> 20;  // addresses and details kept, MiB
 };
 
 // Exit codes (doc/cli.md): 0 success, 1 aborted (bad input or I/O), 3 completed with skipped lines.

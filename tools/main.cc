@@ -33,6 +33,13 @@ void AddDurationOption(CLI::App* cmd, const std::string& name, int64_t* out, int
       help);
 }
 
+// What a writer keeps of its dictionary (OpenOptions::dictionary_cache_bytes), in MiB.
+void AddDictionaryCacheOption(CLI::App* cmd, size_t* mib) {
+  cmd->add_option("--dictionary-cache-mb", *mib,
+                  "MiB of addresses and details kept to intern them; those forgotten cost a read each [64]")
+      ->check(CLI::Range(0, 1 << 20));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +89,7 @@ import->add_option("--rejects", imp.rejects_path, "with --on-error skip, write b
 import->add_option("--batch-events", imp.batch_events, "events per atomic write batch [131072]")
     ->check(CLI::Range(1, 10000000));
 import->add_flag("!--no-progress", imp.progress, "no progress line, even on a terminal");
+AddDictionaryCacheOption(import, &imp.dictionary_cache_mb);
 AddDurationOption(import, "--commit-interval", &imp.commit_interval_ms, 1, 3600000, "from 1ms to 1h, e.g. 1s",
                   "commit at least this often while events are pending, so queries see them [1s]");
 import->add_flag("--follow", imp.follow,
@@ -108,6 +116,7 @@ consume->add_option("--namespace-prefix", co.namespace_prefix, "as for import");
 consume->add_option("--kafka-option", co.kafka_options,
                     "NAME=VALUE: a librdkafka setting (security.protocol, session.timeout.ms, ...); repeatable");
 consume->add_option("--timezone", co.time_zone, "nfdump: the time zone of its local times [UTC]");
+AddDictionaryCacheOption(consume, &co.dictionary_cache_mb);
 AddDurationOption(consume, "--commit-interval", &co.commit_interval_ms, 1, 3600000, "from 1ms to 1h, e.g. 1s",
                   "commit at least this often [1s]");
 AddDurationOption(consume, "--stop-after-idle", &co.stop_after_idle_ms, 1, INT64_MAX, "e.g. 10s",
@@ -175,6 +184,7 @@ serve->add_option("--retention-check-ms", so.retention_check_ms, "how often rete
     ->check(CLI::Range(100, 86400000));
 serve->add_option("--cache-mb", so.cache_mb, "MiB of decompressed blocks kept for queries; 0: none [256]")
     ->check(CLI::Range(0, 1 << 20));
+AddDictionaryCacheOption(serve, &so.dictionary_cache_mb);
 serve->add_option("--port-file", so.port_file, "write the port listened on to FILE (with --listen HOST:0)");
 serve
     ->add_option("--shards", so.shards,

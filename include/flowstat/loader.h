@@ -14,6 +14,9 @@ namespace flowstat {
 // OpenOptions::cache_bytes unless told otherwise: holds a week of the canonical workload's events.
 inline constexpr size_t kDefaultCacheBytes = size_t{256} << 20;
 inline constexpr size_t kDefaultDictionaryCacheBytes = size_t{64} << 20;
+// The block cache of a process that only writes (import, consume): what it holds are the blocks of
+// the entry index read for dictionary entries the writer no longer caches.
+inline constexpr size_t kWriterCacheBytes = size_t{8} << 20;
 
 struct OpenOptions {
   bool read_only = false;         // open an existing store for queries only
