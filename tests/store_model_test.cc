@@ -98,19 +98,6 @@ std::vector<FlowEvent> EventsWithManyDetails(std::mt19937_64& rng, size_t n) {
   return events;
 }
 
-std::set<std::string> DumpAll(Store& store) {
-  Query everything;
-  everything.namespace_ = "/";
-  everything.start_absolute = 0;
-  everything.end_absolute = 4102444800000;
-  everything.flow_mode = FlowMode::kAll;
-  REQUIRE(ValidateQuery(&everything).ok());
-  std::set<std::string> dumped;
-  REQUIRE(store.ScanEvents(everything, 0, [&](const FlowEvent& e) { return dumped.insert(FormatEventJson(e)), true; })
-              .ok());
-  return dumped;
-}
-
 TEST_CASE("a writer keeping a few KB of its dictionary stores and deduplicates exactly", "[model][dictionary]") {
   std::mt19937_64 rng(5);
   TempDir dir;
@@ -143,7 +130,7 @@ TEST_CASE("a writer keeping a few KB of its dictionary stores and deduplicates e
   CHECK(VerifyProblems(*store).empty());
   std::set<std::string> want;
   for (const auto& e : model.events()) want.insert(FormatEventJson(e));
-  CHECK(DumpAll(*store) == want);  // every detail and address read back through the store
+  CHECK(StoredEventsJson(*store) == want);  // every detail and address read back through the store
 }
 
 TEST_CASE("every type x metric x action x flowMode combination", "[model]") {

@@ -61,6 +61,19 @@ std::vector<std::string> VerifyProblems(Store& store) {
   return problems;
 }
 
+std::set<std::string> StoredEventsJson(Store& store) {
+  Query everything;
+  everything.namespace_ = "/";
+  everything.start_absolute = 0;
+  everything.end_absolute = 4102444800000;  // 2100-01-01
+  everything.flow_mode = FlowMode::kAll;
+  REQUIRE(ValidateQuery(&everything).ok());
+  std::set<std::string> stored;
+  REQUIRE(store.ScanEvents(everything, 0, [&](const FlowEvent& e) { return stored.insert(FormatEventJson(e)), true; })
+              .ok());
+  return stored;
+}
+
 FlowEvent MakeEvent(int64_t t, const std::string& ns, const std::string& src, const std::string& dst, Action action,
                     uint64_t value) {
   FlowEvent e;

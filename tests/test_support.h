@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ std::unique_ptr<Store> OpenStore(const std::string& dir, OpenOptions options = {
 
 // What Store::Verify reports about `store` (the check itself must run, or the test fails).
 std::vector<std::string> VerifyProblems(Store& store);
+
+// Every event the store holds (all namespaces, all time, every flow mode), each as FormatEventJson
+// writes it: read back through the dictionary, details and addresses included.
+std::set<std::string> StoredEventsJson(Store& store);
 
 // Events over [kBaseMs, kBaseMs + 3 days) drawn from small pools full of traps: namespaces that
 // share prefixes, Unicode, '=' inside tag values, edges of hours, huge values, duplicates.
