@@ -277,7 +277,7 @@ Status EventStore::UpgradeToEntryIndex(int version) {
 
 namespace {
 
-// A read-only store's 'D' entries and 'X' index, read as a lazily read dictionary asks.
+// The store's 'D' entries and 'X' index, read as a lazily read or a bounded dictionary asks.
 class StoreEntrySource final : public EntrySource {
  public:
   StoreEntrySource(rocksdb::DB& db, std::string_view indexed_kinds) : db_(db), indexed_kinds_(indexed_kinds) {}
