@@ -43,12 +43,32 @@ const char* Dictionary::Keep(util::ByteArena* arena, uint32_t id, char kind, std
   return at;
 }
 
-uint32_t Dictionary::FindResident(char kind, std::string_view payload, uint64_t hash) const {
-  const uint32_t ref = index_[KindSlot(kind)].Find(hash, [&](uint32_t r) {
-    std::string_view e = Stored(resident_[r - 1]);
+uint32_t Dictionary::FindKept(const util::HashIndex& index, const std::vector<const char*>& kept, char kind,
+                              std::string_view payload, uint64_t hash) {
+  const uint32_t ref = index.Find(hash, [&](uint32_t r) {
+    std::string_view e = Stored(kept[r - 1]);
     return e[0] == kind && e.substr(1) == payload;
   });
-  return ref == 0 ? 0 : IdOf(resident_[ref - 1]);
+  return ref == 0 ? 0 : IdOf(kept[ref - 1]);
+}
+
+std::string_view Dictionary::ReadKept(const EntrySource& source, uint32_t id, util::ByteArena* arena,
+                                      std::unordered_map<uint32_t, const char*>* read, Status* error) {
+  if (auto it = read->find(id); it != read->end()) return Stored(it->second);
+  std::string entry;
+  Status s = source.Entry(id, &entry);
+  if (s.ok() && entry.empty()) s = Status::Corruption("empty dictionary entry " + std::to_string(id));
+  if (!s.ok()) {
+    *error = s;
+    return {};
+  }
+  const char* at = Keep(arena, id, entry[0], std::string_view(entry).substr(1));
+  read->emplace(id, at);
+  return Stored(at);
+}
+
+uint32_t Dictionary::FindResident(char kind, std::string_view payload, uint64_t hash) const {
+  return FindKept(index_[KindSlot(kind)], resident_, kind, payload, hash);
 }
 
 const char* Dictionary::ResidentEntry(uint32_t id) const {
@@ -69,11 +89,7 @@ const char* Dictionary::AddResident(uint32_t id, char kind, std::string_view pay
 }
 
 uint32_t Dictionary::Generation::Find(char kind, std::string_view payload, uint64_t hash) const {
-  const uint32_t ref = index.Find(hash, [&](uint32_t r) {
-    std::string_view e = Stored(entries[r - 1]);
-    return e[0] == kind && e.substr(1) == payload;
-  });
-  return ref == 0 ? 0 : IdOf(entries[ref - 1]);
+  return FindKept(index, entries, kind, payload, hash);
 }
 
 const char* Dictionary::Generation::Add(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
@@ -207,17 +223,7 @@ Status Dictionary::ReadLazily(std::unique_ptr<EntrySource> source, uint32_t size
 
 std::string_view Dictionary::LazyEntry(uint32_t id, Status* error) const {
   util::MutexLock lock(&lazy_mu_);
-  if (auto it = lazy_entries_.find(id); it != lazy_entries_.end()) return Stored(it->second);
-  std::string entry;
-  Status s = source_->Entry(id, &entry);
-  if (s.ok() && entry.empty()) s = Status::Corruption("empty dictionary entry " + std::to_string(id));
-  if (!s.ok()) {
-    *error = s;
-    return {};
-  }
-  const char* at = Keep(&lazy_bytes_, id, entry[0], std::string_view(entry).substr(1));
-  lazy_entries_.emplace(id, at);
-  return Stored(at);
+  return ReadKept(*source_, id, &lazy_bytes_, &lazy_entries_, error);
 }
 
 uint32_t Dictionary::LazyFind(char kind, std::string_view payload, Status* error) const {
@@ -247,17 +253,10 @@ std::string_view Dictionary::Reader::Entry(uint32_t id) const {
 
 std::string_view Dictionary::Reader::ReadStored(uint32_t id) const {
   util::MutexLock lock(&mu_);
-  if (auto it = read_.find(id); it != read_.end()) return Stored(it->second);
-  std::string entry;
-  Status s = dict_.source_->Entry(id, &entry);
-  if (s.ok() && entry.empty()) s = Status::Corruption("empty dictionary entry " + std::to_string(id));
-  if (!s.ok()) {
-    if (error_.ok()) error_ = s;
-    return {};
-  }
-  const char* at = Keep(&read_bytes_, id, entry[0], std::string_view(entry).substr(1));
-  read_.emplace(id, at);
-  return Stored(at);
+  Status error;
+  const std::string_view e = ReadKept(*dict_.source_, id, &read_bytes_, &read_, &error);
+  if (!error.ok() && error_.ok()) error_ = error;
+  return e;
 }
 
 void Dictionary::Reader::Failed(const Status& s) const {

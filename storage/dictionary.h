@@ -131,6 +131,13 @@ class Dictionary final : public schema::Interner {
   }
   static const char* Keep(util::ByteArena* arena, uint32_t id, char kind, std::string_view payload);
   static size_t KeptBytes(std::string_view payload) { return 9 + payload.size(); }
+  // The id of (kind, payload) among kept entries indexed by `index` (references into `kept`), or 0.
+  static uint32_t FindKept(const util::HashIndex& index, const std::vector<const char*>& kept, char kind,
+                           std::string_view payload, uint64_t hash);
+  // Entry `id` from `read` (what was read before), else from `source` kept in `arena` and noted in
+  // `read`; empty, and *error set, when it cannot be read (not noted: a later lookup tries again).
+  static std::string_view ReadKept(const EntrySource& source, uint32_t id, util::ByteArena* arena,
+                                   std::unordered_map<uint32_t, const char*>* read, Status* error);
 
   // The entries held in memory: all in whole mode, those of uncached kinds in bounded mode.
   uint32_t FindResident(char kind, std::string_view payload, uint64_t hash) const;
