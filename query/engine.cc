@@ -84,7 +84,7 @@ struct ScanShare {
 
   // Takes tasks from `next` until none is left.
   void Run(const storage::EventStore::ReadView& view, std::span<const ScanTask> tasks, std::atomic<size_t>* next) {
-    auto on_chunk = [&](uint32_t, std::span<const EventRecord> records) {
+    auto on_chunk = [&](uint32_t, const schema::ChunkRecords& records) {
       plan.ForEachCandidate(records, &stats, [&](const EventRecord& r) {
         Contribution c = plan.Match(r);
         if (c.accepted | c.rejected) {
@@ -271,7 +271,7 @@ Status ScanEvents(const storage::EventStore& store, const storage::EventStore::R
   for (const auto& [day, namespaces] : namespaces_by_day) {  // one day in memory at a time
     std::vector<EventRecord> matched;
     for (uint64_t ns : namespaces) {
-      Status s = ScanDays(view, *plan, ns, day, day, nullptr, [&](uint32_t, std::span<const EventRecord> records) {
+      Status s = ScanDays(view, *plan, ns, day, day, nullptr, [&](uint32_t, const schema::ChunkRecords& records) {
         plan->ForEachCandidate(records, nullptr, [&](const EventRecord& r) {
           Contribution c = plan->Match(r);
           if (c.accepted | c.rejected) matched.push_back(r);

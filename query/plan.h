@@ -32,7 +32,7 @@ class Plan {
 
   // The records of a chunk that can match: all, or the runs of the wanted sources.
   template <typename Fn>
-  void ForEachCandidate(std::span<const EventRecord> records, QueryStats* stats, Fn&& fn);
+  void ForEachCandidate(const schema::ChunkRecords& records, QueryStats* stats, Fn&& fn);
 
   // The contribution of a record to each mode, after every filter; zero when it does not match.
   // Inline (below): called per scanned record.
@@ -99,19 +99,28 @@ class Plan {
 };
 
 template <typename Fn>
-void Plan::ForEachCandidate(std::span<const EventRecord> records, QueryStats* stats, Fn&& fn) {
+void Plan::ForEachCandidate(const schema::ChunkRecords& records, QueryStats* stats, Fn&& fn) {
   if (impossible_) return;
-  auto visit = [&](const EventRecord* first, const EventRecord* last) {
-    if (stats) stats->events_examined += static_cast<uint64_t>(last - first);
-    for (const EventRecord* r = first; r != last; ++r) fn(*r);
+  auto visit = [&](size_t first, size_t last) {
+    if (stats) stats->events_examined += last - first;
+    for (size_t i = first; i != last; ++i) fn(records[i]);
   };
-  if (source_ids_.empty()) return visit(records.data(), records.data() + records.size());
-  for (uint32_t id : source_ids_) {  // records are sorted by source_id first
-    auto lo = std::lower_bound(records.begin(), records.end(), id,
-                               [](const EventRecord& r, uint32_t v) { return r.source_id() < v; });
-    auto hi =
-        std::upper_bound(lo, records.end(), id, [](uint32_t v, const EventRecord& r) { return v < r.source_id(); });
-    visit(records.data() + (lo - records.begin()), records.data() + (hi - records.begin()));
+  if (source_ids_.empty()) return visit(0, records.size());
+  // Records are sorted by source_id first: the first record at or past `id`, by bisection.
+  auto first_at_least = [&](uint32_t id, size_t lo) {
+    for (size_t hi = records.size(); lo < hi;) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (records[mid].source_id() < id) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  };
+  for (uint32_t id : source_ids_) {
+    const size_t lo = first_at_least(id, 0);
+    visit(lo, id == UINT32_MAX ? records.size() : first_at_least(id + 1, lo));
   }
 }
 

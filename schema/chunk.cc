@@ -3,6 +3,9 @@
 #include "schema/flatbuffer_view.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
+#include <type_traits>
 
 namespace flowstat::schema {
 
@@ -19,6 +22,58 @@ Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch, std::sp
   const auto* events = chunk->events();
   *records = events ? std::span<const EventRecord>(reinterpret_cast<const EventRecord*>(events->Data()), events->size())
                     : std::span<const EventRecord>();
+  return Status::Ok();
+}
+
+namespace {
+
+// A little-endian scalar at `at` of `bytes`, wherever it lies.
+template <typename T>
+T LoadScalar(std::string_view bytes, size_t at) {
+  T value;
+  std::memcpy(&value, bytes.data() + at, sizeof(T));
+  return value;
+}
+
+// Whether [at, at + length) lies inside a buffer of `size` bytes, without overflow; as strict as
+// flatbuffers::Verifier::Verify, so that both accept the same buffers.
+bool Inside(size_t size, size_t at, size_t length) { return length < size && at <= size - length; }
+
+}  // namespace
+
+Status ReadChunkInPlace(std::string_view bytes, ChunkRecords* records) {
+  static_assert(std::endian::native == std::endian::little, "FlatBuffers scalars are read as they lie");
+  static_assert(std::is_trivially_copyable_v<EventRecord>);
+  const Status corrupt = Status::Corruption("chunk fails verification");
+  *records = ChunkRecords();
+  const size_t size = bytes.size();
+  // The buffer: the root table's offset, then the file identifier.
+  if (size < 2 * sizeof(uint32_t) || size >= FLATBUFFERS_MAX_BUFFER_SIZE) return corrupt;
+  if (std::memcmp(bytes.data() + 4, fb::ChunkIdentifier(), flatbuffers::kFileIdentifierLength) != 0) return corrupt;
+  const uint32_t table = LoadScalar<uint32_t>(bytes, 0);
+  if (table == 0 || table > INT32_MAX || !Inside(size, table, sizeof(int32_t))) return corrupt;
+  // The table starts with the signed distance back to its vtable: the vtable's size, the table's,
+  // then one field offset per field (the records' vector is field 0).
+  const size_t vtable = table - static_cast<size_t>(static_cast<int64_t>(LoadScalar<int32_t>(bytes, table)));
+  if (!Inside(size, vtable, sizeof(uint16_t))) return corrupt;
+  const uint16_t vtable_size = LoadScalar<uint16_t>(bytes, vtable);
+  if (vtable_size % 2 != 0 || !Inside(size, vtable, vtable_size)) return corrupt;
+  constexpr size_t kEventsField = 4;  // fb::Chunk::VT_EVENTS
+  const uint16_t field = kEventsField < vtable_size ? LoadScalar<uint16_t>(bytes, vtable + kEventsField) : 0;
+  if (field == 0) return Status::Ok();  // no records
+  // The field holds the distance to the vector: its length, then the records.
+  const size_t at = size_t{table} + field;
+  if (!Inside(size, at, sizeof(uint32_t))) return corrupt;
+  const uint32_t to_vector = LoadScalar<uint32_t>(bytes, at);
+  if (to_vector == 0 || to_vector > INT32_MAX || !Inside(size, at + to_vector, sizeof(uint32_t))) return corrupt;
+  const size_t vector = at + to_vector;
+  const uint32_t count = LoadScalar<uint32_t>(bytes, vector);
+  if (count >= FLATBUFFERS_MAX_BUFFER_SIZE / sizeof(EventRecord) ||
+      !Inside(size, vector, sizeof(uint32_t) + size_t{count} * sizeof(EventRecord))) {
+    return corrupt;
+  }
+  records->data_ = bytes.data() + vector + sizeof(uint32_t);
+  records->count_ = count;
   return Status::Ok();
 }
 

@@ -2,6 +2,7 @@
 // by CompareRecords and free of duplicates.
 #pragma once
 
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,35 @@ std::string BuildChunk(std::span<const EventRecord> records);
 // `scratch` live (a misaligned buffer is first copied into `scratch`: records are read in place).
 // Corruption if the buffer fails the FlatBuffers verifier or is not a chunk.
 Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch, std::span<const EventRecord>* records);
+
+// A chunk's records where they lie, in a buffer of any alignment. RocksDB hands out values at any
+// address, and FlatBuffers structs may only be read 8-byte aligned: ReadChunk copies such a chunk
+// whole before it is read, which took a fifth of a week-long raw scan. These copy each record out
+// as it is read instead. Valid while the buffer lives.
+class ChunkRecords {
+ public:
+  size_t size() const { return count_; }
+  EventRecord operator[](size_t i) const {
+    EventRecord r;
+    std::memcpy(static_cast<void*>(&r), data_ + i * sizeof(EventRecord), sizeof(EventRecord));
+    return r;
+  }
+  // Appends every record to *out, in one copy.
+  void AppendTo(std::vector<EventRecord>* out) const {
+    const size_t old_size = out->size();
+    out->resize(old_size + count_);
+    if (count_ != 0) std::memcpy(static_cast<void*>(out->data() + old_size), data_, count_ * sizeof(EventRecord));
+  }
+
+ private:
+  friend Status ReadChunkInPlace(std::string_view bytes, ChunkRecords* records);
+  const char* data_ = nullptr;
+  size_t count_ = 0;
+};
+
+// Checks what the FlatBuffers verifier checks of a Chunk buffer — that every offset and the
+// records lie inside it — but for alignment, and gives its records in place. Corruption otherwise.
+Status ReadChunkInPlace(std::string_view bytes, ChunkRecords* records);
 
 // Sorts records by CompareRecords and removes duplicates; returns how many were removed.
 size_t SortUnique(std::vector<EventRecord>* records);

@@ -13,10 +13,10 @@ namespace {
 using schema::EventRecord;
 
 // Appends the records of one chunk buffer; false if it does not verify.
-bool Collect(const rocksdb::Slice& value, std::vector<uint64_t>* scratch, std::vector<EventRecord>* out) {
-  std::span<const EventRecord> records;
-  if (!schema::ReadChunk(std::string_view(value.data(), value.size()), scratch, &records).ok()) return false;
-  out->insert(out->end(), records.begin(), records.end());
+bool Collect(const rocksdb::Slice& value, std::vector<EventRecord>* out) {
+  schema::ChunkRecords records;
+  if (!schema::ReadChunkInPlace(std::string_view(value.data(), value.size()), &records).ok()) return false;
+  records.AppendTo(out);
   return true;
 }
 
@@ -24,10 +24,9 @@ template <typename Operands>
 bool Union(const rocksdb::Slice* existing, const Operands& operands, std::string* result) noexcept {
   try {
     std::vector<EventRecord> records;
-    std::vector<uint64_t> scratch;
-    if (existing && !Collect(*existing, &scratch, &records)) return false;
+    if (existing && !Collect(*existing, &records)) return false;
     for (const rocksdb::Slice& op : operands) {
-      if (!Collect(op, &scratch, &records)) return false;
+      if (!Collect(op, &records)) return false;
     }
     schema::SortUnique(&records);
     *result = schema::BuildChunk(records);

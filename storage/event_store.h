@@ -28,6 +28,7 @@
 #include "flowstat/info.h"
 #include "flowstat/loader.h"
 #include "flowstat/query.h"
+#include "schema/chunk.h"
 #include "schema/record.h"
 #include "storage/dictionary.h"
 #include "storage/format.h"
@@ -126,7 +127,7 @@ class EventStore {
     ~ReadView();
     const Dictionary::Reader& dictionary() const { return dict_; }
 
-    using ChunkVisitor = std::function<Status(uint32_t hour, std::span<const schema::EventRecord>)>;
+    using ChunkVisitor = std::function<Status(uint32_t hour, const schema::ChunkRecords&)>;
     // Visits the chunks of (`namespace_hash`, `shard`) with hour in [hour_lo, hour_hi], in order.
     Status ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi, QueryStats* stats,
                         const ChunkVisitor& visit) const;

@@ -45,7 +45,6 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro = Options(&upper);
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro));
-  std::vector<uint64_t> scratch;
   for (it->Seek(lo); it->Valid(); it->Next()) {
     uint64_t ns;
     uint8_t key_shard;
@@ -53,8 +52,8 @@ Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard
     if (!ParseChunkKey(std::string_view(it->key().data(), it->key().size()), &ns, &key_shard, &hour)) {
       return Status::Corruption("malformed chunk key");
     }
-    std::span<const schema::EventRecord> records;
-    Status s = schema::ReadChunk(std::string_view(it->value().data(), it->value().size()), &scratch, &records);
+    schema::ChunkRecords records;
+    Status s = schema::ReadChunkInPlace(std::string_view(it->value().data(), it->value().size()), &records);
     if (!s.ok()) return s;
     if (stats) {
       stats->chunks_read++;

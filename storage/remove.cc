@@ -122,9 +122,10 @@ Status EventStore::RemoveEverything(const util::WriterLease& writer, const Remov
       std::vector<schema::EventRecord> kept;
       for (int shard = 0; shard < kSourceShards; ++shard) {
         Status s = view.ForEachChunk(h, static_cast<uint8_t>(shard), rewrite_from, rewrite_to, nullptr,
-                                     [&](uint32_t hour, std::span<const schema::EventRecord> records) {
+                                     [&](uint32_t hour, const schema::ChunkRecords& records) {
                                        kept.clear();
-                                       for (const auto& r : records) {
+                                       for (size_t i = 0; i < records.size(); ++i) {
+                                         const schema::EventRecord r = records[i];
                                          const bool gone = r.namespace_id() < covered.size() &&
                                                            covered[r.namespace_id()] && r.time_ms() < spec.before_ms;
                                          if (!gone) kept.push_back(r);

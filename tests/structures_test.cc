@@ -1,9 +1,11 @@
 // The hand-made containers against std containers on randomized data (fixed seeds): ByteArena,
 // HashIndex, PresenceMemo and the Dictionary built from them; the query's BucketPorts; the
-// RollupBuilder's sums and sets against plain maps when it folds repeats as it goes.
+// RollupBuilder's sums and sets against plain maps when it folds repeats as it goes; chunks read
+// in place against the FlatBuffers verifier.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <random>
@@ -13,6 +15,7 @@
 #include <unordered_map>
 
 #include "query/reducer.h"
+#include "schema/chunk.h"
 #include "storage/dictionary.h"
 #include "storage/format.h"
 #include "storage/presence_memo.h"
@@ -463,6 +466,89 @@ TEST_CASE("BucketPorts merges ascending runs of pairs, however many") {
     }
     CheckBucketPorts(halves, want);
   }
+}
+
+// The flatbuffers verifier's verdict on `bytes` (copied aligned), alignment checked or not.
+bool FlatBuffersAccepts(std::string_view bytes, bool check_alignment) {
+  std::vector<uint64_t> aligned(bytes.size() / 8 + 1);
+  std::memcpy(aligned.data(), bytes.data(), bytes.size());
+  flatbuffers::Verifier::Options options;
+  options.check_alignment = check_alignment;
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(aligned.data()), bytes.size(), options);
+  return verifier.VerifyBuffer<fb::Chunk>(fb::ChunkIdentifier());
+}
+
+bool SameRecords(const schema::ChunkRecords& in_place, std::span<const schema::EventRecord> want) {
+  if (in_place.size() != want.size()) return false;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const schema::EventRecord r = in_place[i];
+    if (std::memcmp(&r, &want[i], sizeof r) != 0) return false;
+  }
+  return true;
+}
+
+TEST_CASE("a chunk read in place, at any alignment, gives what the FlatBuffers verifier gives", "[chunk]") {
+  std::mt19937_64 rng(29);
+  for (size_t n : {0, 1, 2, 7, 300}) {
+    INFO(n << " records");
+    auto records = RandomRecords(rng, n, 1763557200000, storage::kChunkMs, 1);
+    schema::SortUnique(&records);
+    const std::string chunk = schema::BuildChunk(records);
+    std::vector<char> buffer(chunk.size() + 8);
+    for (size_t misalignment = 0; misalignment < 8; ++misalignment) {
+      std::memcpy(buffer.data() + misalignment, chunk.data(), chunk.size());
+      const std::string_view bytes(buffer.data() + misalignment, chunk.size());
+      schema::ChunkRecords in_place;
+      REQUIRE(schema::ReadChunkInPlace(bytes, &in_place).ok());
+      std::vector<uint64_t> scratch;
+      std::span<const schema::EventRecord> verified;
+      REQUIRE(schema::ReadChunk(bytes, &scratch, &verified).ok());
+      CHECK(SameRecords(in_place, records));
+      CHECK(SameRecords(in_place, verified));
+      std::vector<schema::EventRecord> appended(1);
+      in_place.AppendTo(&appended);
+      REQUIRE(appended.size() == n + 1);
+      CHECK((n == 0 || std::memcmp(appended.data() + 1, records.data(), n * sizeof(schema::EventRecord)) == 0));
+    }
+  }
+}
+
+// Damaged chunks: cut short at every length, and bytes overwritten at random (most often the
+// offsets at the front). Both readers must refuse or accept alike — the verifier told to ignore
+// alignment, which the in-place reader does not need — and give the same records when accepted.
+TEST_CASE("a damaged chunk is refused in place exactly when the FlatBuffers verifier refuses it", "[chunk]") {
+  std::mt19937_64 rng(31);
+  auto records = RandomRecords(rng, 5, 1763557200000, storage::kChunkMs, 1);
+  schema::SortUnique(&records);
+  const std::string chunk = schema::BuildChunk(records);
+  auto agree = [](std::string_view bytes) {
+    schema::ChunkRecords in_place;
+    const bool accepted = schema::ReadChunkInPlace(bytes, &in_place).ok();
+    REQUIRE(accepted == FlatBuffersAccepts(bytes, /*check_alignment=*/false));
+    if (!accepted) return false;
+    REQUIRE(in_place.size() * sizeof(schema::EventRecord) <= bytes.size());
+    std::vector<uint64_t> scratch;
+    std::span<const schema::EventRecord> verified;
+    if (schema::ReadChunk(bytes, &scratch, &verified).ok()) CHECK(SameRecords(in_place, verified));
+    return true;
+  };
+  for (size_t length = 0; length < chunk.size(); ++length) {
+    INFO("cut to " << length << " bytes");
+    CHECK_FALSE(agree(std::string_view(chunk).substr(0, length)));
+  }
+  size_t accepted = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::string damaged = chunk;
+    const int writes = 1 + static_cast<int>(rng() % 4);
+    for (int w = 0; w < writes; ++w) {
+      const size_t span = rng() % 4 == 0 ? damaged.size() : std::min<size_t>(damaged.size(), 40);
+      damaged[rng() % span] = static_cast<char>(rng() % 4 == 0 ? rng() % 256 : rng() % 16);
+    }
+    INFO("trial " << trial);
+    accepted += agree(damaged);
+  }
+  CHECK(accepted > 0);  // some damage leaves a valid chunk (a record's bytes, an unused byte)
+  CHECK(accepted < 20000);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 namespace flowstat::tools {
@@ -168,7 +169,8 @@ LineReader::Fill LineReader::FillBuffer(int64_t deadline_ms) {
 
 LineReader::Result LineReader::Next(std::string_view* line, uint64_t* number, bool* too_long, int timeout_ms) {
   if (!open_error_.empty() && !follow_) return Result::kEnd;
-  const int64_t deadline = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  // The clock is read only when the buffer runs dry, not for each line.
+  std::optional<int64_t> deadline;
   *too_long = false;
   while (true) {
     const char* base = buf_.data();
@@ -188,7 +190,8 @@ LineReader::Result LineReader::Next(std::string_view* line, uint64_t* number, bo
       skipping_ = true;
       Discard();
     }
-    switch (FillBuffer(deadline)) {
+    if (!deadline) deadline = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+    switch (FillBuffer(*deadline)) {
       case Fill::kData:
         continue;
       case Fill::kIdle:
