@@ -117,6 +117,15 @@ const char* Dictionary::AddCached(uint32_t id, char kind, std::string_view paylo
   return young_.Add(id, kind, payload, hash);
 }
 
+void Dictionary::ForgetWrittenCache() {
+  if (mode_ != Mode::kBounded) return;
+  for (Generation* g : {&young_, &old_}) {
+    if (g->entries.empty() || g->newest_created > written_.load(std::memory_order_acquire)) continue;
+    *g = Generation();  // its memory too, not only its entries
+    cache_complete_ = false;
+  }
+}
+
 uint32_t Dictionary::NextId() {
   const uint32_t id = size_.load(std::memory_order_relaxed) + 1;
   size_.store(id, std::memory_order_release);

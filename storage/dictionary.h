@@ -73,6 +73,10 @@ class Dictionary final : public schema::Interner {
   // Entries up to `id` are in the store: the cache may forget them. Any thread.
   void MarkWritten(uint32_t id) { written_.store(id, std::memory_order_release); }
 
+  // Bounded mode: frees the cache of every entry already written, as at the end of a bulk load
+  // (lookups find them through the index again). The writer thread.
+  void ForgetWrittenCache();
+
   // Bytes held by cached entries (bounded mode), for tests and measurements.
   size_t cached_bytes() const { return young_.used + old_.used; }
 
@@ -156,7 +160,7 @@ class Dictionary final : public schema::Interner {
     uint32_t newest_created = 0;       // the highest id created (not found) in this generation
     uint32_t Find(char kind, std::string_view payload, uint64_t hash) const;
     const char* Add(uint32_t id, char kind, std::string_view payload, uint64_t hash);
-    void Clear();
+    void Clear();  // keeps the arena's blocks for the next generation
   };
   uint32_t InternCached(char kind, std::string_view payload, uint64_t hash);
   // Adds an entry to the young generation, first making room if it is full.

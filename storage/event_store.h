@@ -88,6 +88,9 @@ class EventStore {
   Status Sync() EXCLUDES(sync_mu_);
   // Brings the rollups of the hours written since the last refresh up to date, then Sync.
   Status Flush(const util::WriterLease& writer) EXCLUDES(write_mu_);
+  // The end of a bulk load, on its encoding thread: frees the dictionary's cache of written
+  // entries, which later writes find through the index again, before the refresh needs memory.
+  void EndBulkLoad(const util::WriterLease&) { dictionary_.ForgetWrittenCache(); }
   // Removes the events of namespace_ and every namespace below it whose timestamp is before
   // before_ms (all of them when before_ms is past kMaxTimestampMs), then refreshes the rollups
   // that changed. Queries afterwards answer as if those events had never been stored.
