@@ -65,7 +65,8 @@ class Loader {
   // no longer lose it), and returns the first write error. Batches keep being accepted afterwards.
   virtual Status WaitWritten() = 0;
   // Commits, waits until every batch is written and makes them durable (as Store::Flush).
-  // `stats` (optional) receives the totals of all batches.
+  // `stats` (optional) receives the totals of all batches. The memory the load held goes back
+  // first, its cache of dictionary entries included: a later writer reads those from the store.
   virtual Status Finish(AppendStats* stats) = 0;
 };
 
