@@ -58,7 +58,7 @@ Status ReadChunkInPlace(std::string_view bytes, ChunkRecords* records) {
   if (!Inside(size, vtable, sizeof(uint16_t))) return corrupt;
   const uint16_t vtable_size = LoadScalar<uint16_t>(bytes, vtable);
   if (vtable_size % 2 != 0 || !Inside(size, vtable, vtable_size)) return corrupt;
-  constexpr size_t kEventsField = 4;  // fb::Chunk::VT_EVENTS
+  constexpr size_t kEventsField = fb::Chunk::VT_EVENTS;
   const uint16_t field = kEventsField < vtable_size ? LoadScalar<uint16_t>(bytes, vtable + kEventsField) : 0;
   if (field == 0) return Status::Ok();  // no records
   // The field holds the distance to the vector: its length, then the records.
