@@ -17,7 +17,8 @@ std::string BuildChunk(std::span<const EventRecord> records);
 
 // Verifies a stored Chunk buffer and returns a view of its records, valid while `bytes` and
 // `scratch` live (a misaligned buffer is first copied into `scratch`: records are read in place).
-// Corruption if the buffer fails the FlatBuffers verifier or is not a chunk.
+// Corruption if the buffer fails the FlatBuffers verifier, is not a chunk, or its records are not
+// 8-byte aligned (which the verifier does not check).
 Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch, std::span<const EventRecord>* records);
 
 // A chunk's records where they lie, in a buffer of any alignment. RocksDB hands out values at any
