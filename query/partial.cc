@@ -9,6 +9,7 @@
 
 #include "partial_generated.h"
 #include "query/reducer.h"
+#include "schema/flatbuffer_view.h"
 
 namespace flowstat {
 namespace {
@@ -190,13 +191,19 @@ std::string EncodePartial(const Partial& partial) {
 }
 
 Result<Partial> DecodePartial(std::string_view bytes) {
-  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (bytes.size() < 8 || !flatbuffers::BufferHasIdentifier(data, fbp::PartialIdentifier())) {
+  if (bytes.size() < 8 || !flatbuffers::BufferHasIdentifier(bytes.data(), fbp::PartialIdentifier())) {
     return Status::Incompatible("not a flowstat partial (no FSPT identifier)");
   }
+  std::vector<uint64_t> scratch;
+  const auto* data = schema::AlignedBytes(bytes, &scratch);
   flatbuffers::Verifier verifier(data, bytes.size());
   if (!fbp::VerifyPartialBuffer(verifier)) return Status::Corruption("damaged partial: its structure does not verify");
   const fbp::Partial* root = fbp::GetPartial(data);
+  if (!schema::EachElementsAligned(root->modes(), &fbp::ModePart::serie) ||
+      !schema::EachElementsAligned(root->modes(), &fbp::ModePart::pairs) ||
+      !schema::EachElementsAligned(root->modes(), &fbp::ModePart::port_sums)) {
+    return Status::Corruption("damaged partial: a list off its alignment");
+  }
   if (root->version() != kPartialVersion) {
     return Status::Incompatible("partial of format version " + std::to_string(root->version()) + ", this build reads " +
                                 std::to_string(kPartialVersion));

@@ -20,11 +20,7 @@ Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch, std::sp
   const fb::Chunk* chunk = VerifiedRoot<fb::Chunk>(bytes, scratch, fb::ChunkIdentifier());
   if (!chunk) return Status::Corruption("chunk fails verification");
   const auto* events = chunk->events();
-  // The verifier checks a vector's length field for 4-byte alignment only: the records of a
-  // damaged chunk could lie 4 bytes off their 8-byte alignment.
-  if (events && events->size() != 0 && reinterpret_cast<uintptr_t>(events->Data()) % alignof(EventRecord) != 0) {
-    return Status::Corruption("chunk records misaligned");
-  }
+  if (!ElementsAligned(events)) return Status::Corruption("chunk records misaligned");
   *records = events ? std::span<const EventRecord>(reinterpret_cast<const EventRecord*>(events->Data()), events->size())
                     : std::span<const EventRecord>();
   return Status::Ok();

@@ -53,12 +53,25 @@ class ForwardCursor {
   bool started_ = false;
 };
 
-// The rollup `value` as a verified root, when present, readable and stamped `generation`.
+// Whether each vector of 8-byte elements of a rollup lies at its alignment (see ElementsAligned).
+inline bool VectorsAligned(const fb::RollupSummary& r) {
+  return schema::EachElementsAligned(r.groups(), &fb::RollupGroup::ports);
+}
+inline bool VectorsAligned(const fb::RollupIds&) { return true; }  // vectors of 4-byte ids only
+inline bool VectorsAligned(const fb::RollupPairs& r) {
+  return schema::EachElementsAligned(r.groups(), &fb::PairGroup::pairs);
+}
+inline bool VectorsAligned(const fb::RollupMinutes& r) {
+  return schema::EachElementsAligned(r.groups(), &fb::MinuteGroup::flows);
+}
+
+// The rollup `value` as a verified root, when present, readable and stamped `generation`. A
+// damaged rollup is not current: queries then read the raw events (and `verify` reports it).
 template <typename Root>
 const Root* CurrentRollup(std::optional<rocksdb::Slice> value, uint64_t generation, std::vector<uint64_t>* scratch) {
   if (!value) return nullptr;
   const Root* root = schema::VerifiedRoot<Root>(std::string_view(value->data(), value->size()), scratch);
-  return root && root->generation() == generation ? root : nullptr;
+  return root && VectorsAligned(*root) && root->generation() == generation ? root : nullptr;
 }
 
 }  // namespace flowstat::storage

@@ -3,6 +3,7 @@
 // exactly what one store holding everything answers, statistic IDs, limits and ties included.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <functional>
 
 #include "tests/model.h"
@@ -109,6 +110,43 @@ TEST_CASE("partials of different queries are not merged; foreign and damaged byt
     auto d = DecodePartial(damaged);
     if (d.ok()) (void)FinishPartial(*d);
   }
+}
+
+TEST_CASE("a partial is read at any address; its 8-byte lists off their alignment are refused", "[partial]") {
+  std::mt19937_64 rng(106);
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->AppendBatch(RandomEvents(rng, 500)).ok());
+  Query q;  // a Serie of flows: a list of 128-bit sums, one per bucket
+  q.namespace_ = "/";
+  q.start_absolute = kBaseMs;
+  q.end_absolute = kBaseMs + 86400000;
+  auto partial = store->QueryPartial(q);
+  REQUIRE(partial.ok());
+  REQUIRE_FALSE(partial->modes.empty());
+  REQUIRE(partial->modes[0].serie.size() >= 2);
+  const Count marker = (Count{0x5eed} << 64) | 0x0123456789abcdefULL;  // distinct bytes to find it by
+  partial->modes[0].serie[0] = marker;
+  const std::string bytes = EncodePartial(*partial);
+  const std::string want = Comparable(FinishPartial(*partial), false);
+
+  std::string buffer(bytes.size() + 8, '\0');
+  for (size_t misalignment = 0; misalignment < 8; ++misalignment) {
+    INFO("misaligned by " << misalignment);
+    std::memcpy(buffer.data() + misalignment, bytes.data(), bytes.size());
+    auto decoded = DecodePartial(std::string_view(buffer).substr(misalignment, bytes.size()));
+    REQUIRE(decoded.ok());
+    CHECK(Comparable(FinishPartial(*decoded), false) == want);
+  }
+
+  const uint64_t halves[2] = {static_cast<uint64_t>(marker), static_cast<uint64_t>(marker >> 64)};
+  const std::string shifted =
+      ShiftVectorOffAlignment(bytes, std::string_view(reinterpret_cast<const char*>(halves), sizeof halves));
+  REQUIRE_FALSE(shifted.empty());
+  auto refused = DecodePartial(shifted);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Status::Code::kCorruption);
+  CHECK(refused.status().message().find("alignment") != std::string::npos);
 }
 
 }  // namespace flowstat::testing

@@ -1,7 +1,7 @@
 // The hand-made containers against std containers on randomized data (fixed seeds): ByteArena,
 // HashIndex, PresenceMemo and the Dictionary built from them; the query's BucketPorts; the
 // RollupBuilder's sums and sets against plain maps when it folds repeats as it goes; chunks read
-// in place against the FlatBuffers verifier.
+// in place against the FlatBuffers verifier; vectors of 8-byte elements moved off their alignment.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -16,12 +16,16 @@
 
 #include "query/reducer.h"
 #include "schema/chunk.h"
+#include "schema/flatbuffer_view.h"
 #include "storage/dictionary.h"
 #include "storage/format.h"
 #include "storage/presence_memo.h"
 #include "storage/rollup.h"
+#include "storage/rollup_cursor.h"
 #include "util/byte_arena.h"
 #include "util/hash_index.h"
+
+#include "tests/test_support.h"
 
 namespace flowstat::testing {
 namespace {
@@ -554,6 +558,59 @@ TEST_CASE("a damaged chunk is refused in place exactly when the FlatBuffers veri
   }
   CHECK(accepted > 0);  // some damage leaves a valid chunk (a record's bytes, an unused byte)
   CHECK(accepted < 20000);
+}
+
+// The bytes of the first element of a vector, to find it again in its buffer.
+template <typename T>
+std::string_view FirstElement(const flatbuffers::Vector<T>* v) {
+  REQUIRE(v);
+  REQUIRE(v->size() >= 2);
+  return {reinterpret_cast<const char*>(v->Data()), sizeof(std::remove_pointer_t<T>)};
+}
+
+// A vector of 8-byte elements moved 4 bytes off its alignment passes the FlatBuffers verifier
+// (which checks a vector's length for 4-byte alignment only), so each reader must check it.
+TEST_CASE("records and rollup sums 4 bytes off their alignment are refused rather than read", "[chunk][rollup]") {
+  // Three events of one namespace in minute 0 of an hour, every value distinct.
+  const int64_t hour_ms = int64_t{490000} * storage::kChunkMs;
+  std::vector<schema::EventRecord> records;
+  for (uint32_t i = 1; i <= 3; ++i) {
+    records.emplace_back(i, 10 + i, hour_ms + i, 1000003 * i, 1, 2, 3, 0, 0, 0, static_cast<uint16_t>(8000 + i),
+                         schema::kFlagHasPort, 6, 5, 0);
+  }
+  const std::string chunk = schema::BuildChunk(records);
+  std::vector<uint64_t> scratch;
+  const std::string shifted_chunk = ShiftVectorOffAlignment(
+      chunk, std::string_view(reinterpret_cast<const char*>(&records[0]), sizeof(schema::EventRecord)));
+  REQUIRE_FALSE(shifted_chunk.empty());
+  CHECK(schema::VerifiedRoot<fb::Chunk>(shifted_chunk, &scratch, fb::ChunkIdentifier()) != nullptr);
+  std::span<const schema::EventRecord> verified;
+  CHECK(schema::ReadChunk(shifted_chunk, &scratch, &verified).code() == Status::Code::kCorruption);
+  // In place, the one record the damage left is read wherever it lies.
+  schema::ChunkRecords in_place;
+  REQUIRE(schema::ReadChunkInPlace(shifted_chunk, &in_place).ok());
+  REQUIRE(in_place.size() == 1);
+  const schema::EventRecord left = in_place[0];
+  const size_t first_record = chunk.find(std::string_view(reinterpret_cast<const char*>(&records[0]), sizeof left));
+  CHECK(std::memcmp(&left, shifted_chunk.data() + first_record + 4, sizeof left) == 0);
+
+  storage::RollupBuilder builder(/*by_minute=*/true);
+  for (const auto& r : records) builder.Add(r);
+  storage::RollupValues v;
+  REQUIRE(builder.Finish(7, &v));
+  auto check = [&]<typename Root>(const std::string& bytes, std::string_view first_element) {
+    REQUIRE(storage::CurrentRollup<Root>(rocksdb::Slice(bytes), 7, &scratch) != nullptr);
+    const std::string shifted = ShiftVectorOffAlignment(bytes, first_element);
+    REQUIRE_FALSE(shifted.empty());
+    CHECK(schema::VerifiedRoot<Root>(shifted, &scratch) != nullptr);
+    CHECK(storage::CurrentRollup<Root>(rocksdb::Slice(shifted), 7, &scratch) == nullptr);
+  };
+  const auto* summary = flatbuffers::GetRoot<fb::RollupSummary>(v.summary.data());
+  check.operator()<fb::RollupSummary>(v.summary, FirstElement(summary->groups()->Get(0)->ports()));
+  const auto* pairs = flatbuffers::GetRoot<fb::RollupPairs>(v.pairs.data());
+  check.operator()<fb::RollupPairs>(v.pairs, FirstElement(pairs->groups()->Get(0)->pairs()));
+  const auto* minutes = flatbuffers::GetRoot<fb::RollupMinutes>(v.minutes.data());
+  check.operator()<fb::RollupMinutes>(v.minutes, FirstElement(minutes->groups()->Get(0)->flows()));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cstring>
+
 namespace flowstat::testing {
 namespace {
 
@@ -154,6 +156,28 @@ std::string Comparable(std::vector<FlowStatistic> list, bool require_ids) {
     s.id.clear();
   }
   return FormatStatisticsJson(list);
+}
+
+std::string ShiftVectorOffAlignment(std::string buffer, std::string_view first_element) {
+  const size_t data = buffer.find(first_element);
+  if (data == std::string::npos || data % 8 != 0 || data < 4 ||
+      buffer.find(first_element, data + 1) != std::string::npos) {
+    return {};
+  }
+  auto load = [&](size_t at) {
+    uint32_t v;
+    std::memcpy(&v, buffer.data() + at, 4);
+    return v;
+  };
+  auto store = [&](size_t at, uint32_t v) { std::memcpy(buffer.data() + at, &v, 4); };
+  const size_t length_field = data - 4;
+  for (size_t field = 0; field + 4 <= length_field; field += 4) {
+    if (field + load(field) != length_field) continue;  // an offset is relative to where it lies
+    store(field, load(field) + 4);
+    store(data, 1);
+    return buffer;
+  }
+  return {};
 }
 
 }  // namespace flowstat::testing

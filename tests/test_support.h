@@ -54,4 +54,11 @@ std::string Comparable(std::vector<FlowStatistic> list, bool require_ids);
 FlowEvent MakeEvent(int64_t t, const std::string& ns, const std::string& src, const std::string& dst,
                     Action action = Action::kAccept, uint64_t value = 1);
 
+// `buffer`, a FlatBuffer, with one vector moved 4 bytes on: the vector whose first element's bytes
+// are `first_element` (found once in `buffer`, 8-byte aligned), its offset pointing 4 bytes further
+// at a length of 1 written over that element's first 4 bytes. The FlatBuffers verifier still
+// accepts it — it checks a vector's length for 4-byte alignment only — but an 8-byte element now
+// lies 4 bytes off its alignment. Empty when the vector or its offset is not found.
+std::string ShiftVectorOffAlignment(std::string buffer, std::string_view first_element);
+
 }  // namespace flowstat::testing
