@@ -86,6 +86,45 @@ void BM_BuildChunk(benchmark::State& state) {
 }
 BENCHMARK(BM_BuildChunk)->Arg(1000)->Arg(10000);
 
+// What the merge operator does with `runs` operands of one chunk (8000 records in all, each
+// operand sorted): one sort of everything, or a pairwise merge of the sorted runs.
+std::pair<std::vector<flowstat::schema::EventRecord>, std::vector<size_t>> ChunkOperands(int64_t runs) {
+  std::vector<flowstat::schema::EventRecord> records;
+  std::vector<size_t> ends;
+  for (int64_t r = 0; r < runs; ++r) {
+    std::vector<flowstat::schema::EventRecord> run;
+    for (int64_t i = r; i < 8000; i += runs) {
+      run.emplace_back(static_cast<uint32_t>(i * 7919 % 2000 + 1), static_cast<uint32_t>(i % 300 + 1),
+                       1763596800000 + i, 1, 1, 2, 3, 4, 5, 6, 443, 0, 6, 5, 0);
+    }
+    flowstat::schema::SortUnique(&run);
+    records.insert(records.end(), run.begin(), run.end());
+    ends.push_back(records.size());
+  }
+  return {records, ends};
+}
+
+void BM_MergeOperandsBySort(benchmark::State& state) {
+  const auto [records, ends] = ChunkOperands(state.range(0));
+  for (auto _ : state) {
+    auto copy = records;
+    benchmark::DoNotOptimize(flowstat::schema::SortUnique(&copy));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+}
+BENCHMARK(BM_MergeOperandsBySort)->Arg(2)->Arg(8)->Arg(32);
+
+void BM_MergeOperandsAsRuns(benchmark::State& state) {
+  const auto [records, ends] = ChunkOperands(state.range(0));
+  std::vector<flowstat::schema::EventRecord> scratch;
+  for (auto _ : state) {
+    auto copy = records;
+    benchmark::DoNotOptimize(flowstat::schema::SortUniqueRuns(&copy, ends, &scratch));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+}
+BENCHMARK(BM_MergeOperandsAsRuns)->Arg(2)->Arg(8)->Arg(32);
+
 // An hour's records as the refresh reads them: `n` events over 2000 sources, 300 destinations
 // and 500 ports, in 16 chunks (source shards), each sorted.
 std::vector<flowstat::schema::EventRecord> HourRecords(int64_t n, uint32_t hour) {

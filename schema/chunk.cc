@@ -87,4 +87,48 @@ size_t SortUnique(std::vector<EventRecord>* records) {
   return removed;
 }
 
+namespace {
+
+bool StrictlyIncreasing(std::span<const EventRecord> run) {
+  for (size_t i = 1; i < run.size(); ++i) {
+    if (CompareRecords(run[i - 1], run[i]) >= 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t SortUniqueRuns(std::vector<EventRecord>* records, std::span<const size_t> run_ends,
+                      std::vector<EventRecord>* scratch) {
+  std::vector<size_t> ends(run_ends.begin(), run_ends.end());
+  size_t begin = 0;
+  for (size_t end : ends) {
+    if (end < begin || end > records->size() ||
+        !StrictlyIncreasing(std::span<const EventRecord>(records->data() + begin, end - begin))) {
+      return SortUnique(records);
+    }
+    begin = end;
+  }
+  if (begin != records->size()) return SortUnique(records);
+  // Bottom-up: each pass merges runs two by two from *records into *scratch, then swaps them.
+  scratch->resize(records->size());
+  while (ends.size() > 1) {
+    size_t from = 0, kept = 0;
+    for (size_t i = 0; i < ends.size(); i += 2) {
+      const size_t middle = ends[i], end = i + 1 < ends.size() ? ends[i + 1] : middle;
+      std::merge(records->begin() + from, records->begin() + middle, records->begin() + middle, records->begin() + end,
+                 scratch->begin() + from, RecordLess);
+      ends[kept++] = end;
+      from = end;
+    }
+    ends.resize(kept);
+    records->swap(*scratch);
+  }
+  auto end = std::unique(records->begin(), records->end(),
+                         [](const EventRecord& a, const EventRecord& b) { return CompareRecords(a, b) == 0; });
+  const size_t removed = static_cast<size_t>(records->end() - end);
+  records->erase(end, records->end());
+  return removed;
+}
+
 }  // namespace flowstat::schema

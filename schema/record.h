@@ -109,7 +109,24 @@ Status DecodeEvent(const EventRecord& record, const EntryLookup& lookup, FlowEve
 
 // The total order of records inside a chunk: (source_id, destination_id, time_ms, the rest).
 // Two records compare equal iff they encode the same event.
-int CompareRecords(const EventRecord& a, const EventRecord& b);
+inline int CompareRecords(const EventRecord& a, const EventRecord& b) {
+  // Field by field, most selective first; one comparison per field (a tuple's < compares twice).
+  auto cmp = [](auto x, auto y) { return x < y ? -1 : (y < x ? 1 : 0); };
+  if (int c = cmp(a.source_id(), b.source_id())) return c;
+  if (int c = cmp(a.destination_id(), b.destination_id())) return c;
+  if (int c = cmp(a.time_ms(), b.time_ms())) return c;
+  if (int c = cmp(a.namespace_id(), b.namespace_id())) return c;
+  if (int c = cmp(a.value(), b.value())) return c;
+  if (int c = cmp(a.destination_port(), b.destination_port())) return c;
+  if (int c = cmp(a.flags(), b.flags())) return c;
+  if (int c = cmp(a.protocol(), b.protocol())) return c;
+  if (int c = cmp(a.endpoint_types(), b.endpoint_types())) return c;
+  if (int c = cmp(a.source_tags(), b.source_tags())) return c;
+  if (int c = cmp(a.destination_tags(), b.destination_tags())) return c;
+  if (int c = cmp(a.source_ip(), b.source_ip())) return c;
+  if (int c = cmp(a.destination_ip(), b.destination_ip())) return c;
+  return cmp(a.details(), b.details());
+}
 inline bool RecordLess(const EventRecord& a, const EventRecord& b) { return CompareRecords(a, b) < 0; }
 
 }  // namespace flowstat::schema

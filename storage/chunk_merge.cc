@@ -23,12 +23,18 @@ bool Collect(const rocksdb::Slice& value, std::vector<EventRecord>* out) {
 template <typename Operands>
 bool Union(const rocksdb::Slice* existing, const Operands& operands, std::string* result) noexcept {
   try {
-    std::vector<EventRecord> records;
-    if (existing && !Collect(*existing, &records)) return false;
+    std::vector<EventRecord> records, scratch;
+    std::vector<size_t> run_ends;  // each operand is a sorted, duplicate-free run
+    run_ends.reserve(operands.size() + 1);
+    if (existing) {
+      if (!Collect(*existing, &records)) return false;
+      run_ends.push_back(records.size());
+    }
     for (const rocksdb::Slice& op : operands) {
       if (!Collect(op, &records)) return false;
+      run_ends.push_back(records.size());
     }
-    schema::SortUnique(&records);
+    schema::SortUniqueRuns(&records, run_ends, &scratch);
     *result = schema::BuildChunk(records);
     return true;
   } catch (...) {  // allocation failure: report, never throw into RocksDB

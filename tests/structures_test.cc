@@ -560,6 +560,38 @@ TEST_CASE("a damaged chunk is refused in place exactly when the FlatBuffers veri
   CHECK(accepted < 20000);
 }
 
+// Chunks merged as sorted runs (the merge operator's way) against one sort of everything: runs of
+// a shared pool (so repeats across runs), empty runs, and runs that are not strictly increasing
+// (a damaged chunk: the merge must fall back to sorting).
+TEST_CASE("SortUniqueRuns gives what SortUnique gives, however the runs come", "[chunk]") {
+  std::mt19937_64 rng(37);
+  std::vector<schema::EventRecord> scratch;
+  for (int trial = 0; trial < 400; ++trial) {
+    INFO("trial " << trial);
+    auto pool = RandomRecords(rng, 1 + rng() % 300, 1763557200000, storage::kChunkMs, 1);
+    const size_t runs = 1 + rng() % (trial % 10 == 0 ? 40 : 6);
+    const int damage = static_cast<int>(rng() % 8);  // 0: a run out of order, 1: a repeat inside a run
+    std::vector<schema::EventRecord> records;
+    std::vector<size_t> run_ends;
+    for (size_t r = 0; r < runs; ++r) {
+      std::vector<schema::EventRecord> run;
+      const size_t n = rng() % 4 == 0 ? 0 : rng() % (pool.size() + 1);
+      for (size_t i = 0; i < n; ++i) run.push_back(pool[rng() % pool.size()]);
+      schema::SortUnique(&run);
+      if (r == 0 && damage == 0 && run.size() >= 2) std::swap(run.front(), run.back());
+      if (r == 0 && damage == 1 && !run.empty()) run.push_back(run.back());
+      records.insert(records.end(), run.begin(), run.end());
+      run_ends.push_back(records.size());
+    }
+    auto want = records;
+    const size_t want_removed = schema::SortUnique(&want);
+    const size_t removed = schema::SortUniqueRuns(&records, run_ends, &scratch);
+    CHECK(removed == want_removed);
+    REQUIRE(records.size() == want.size());
+    CHECK((want.empty() || std::memcmp(records.data(), want.data(), want.size() * sizeof want[0]) == 0));
+  }
+}
+
 // The bytes of the first element of a vector, to find it again in its buffer.
 template <typename T>
 std::string_view FirstElement(const flatbuffers::Vector<T>* v) {
