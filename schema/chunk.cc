@@ -89,46 +89,58 @@ size_t SortUnique(std::vector<EventRecord>* records) {
 
 namespace {
 
-bool StrictlyIncreasing(std::span<const EventRecord> run) {
-  for (size_t i = 1; i < run.size(); ++i) {
-    if (CompareRecords(run[i - 1], run[i]) >= 0) return false;
-  }
-  return true;
+// Merges [a, a_end) and [b, b_end) into `out`, a's record first of two equal ones. Defined for
+// runs out of order too: each run's records keep their order, so the result is sorted exactly when
+// both runs are.
+void MergeTwo(const EventRecord* a, const EventRecord* a_end, const EventRecord* b, const EventRecord* b_end,
+              EventRecord* out) {
+  while (a != a_end && b != b_end) *out++ = RecordLess(*b, *a) ? *b++ : *a++;
+  out = std::copy(a, a_end, out);
+  std::copy(b, b_end, out);
 }
 
 }  // namespace
 
 size_t SortUniqueRuns(std::vector<EventRecord>* records, std::span<const size_t> run_ends,
                       std::vector<EventRecord>* scratch) {
-  std::vector<size_t> ends(run_ends.begin(), run_ends.end());
-  size_t begin = 0;
-  for (size_t end : ends) {
-    if (end < begin || end > records->size() ||
-        !StrictlyIncreasing(std::span<const EventRecord>(records->data() + begin, end - begin))) {
-      return SortUnique(records);
-    }
-    begin = end;
+  std::vector<size_t> ends;
+  ends.reserve(run_ends.size());
+  for (size_t end : run_ends) {
+    if (end < (ends.empty() ? 0 : ends.back()) || end > records->size()) return SortUnique(records);
+    ends.push_back(end);
   }
-  if (begin != records->size()) return SortUnique(records);
+  if ((ends.empty() ? 0 : ends.back()) != records->size()) return SortUnique(records);
   // Bottom-up: each pass merges runs two by two from *records into *scratch, then swaps them.
   scratch->resize(records->size());
   while (ends.size() > 1) {
     size_t from = 0, kept = 0;
     for (size_t i = 0; i < ends.size(); i += 2) {
       const size_t middle = ends[i], end = i + 1 < ends.size() ? ends[i + 1] : middle;
-      std::merge(records->begin() + from, records->begin() + middle, records->begin() + middle, records->begin() + end,
-                 scratch->begin() + from, RecordLess);
+      EventRecord* r = records->data();
+      MergeTwo(r + from, r + middle, r + middle, r + end, scratch->data() + from);
       ends[kept++] = end;
       from = end;
     }
     ends.resize(kept);
     records->swap(*scratch);
   }
-  auto end = std::unique(records->begin(), records->end(),
-                         [](const EventRecord& a, const EventRecord& b) { return CompareRecords(a, b) == 0; });
-  const size_t removed = static_cast<size_t>(records->end() - end);
-  records->erase(end, records->end());
-  return removed;
+  // One pass drops repeats and checks the order: the merge came out sorted exactly when every run
+  // was. A run out of order (a damaged chunk) leaves the rest to a whole sort; what was dropped
+  // so far were repeats, which it would have dropped too.
+  EventRecord* r = records->data();
+  const size_t n = records->size();
+  size_t kept = n == 0 ? 0 : 1;
+  for (size_t i = 1; i < n; ++i) {
+    const int order = CompareRecords(r[kept - 1], r[i]);
+    if (order < 0) {
+      r[kept++] = r[i];
+    } else if (order > 0) {
+      records->erase(records->begin() + static_cast<ptrdiff_t>(kept), records->begin() + static_cast<ptrdiff_t>(i));
+      return (i - kept) + SortUnique(records);
+    }
+  }
+  records->resize(kept);
+  return n - kept;
 }
 
 }  // namespace flowstat::schema
