@@ -2,6 +2,9 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+#include <numeric>
+
 #include "storage/format.h"
 #include "storage/keys.h"
 
@@ -13,6 +16,47 @@ void Mark(const flatbuffers::Vector<uint32_t>* ids, IdSet* seen) {
   if (!ids) return;
   for (uint32_t id : *ids) seen->Insert(id);
 }
+
+// The IDs of some pair sums (source id << 32 | destination id), ranked in the order of their
+// strings (equal strings, equal ranks). Few IDs make many pairs, so an ID's rank is found by hash.
+class IdRanks {
+ public:
+  template <typename Iterator>
+  IdRanks(Iterator begin, Iterator end, const storage::Dictionary::Reader& d) {
+    for (auto it = begin; it != end; ++it) {
+      for (const auto id : {static_cast<uint32_t>(it->first >> 32), static_cast<uint32_t>(it->first)}) {
+        if (Find(id) == 0) {
+          ids_.push_back(id);
+          index_.Insert(Hash(id), static_cast<uint32_t>(ids_.size()));
+        }
+      }
+    }
+    // A rollup naming a non-ID entry (only damage can) shows as "" rather than being dereferenced.
+    std::vector<std::string_view> texts;
+    texts.reserve(ids_.size());
+    for (uint32_t id : ids_) texts.push_back(d.Payload(id, schema::EntryKind::kEntityId).value_or(std::string_view()));
+    std::vector<uint32_t> order(ids_.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return texts[a] < texts[b]; });
+    ranks_.resize(ids_.size());
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (k == 0 || texts[order[k]] != texts[order[k - 1]]) texts_by_rank_.push_back(texts[order[k]]);
+      ranks_[order[k]] = static_cast<uint32_t>(texts_by_rank_.size() - 1);
+    }
+  }
+  // REQUIRES: `id` is one of the pairs'.
+  uint32_t Rank(uint32_t id) const { return ranks_[Find(id) - 1]; }
+  std::string_view Text(uint32_t rank) const { return texts_by_rank_[rank]; }
+
+ private:
+  static uint64_t Hash(uint32_t id) { return (uint64_t{id} + 1) * 0x9E3779B97F4A7C15ULL; }
+  uint32_t Find(uint32_t id) const {
+    return index_.Find(Hash(id), [&](uint32_t ref) { return ids_[ref - 1] == id; });
+  }
+  util::HashIndex index_;  // id -> its place in ids_, + 1
+  std::vector<uint32_t> ids_, ranks_;
+  std::vector<std::string_view> texts_by_rank_;
+};
 
 }  // namespace
 
@@ -158,13 +202,21 @@ void Reducer::FillSerie(ModeTotals& t, FlowStatistic* out) const {
 }
 
 void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const {
+  // RanksBefore's order, with each ID string stood for by its rank among the IDs (ties on value,
+  // most of an unlimited Repartition's pairs, then compare integers instead of strings).
   struct Entry {
     Count value;
-    std::string_view source_id, destination_id;  // Flows
-    uint32_t port;                               // Ports
+    uint32_t source_rank, destination_rank;  // Flows: IdRanks
+    uint32_t port;                           // Ports
   };
-  auto before = [](const Entry& a, const Entry& b) { return RanksBefore(a, b); };
+  auto before = [](const Entry& a, const Entry& b) {
+    if (a.value != b.value) return a.value > b.value;
+    if (a.source_rank != b.source_rank) return a.source_rank < b.source_rank;
+    if (a.destination_rank != b.destination_rank) return a.destination_rank < b.destination_rank;
+    return a.port < b.port;
+  };
   std::vector<Entry> entries;
+  std::optional<IdRanks> ranks;
   const std::optional<size_t> limit =
       q_.limit ? std::optional<size_t>(static_cast<size_t>(std::min<uint64_t>(*q_.limit, SIZE_MAX))) : std::nullopt;
   if (q_.metric == Metric::kFlows) {
@@ -183,12 +235,11 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
       }
     }
     entries.reserve(static_cast<size_t>(end - sums.begin()));
-    // A rollup naming a non-ID entry (only damage can) shows as "" rather than being dereferenced.
-    auto id = [&](uint64_t i) {
-      return d.Payload(static_cast<uint32_t>(i), schema::EntryKind::kEntityId).value_or(std::string_view());
-    };
-    for (auto it = sums.begin(); it != end; ++it)
-      entries.push_back({it->second, id(it->first >> 32), id(it->first & 0xffffffff), 0});
+    ranks.emplace(sums.begin(), end, d);
+    for (auto it = sums.begin(); it != end; ++it) {
+      entries.push_back({it->second, ranks->Rank(static_cast<uint32_t>(it->first >> 32)),
+                         ranks->Rank(static_cast<uint32_t>(it->first)), 0});
+    }
   } else if (limit) {
     // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
     // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
@@ -200,13 +251,13 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
         std::pop_heap(entries.begin(), entries.end(), before);
         entries.pop_back();
       }
-      entries.push_back({value, {}, {}, port});
+      entries.push_back({value, 0, 0, port});
       std::push_heap(entries.begin(), entries.end(), before);
     });
   } else {
     entries.reserve(t.ports.size());
     t.ports.ForEach([&](uint32_t port) {
-      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], {}, {}, port});
+      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], 0, 0, port});
     });
   }
   std::sort(entries.begin(), entries.end(), before);
@@ -215,8 +266,10 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
   for (size_t i = 0; i < keep; ++i) {
     DataPoint& p = out->data_points[i];
     p.value = entries[i].value;
-    p.source_id = entries[i].source_id;
-    p.destination_id = entries[i].destination_id;
+    if (ranks) {
+      p.source_id = ranks->Text(entries[i].source_rank);
+      p.destination_id = ranks->Text(entries[i].destination_rank);
+    }
     p.port = entries[i].port;
   }
 }
