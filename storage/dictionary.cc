@@ -96,7 +96,6 @@ const char* Dictionary::Generation::Add(uint32_t id, char kind, std::string_view
   const char* at = Keep(&bytes, id, kind, payload);
   entries.push_back(at);
   index.Insert(hash, static_cast<uint32_t>(entries.size()));
-  used += KeptBytes(payload) + sizeof(const char*) + 16;  // 16: an index slot at half load
   return at;
 }
 
@@ -104,12 +103,11 @@ void Dictionary::Generation::Clear() {
   bytes.Reset();  // keeps its blocks for the next generation
   entries.clear();
   index.Clear();
-  used = 0;
   newest_created = 0;
 }
 
 const char* Dictionary::AddCached(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
-  if (young_.used >= cache_bytes_ / 2 && old_.newest_created <= written_.load(std::memory_order_acquire)) {
+  if (young_.Bytes() >= cache_bytes_ / 2 && old_.newest_created <= written_.load(std::memory_order_acquire)) {
     if (!old_.entries.empty()) cache_complete_ = false;
     std::swap(young_, old_);
     young_.Clear();

@@ -78,7 +78,7 @@ class Dictionary final : public schema::Interner {
   void ForgetWrittenCache();
 
   // Bytes held by cached entries (bounded mode), for tests and measurements.
-  size_t cached_bytes() const { return young_.used + old_.used; }
+  size_t cached_bytes() const { return young_.Bytes() + old_.Bytes(); }
 
   // A consistent read-only view; implements lookups both ways.
   class Reader final : public schema::EntryLookup {
@@ -134,7 +134,6 @@ class Dictionary final : public schema::Interner {
     return std::string_view(at + 8, size);
   }
   static const char* Keep(util::ByteArena* arena, uint32_t id, char kind, std::string_view payload);
-  static size_t KeptBytes(std::string_view payload) { return 9 + payload.size(); }
   // The id of (kind, payload) among kept entries indexed by `index` (references into `kept`), or 0.
   static uint32_t FindKept(const util::HashIndex& index, const std::vector<const char*>& kept, char kind,
                            std::string_view payload, uint64_t hash);
@@ -156,11 +155,15 @@ class Dictionary final : public schema::Interner {
     util::ByteArena bytes;
     std::vector<const char*> entries;  // reference r at entries[r - 1]
     util::HashIndex index;             // hash of payload -> reference
-    size_t used = 0;                   // bytes, counting the index and the reference
     uint32_t newest_created = 0;       // the highest id created (not found) in this generation
     uint32_t Find(char kind, std::string_view payload, uint64_t hash) const;
     const char* Add(uint32_t id, char kind, std::string_view payload, uint64_t hash);
-    void Clear();  // keeps the arena's blocks for the next generation
+    void Clear();  // keeps the arena's blocks and the vectors' capacity for the next generation
+    // Bytes it holds: its entries with the ends of arena blocks they left, and the whole capacity
+    // of its vector and index (a growing table is up to half empty).
+    size_t Bytes() const {
+      return bytes.used_bytes() + entries.capacity() * sizeof(const char*) + index.memory_bytes();
+    }
   };
   uint32_t InternCached(char kind, std::string_view payload, uint64_t hash);
   // Adds an entry to the young generation, first making room if it is full.

@@ -36,6 +36,22 @@ std::string RandomString(std::mt19937_64& rng, size_t max_size) {
   return s;
 }
 
+TEST_CASE("ByteArena counts the bytes it handed out, with the block ends it skipped") {
+  util::ByteArena arena(1024);
+  CHECK(arena.used_bytes() == 0);
+  arena.Allocate(600);
+  CHECK(arena.used_bytes() == 600);
+  arena.Allocate(600);  // 424 left in the first block: a second one
+  CHECK(arena.used_bytes() == 1024 + 600);
+  arena.Allocate(2000);  // larger than a block: a block of its own
+  CHECK(arena.used_bytes() == 2048 + 2000);
+  arena.Reset();  // the two regular blocks stay for reuse
+  CHECK(arena.used_bytes() == 0);
+  arena.Allocate(1000);
+  arena.Allocate(1000);
+  CHECK(arena.used_bytes() == 1024 + 1000);
+}
+
 TEST_CASE("ByteArena keeps every view valid and intact across growth and large requests") {
   std::mt19937_64 rng(7);
   util::ByteArena arena(1024);

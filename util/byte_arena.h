@@ -16,7 +16,7 @@ class ByteArena {
 
   // `n` bytes, stable until Reset. A request larger than a block gets a block of its own.
   char* Allocate(size_t n) {
-    for (; current_ < blocks_.size(); ++current_, used_ = 0) {
+    for (; current_ < blocks_.size(); passed_ += blocks_[current_].size, ++current_, used_ = 0) {
       Block& b = blocks_[current_];
       if (b.size - used_ >= n) {
         char* at = b.bytes.get() + used_;
@@ -42,7 +42,11 @@ class ByteArena {
     std::erase_if(blocks_, [&](const Block& b) { return b.size > block_bytes_; });
     current_ = 0;
     used_ = 0;
+    passed_ = 0;
   }
+
+  // Bytes handed out since the last Reset, with the ends of the blocks they left unused.
+  size_t used_bytes() const { return passed_ + used_; }
 
  private:
   struct Block {
@@ -54,6 +58,7 @@ class ByteArena {
   std::vector<Block> blocks_;
   size_t current_ = 0;  // the block being filled
   size_t used_ = 0;     // bytes used in it
+  size_t passed_ = 0;   // the sizes of the blocks before it
 };
 
 }  // namespace flowstat::util

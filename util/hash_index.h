@@ -30,8 +30,10 @@ class HashIndex {
   }
 
   size_t size() const { return count_; }
+  // Bytes of the table (kept at most half full).
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
   void Clear() {
-    slots_.clear();
+    slots_ = {};  // its memory too: the next Insert allocates a small table
     count_ = 0;
     mask_ = 0;
   }
