@@ -282,6 +282,7 @@ class EventStore {
   PresenceMemo presence_written_ GUARDED_BY(write_mu_);
   // WriteRecords' buffers, kept from one batch to the next (see RecordBatch::Clear).
   rocksdb::WriteBatch write_batch_ GUARDED_BY(write_mu_);
+  size_t write_batch_reserved_ GUARDED_BY(write_mu_) = 0;  // the bytes write_batch_ was made with
   std::vector<schema::EventRecord> chunk_records_ GUARDED_BY(write_mu_);
   std::vector<PresenceKeyBytes> presence_keys_ GUARDED_BY(write_mu_);
 
