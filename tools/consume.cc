@@ -22,6 +22,7 @@
 
 #include "flowstat/formats.h"
 #include "flowstat/store.h"
+#include "util/memory.h"
 
 namespace flowstat::tools {
 namespace {
@@ -342,6 +343,9 @@ class Consumer {
 
 }  // namespace
 
-int RunConsume(const ConsumeOptions& options) { return Consumer(options).Run(); }
+int RunConsume(const ConsumeOptions& options) {
+  util::LimitMallocArenas(2);  // a writing process's memory (util/memory.h)
+  return Consumer(options).Run();
+}
 
 }  // namespace flowstat::tools

@@ -16,6 +16,7 @@
 #include "flowstat/formats.h"
 #include "flowstat/store.h"
 #include "tools/line_reader.h"
+#include "util/memory.h"
 
 namespace flowstat::tools {
 namespace {
@@ -414,6 +415,9 @@ class Importer {
 
 }  // namespace
 
-int RunImport(const ImportOptions& options) { return Importer(options).Run(); }
+int RunImport(const ImportOptions& options) {
+  util::LimitMallocArenas(2);  // a writing process's memory (util/memory.h)
+  return Importer(options).Run();
+}
 
 }  // namespace flowstat::tools
