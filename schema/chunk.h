@@ -54,9 +54,10 @@ Status ReadChunkInPlace(std::string_view bytes, ChunkRecords* records);
 size_t SortUnique(std::vector<EventRecord>* records);
 
 // SortUnique of records that come as runs, run i ending at `run_ends[i]` (ascending, the last
-// equal to records->size()). When every run is strictly increasing, as a stored chunk is, the
-// runs are merged pairwise: n log(runs) comparisons instead of n log n. Otherwise (a damaged
-// chunk) they are sorted whole. `scratch` is working space, kept for the next call.
+// equal to records->size()). The runs are merged pairwise — n log(runs) comparisons instead of
+// n log n — which sorts them when each is in order, as a stored chunk is; a run out of order (a
+// damaged chunk) is found after the merge and the records are then sorted whole. `scratch` is
+// working space.
 size_t SortUniqueRuns(std::vector<EventRecord>* records, std::span<const size_t> run_ends,
                       std::vector<EventRecord>* scratch);
 

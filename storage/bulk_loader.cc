@@ -5,7 +5,9 @@
 namespace flowstat::storage {
 namespace {
 
-constexpr size_t kMaxQueuedBatches = 2;
+// Sealed batches waiting for the writing thread. Parsing is the slower side, so one keeps the
+// writer busy; each more holds a batch's memory (~9 MB at 131,072 events) for nothing.
+constexpr size_t kMaxQueuedBatches = 1;
 
 }  // namespace
 
