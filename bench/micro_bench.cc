@@ -87,7 +87,7 @@ void BM_BuildChunk(benchmark::State& state) {
 BENCHMARK(BM_BuildChunk)->Arg(1000)->Arg(10000);
 
 // What the merge operator does with `runs` operands of one chunk (8000 records in all, each
-// operand sorted): one sort of everything, or a pairwise merge of the sorted runs.
+// operand sorted), up to the merged chunk: one sort of everything, or a k-way merge of the runs.
 std::pair<std::vector<flowstat::schema::EventRecord>, std::vector<size_t>> ChunkOperands(int64_t runs) {
   std::vector<flowstat::schema::EventRecord> records;
   std::vector<size_t> ends;
@@ -108,7 +108,8 @@ void BM_MergeOperandsBySort(benchmark::State& state) {
   const auto [records, ends] = ChunkOperands(state.range(0));
   for (auto _ : state) {
     auto copy = records;
-    benchmark::DoNotOptimize(flowstat::schema::SortUnique(&copy));
+    flowstat::schema::SortUnique(&copy);
+    benchmark::DoNotOptimize(flowstat::schema::BuildChunk(copy));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
 }
@@ -116,10 +117,17 @@ BENCHMARK(BM_MergeOperandsBySort)->Arg(2)->Arg(8)->Arg(32);
 
 void BM_MergeOperandsAsRuns(benchmark::State& state) {
   const auto [records, ends] = ChunkOperands(state.range(0));
-  std::vector<flowstat::schema::EventRecord> scratch;
+  std::vector<std::string> operands;
+  for (size_t begin = 0; size_t end : ends) {
+    operands.push_back(flowstat::schema::BuildChunk(std::span(records).subspan(begin, end - begin)));
+    begin = end;
+  }
+  std::vector<flowstat::schema::ChunkRecords> chunks(operands.size());
+  for (size_t i = 0; i < operands.size(); ++i) (void)flowstat::schema::ReadChunkInPlace(operands[i], &chunks[i]);
   for (auto _ : state) {
-    auto copy = records;
-    benchmark::DoNotOptimize(flowstat::schema::SortUniqueRuns(&copy, ends, &scratch));
+    std::string merged;  // a fresh result each time, as the merge operator gets
+    benchmark::DoNotOptimize(flowstat::schema::MergeChunks(chunks, &merged));
+    benchmark::DoNotOptimize(merged.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
 }

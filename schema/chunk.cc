@@ -5,15 +5,47 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 
 namespace flowstat::schema {
 
+namespace {
+
+// What FlatBufferBuilder writes before the records of a Chunk of one or more records, 32 bytes:
+// the root offset (20, the table), the file identifier, 6 bytes of padding that put the records
+// 8-byte aligned, the vtable (its size 6, the table's size 8, field 0 at 4), the table (the signed
+// distance 6 back to the vtable, the distance 4 on to the vector), the vector's length. Writing
+// it directly saves the builder's copy of every record; a test compares it with the builder's.
+constexpr size_t kChunkHeaderSize = 32;
+
+void WriteChunkHeader(uint32_t count, char* out) {
+  const uint32_t root = 20, from_table = 4;
+  const int32_t to_vtable = 6;
+  const uint16_t vtable[3] = {6, 8, fb::Chunk::VT_EVENTS};
+  std::memcpy(out, &root, 4);
+  std::memcpy(out + 4, fb::ChunkIdentifier(), flatbuffers::kFileIdentifierLength);
+  std::memset(out + 8, 0, 6);
+  std::memcpy(out + 14, vtable, sizeof vtable);
+  std::memcpy(out + 20, &to_vtable, 4);
+  std::memcpy(out + 24, &from_table, 4);
+  std::memcpy(out + 28, &count, 4);
+}
+
+}  // namespace
+
 std::string BuildChunk(std::span<const EventRecord> records) {
-  flatbuffers::FlatBufferBuilder b(records.size() * sizeof(EventRecord) + 64);
-  auto vec = b.CreateVectorOfStructs(records.data(), records.size());
-  b.Finish(fb::CreateChunk(b, vec), fb::ChunkIdentifier());
-  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  static_assert(std::endian::native == std::endian::little, "FlatBuffers scalars are written as they lie");
+  if (records.empty()) {  // FlatBufferBuilder aligns nothing then: 28 bytes
+    flatbuffers::FlatBufferBuilder b(64);
+    auto vec = b.CreateVectorOfStructs(records.data(), records.size());
+    b.Finish(fb::CreateChunk(b, vec), fb::ChunkIdentifier());
+    return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  }
+  std::string out(kChunkHeaderSize + records.size_bytes(), '\0');
+  WriteChunkHeader(static_cast<uint32_t>(records.size()), out.data());
+  std::memcpy(out.data() + kChunkHeaderSize, records.data(), records.size_bytes());
+  return out;
 }
 
 Status ReadChunk(std::string_view bytes, std::vector<uint64_t>* scratch, std::span<const EventRecord>* records) {
@@ -89,58 +121,91 @@ size_t SortUnique(std::vector<EventRecord>* records) {
 
 namespace {
 
-// Merges [a, a_end) and [b, b_end) into `out`, a's record first of two equal ones. Defined for
-// runs out of order too: each run's records keep their order, so the result is sorted exactly when
-// both runs are.
-void MergeTwo(const EventRecord* a, const EventRecord* a_end, const EventRecord* b, const EventRecord* b_end,
-              EventRecord* out) {
-  while (a != a_end && b != b_end) *out++ = RecordLess(*b, *a) ? *b++ : *a++;
-  out = std::copy(a, a_end, out);
-  std::copy(b, b_end, out);
-}
+// A k-way merge of sorted runs into `out`, one record of each repeat kept; the number of records
+// written, or nullopt when a run is out of order. `heap` holds the indices of the runs not yet
+// used up, a min-heap by their next record (ties by index); the smallest is replaced by its run's
+// next record and sifted down, one comparison per level.
+class RunMerger {
+ public:
+  explicit RunMerger(std::span<const ChunkRecords> runs) : runs_(runs), heads_(runs.size()), next_(runs.size(), 1) {
+    for (uint32_t run = 0; run < runs.size(); ++run) {
+      if (runs[run].size() == 0) continue;
+      heads_[run] = runs[run][0];
+      heap_.push_back(run);
+    }
+    for (size_t i = heap_.size() / 2; i-- > 0;) SiftDown(i);
+  }
+
+  std::optional<size_t> Merge(char* out) {
+    size_t kept = 0;
+    EventRecord last;
+    while (!heap_.empty()) {
+      const uint32_t run = heap_[0];
+      const int order = kept == 0 ? -1 : CompareRecords(last, heads_[run]);
+      if (order > 0) return std::nullopt;  // the merge of sorted runs never goes down
+      if (order < 0) {
+        last = heads_[run];
+        std::memcpy(out + kept++ * sizeof(EventRecord), static_cast<const void*>(&last), sizeof(EventRecord));
+      }
+      if (next_[run] < runs_[run].size()) {
+        heads_[run] = runs_[run][next_[run]++];
+      } else {
+        heap_[0] = heap_.back();
+        heap_.pop_back();
+      }
+      SiftDown(0);
+    }
+    return kept;
+  }
+
+ private:
+  bool Before(uint32_t a, uint32_t b) const {
+    const int order = CompareRecords(heads_[a], heads_[b]);
+    return order != 0 ? order < 0 : a < b;
+  }
+
+  void SiftDown(size_t i) {
+    const size_t n = heap_.size();
+    while (2 * i + 1 < n) {
+      size_t child = 2 * i + 1;
+      if (child + 1 < n && Before(heap_[child + 1], heap_[child])) ++child;
+      if (!Before(heap_[child], heap_[i])) return;
+      std::swap(heap_[i], heap_[child]);
+      i = child;
+    }
+  }
+
+  std::span<const ChunkRecords> runs_;
+  std::vector<EventRecord> heads_;  // each run's next record
+  std::vector<size_t> next_;        // each run's index of the record after its head
+  std::vector<uint32_t> heap_;
+};
 
 }  // namespace
 
-size_t SortUniqueRuns(std::vector<EventRecord>* records, std::span<const size_t> run_ends,
-                      std::vector<EventRecord>* scratch) {
-  std::vector<size_t> ends;
-  ends.reserve(run_ends.size());
-  for (size_t end : run_ends) {
-    if (end < (ends.empty() ? 0 : ends.back()) || end > records->size()) return SortUnique(records);
-    ends.push_back(end);
+size_t MergeChunks(std::span<const ChunkRecords> chunks, std::string* out) {
+  size_t total = 0;
+  for (const ChunkRecords& chunk : chunks) total += chunk.size();
+  if (total == 0) {
+    *out = BuildChunk({});
+    return 0;
   }
-  if ((ends.empty() ? 0 : ends.back()) != records->size()) return SortUnique(records);
-  // Bottom-up: each pass merges runs two by two from *records into *scratch, then swaps them.
-  scratch->resize(records->size());
-  while (ends.size() > 1) {
-    size_t from = 0, kept = 0;
-    for (size_t i = 0; i < ends.size(); i += 2) {
-      const size_t middle = ends[i], end = i + 1 < ends.size() ? ends[i + 1] : middle;
-      EventRecord* r = records->data();
-      MergeTwo(r + from, r + middle, r + middle, r + end, scratch->data() + from);
-      ends[kept++] = end;
-      from = end;
-    }
-    ends.resize(kept);
-    records->swap(*scratch);
+  out->resize(kChunkHeaderSize + total * sizeof(EventRecord));
+  if (std::optional<size_t> kept = RunMerger(chunks).Merge(out->data() + kChunkHeaderSize)) {
+    WriteChunkHeader(static_cast<uint32_t>(*kept), out->data());
+    out->resize(kChunkHeaderSize + *kept * sizeof(EventRecord));
+    if (out->capacity() / 2 > out->size()) out->shrink_to_fit();  // mostly repeats, as in a re-import
+    return total - *kept;
   }
-  // One pass drops repeats and checks the order: the merge came out sorted exactly when every run
-  // was. A run out of order (a damaged chunk) leaves the rest to a whole sort; what was dropped
-  // so far were repeats, which it would have dropped too.
-  EventRecord* r = records->data();
-  const size_t n = records->size();
-  size_t kept = n == 0 ? 0 : 1;
-  for (size_t i = 1; i < n; ++i) {
-    const int order = CompareRecords(r[kept - 1], r[i]);
-    if (order < 0) {
-      r[kept++] = r[i];
-    } else if (order > 0) {
-      records->erase(records->begin() + static_cast<ptrdiff_t>(kept), records->begin() + static_cast<ptrdiff_t>(i));
-      return (i - kept) + SortUnique(records);
-    }
-  }
-  records->resize(kept);
-  return n - kept;
+  // A damaged chunk: sort everything. What the merge dropped so far were repeats, as here.
+  out->clear();
+  out->shrink_to_fit();
+  std::vector<EventRecord> records;
+  records.reserve(total);
+  for (const ChunkRecords& chunk : chunks) chunk.AppendTo(&records);
+  const size_t removed = SortUnique(&records);
+  *out = BuildChunk(records);
+  return removed;
 }
 
 }  // namespace flowstat::schema

@@ -53,12 +53,11 @@ Status ReadChunkInPlace(std::string_view bytes, ChunkRecords* records);
 // Sorts records by CompareRecords and removes duplicates; returns how many were removed.
 size_t SortUnique(std::vector<EventRecord>* records);
 
-// SortUnique of records that come as runs, run i ending at `run_ends[i]` (ascending, the last
-// equal to records->size()). The runs are merged pairwise — n log(runs) comparisons instead of
-// n log n — which sorts them when each is in order, as a stored chunk is; a run out of order (a
-// damaged chunk) is found after the merge and the records are then sorted whole. `scratch` is
-// working space.
-size_t SortUniqueRuns(std::vector<EventRecord>* records, std::span<const size_t> run_ends,
-                      std::vector<EventRecord>* scratch);
+// The union of chunks — each sorted and duplicate-free, as stored — as one such chunk, in *out:
+// the merge operator's work. A k-way merge writes the records straight into *out, so the records
+// are held once (besides the chunks themselves) while merging. A chunk out of order (a damaged
+// one) is found during the merge; the records are then sorted whole. Returns how many repeats
+// were dropped.
+size_t MergeChunks(std::span<const ChunkRecords> chunks, std::string* out);
 
 }  // namespace flowstat::schema

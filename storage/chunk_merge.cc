@@ -10,32 +10,22 @@
 namespace flowstat::storage {
 namespace {
 
-using schema::EventRecord;
-
-// Appends the records of one chunk buffer; false if it does not verify.
-bool Collect(const rocksdb::Slice& value, std::vector<EventRecord>* out) {
-  schema::ChunkRecords records;
-  if (!schema::ReadChunkInPlace(std::string_view(value.data(), value.size()), &records).ok()) return false;
-  records.AppendTo(out);
-  return true;
+// The records of one chunk buffer, in place; false if it does not verify.
+bool Read(const rocksdb::Slice& value, std::vector<schema::ChunkRecords>* out) {
+  out->emplace_back();
+  return schema::ReadChunkInPlace(std::string_view(value.data(), value.size()), &out->back()).ok();
 }
 
 template <typename Operands>
 bool Union(const rocksdb::Slice* existing, const Operands& operands, std::string* result) noexcept {
   try {
-    std::vector<EventRecord> records, scratch;
-    std::vector<size_t> run_ends;  // each operand is a sorted, duplicate-free run
-    run_ends.reserve(operands.size() + 1);
-    if (existing) {
-      if (!Collect(*existing, &records)) return false;
-      run_ends.push_back(records.size());
-    }
+    std::vector<schema::ChunkRecords> chunks;
+    chunks.reserve(operands.size() + 1);
+    if (existing && !Read(*existing, &chunks)) return false;
     for (const rocksdb::Slice& op : operands) {
-      if (!Collect(op, &records)) return false;
-      run_ends.push_back(records.size());
+      if (!Read(op, &chunks)) return false;
     }
-    schema::SortUniqueRuns(&records, run_ends, &scratch);
-    *result = schema::BuildChunk(records);
+    schema::MergeChunks(chunks, result);
     return true;
   } catch (...) {  // allocation failure: report, never throw into RocksDB
     return false;

@@ -579,16 +579,15 @@ TEST_CASE("a damaged chunk is refused in place exactly when the FlatBuffers veri
 // Chunks merged as sorted runs (the merge operator's way) against one sort of everything: runs of
 // a shared pool (so repeats across runs), empty runs, and runs that are not strictly increasing
 // (a damaged chunk: the merge must fall back to sorting).
-TEST_CASE("SortUniqueRuns gives what SortUnique gives, however the runs come", "[chunk]") {
+TEST_CASE("MergeChunks gives what SortUnique gives, however the chunks come", "[chunk]") {
   std::mt19937_64 rng(37);
-  std::vector<schema::EventRecord> scratch;
   for (int trial = 0; trial < 400; ++trial) {
     INFO("trial " << trial);
     auto pool = RandomRecords(rng, 1 + rng() % 300, 1763557200000, storage::kChunkMs, 1);
     const size_t runs = 1 + rng() % (trial % 10 == 0 ? 40 : 6);
     const int damage = static_cast<int>(rng() % 8);  // 0: a run out of order, 1: a repeat inside a run
-    std::vector<schema::EventRecord> records;
-    std::vector<size_t> run_ends;
+    std::vector<schema::EventRecord> all;
+    std::vector<std::string> buffers;
     for (size_t r = 0; r < runs; ++r) {
       std::vector<schema::EventRecord> run;
       const size_t n = rng() % 4 == 0 ? 0 : rng() % (pool.size() + 1);
@@ -596,15 +595,32 @@ TEST_CASE("SortUniqueRuns gives what SortUnique gives, however the runs come", "
       schema::SortUnique(&run);
       if (r == 0 && damage == 0 && run.size() >= 2) std::swap(run.front(), run.back());
       if (r == 0 && damage == 1 && !run.empty()) run.push_back(run.back());
-      records.insert(records.end(), run.begin(), run.end());
-      run_ends.push_back(records.size());
+      all.insert(all.end(), run.begin(), run.end());
+      buffers.push_back(schema::BuildChunk(run));
     }
-    auto want = records;
-    const size_t want_removed = schema::SortUnique(&want);
-    const size_t removed = schema::SortUniqueRuns(&records, run_ends, &scratch);
+    std::vector<schema::ChunkRecords> chunks(buffers.size());
+    for (size_t r = 0; r < buffers.size(); ++r) REQUIRE(schema::ReadChunkInPlace(buffers[r], &chunks[r]).ok());
+    const size_t want_removed = schema::SortUnique(&all);
+    std::string merged = "left over";
+    const size_t removed = schema::MergeChunks(chunks, &merged);
     CHECK(removed == want_removed);
-    REQUIRE(records.size() == want.size());
-    CHECK((want.empty() || std::memcmp(records.data(), want.data(), want.size() * sizeof want[0]) == 0));
+    CHECK(merged == schema::BuildChunk(all));
+  }
+}
+
+// BuildChunk writes a chunk's header itself; it must be the bytes FlatBufferBuilder writes.
+TEST_CASE("BuildChunk writes the bytes FlatBufferBuilder writes", "[chunk]") {
+  std::mt19937_64 rng(41);
+  for (size_t n : {0, 1, 2, 3, 7, 64, 1000}) {
+    INFO(n << " records");
+    auto records = RandomRecords(rng, n, 1763557200000, storage::kChunkMs, 1);
+    flatbuffers::FlatBufferBuilder b;
+    auto events = b.CreateVectorOfStructs(records.data(), records.size());
+    b.Finish(fb::CreateChunk(b, events), fb::ChunkIdentifier());
+    const std::string want(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+    const std::string chunk = schema::BuildChunk(records);
+    CHECK(chunk == want);
+    CHECK(FlatBuffersAccepts(chunk, /*check_alignment=*/true));
   }
 }
 
