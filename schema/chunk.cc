@@ -122,7 +122,7 @@ size_t SortUnique(std::vector<EventRecord>* records) {
 namespace {
 
 // A k-way merge of sorted runs into `out`, one record of each repeat kept; the number of records
-// written, or nullopt when a run is out of order. `heap` holds the indices of the runs not yet
+// written, or nullopt when a run is out of order. `heap_` holds the indices of the runs not yet
 // used up, a min-heap by their next record (ties by index); the smallest is replaced by its run's
 // next record and sifted down, one comparison per level.
 class RunMerger {
