@@ -194,7 +194,7 @@ size_t MergeChunks(std::span<const ChunkRecords> chunks, std::string* out) {
   if (std::optional<size_t> kept = RunMerger(chunks).Merge(out->data() + kChunkHeaderSize)) {
     WriteChunkHeader(static_cast<uint32_t>(*kept), out->data());
     out->resize(kChunkHeaderSize + *kept * sizeof(EventRecord));
-    if (out->capacity() / 2 > out->size()) out->shrink_to_fit();  // mostly repeats, as in a re-import
+    if (out->capacity() / 2 > out->size()) out->shrink_to_fit();  // more than half were repeats
     return total - *kept;
   }
   // A damaged chunk: sort everything. What the merge dropped so far were repeats, as here.

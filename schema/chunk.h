@@ -57,7 +57,7 @@ size_t SortUnique(std::vector<EventRecord>* records);
 // the merge operator's work. A k-way merge writes the records straight into *out, so the records
 // are held once (besides the chunks themselves) while merging. A chunk out of order (a damaged
 // one) is found during the merge; the records are then sorted whole. Returns how many repeats
-// were dropped.
+// were dropped. REQUIRES: *out holds none of the chunks' bytes (it is resized before they are read).
 size_t MergeChunks(std::span<const ChunkRecords> chunks, std::string* out);
 
 }  // namespace flowstat::schema
