@@ -98,12 +98,18 @@ class Plan {
   std::vector<uint8_t> shards_;
 };
 
+// How far ahead of the record it reads a scan prefetches (1.8 KB): 8 and 16 measured slower on W2M's Q3.
+inline constexpr size_t kPrefetchRecords = 32;
+
 template <typename Fn>
 void Plan::ForEachCandidate(const schema::ChunkRecords& records, QueryStats* stats, Fn&& fn) {
   if (impossible_) return;
   auto visit = [&](size_t first, size_t last) {
     if (stats) stats->events_examined += last - first;
-    for (size_t i = first; i != last; ++i) fn(records[i]);
+    for (size_t i = first; i != last; ++i) {
+      records.Prefetch(i + kPrefetchRecords);
+      fn(records[i]);
+    }
   };
   if (source_ids_.empty()) return visit(0, records.size());
   // Records are sorted by source_id first: the first record at or past `id`, by bisection.

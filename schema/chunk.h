@@ -33,6 +33,12 @@ class ChunkRecords {
     std::memcpy(static_cast<void*>(&r), data_ + i * sizeof(EventRecord), sizeof(EventRecord));
     return r;
   }
+  // Asks the CPU to start loading record i, if there is one (a hint: no effect on results). A
+  // scan prefetches records ahead: chunks are small and scattered over the block cache, so the
+  // hardware prefetcher, which needs a run of misses to start, finds little to do.
+  void Prefetch(size_t i) const {
+    if (i < count_) __builtin_prefetch(data_ + i * sizeof(EventRecord));
+  }
   // Appends every record to *out, in one copy.
   void AppendTo(std::vector<EventRecord>* out) const {
     const size_t old_size = out->size();
