@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flowstat/chart.h"
+#include "flowstat/query.h"
 #include "flowstat/store.h"
 #include "schema/chunk.h"
 #include "schema/event_view.h"
@@ -266,6 +267,48 @@ void BM_RenderTerminalWeekOfMinutes(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(flowstat::RenderTerminal(list, q, w, o).data());
 }
 BENCHMARK(BM_RenderTerminalWeekOfMinutes)->Unit(benchmark::kMillisecond);
+
+// The JSON of an unlimited Repartition of 100,000 pairs of 24-hex-digit IDs (W2M's S10 has
+// ~100k), and of the week of minutes above: what `--batch` and the HTTP server add to a query.
+std::vector<flowstat::FlowStatistic> RepartitionOfPairs(size_t pairs) {
+  std::vector<flowstat::FlowStatistic> list(1);
+  list[0].type = flowstat::StatisticType::kRepartition;
+  uint64_t x = 88172645463325252ull;
+  auto id = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    char text[32];
+    std::snprintf(text, sizeof text, "%024llx", static_cast<unsigned long long>(x));
+    return std::string(text, 24);
+  };
+  for (size_t i = 0; i < pairs; ++i) {
+    flowstat::DataPoint p;
+    p.source_id = id();
+    p.destination_id = id();
+    p.value = pairs - i;
+    list[0].data_points.push_back(std::move(p));
+  }
+  for (size_t i = 0; i < 2000; ++i) list[0].source_ids.push_back(id());
+  list[0].destination_ids = list[0].source_ids;
+  return list;
+}
+
+void BM_FormatJsonRepartition(benchmark::State& state) {
+  const auto list = RepartitionOfPairs(100000);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string json = flowstat::FormatStatisticsJson(list);
+    bytes = json.size();
+    benchmark::DoNotOptimize(json.data());
+  }
+  state.counters["json_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_FormatJsonRepartition)->Unit(benchmark::kMillisecond);
+
+void BM_FormatJsonWeekOfMinutes(benchmark::State& state) {
+  const auto list = WeekOfMinutes();
+  for (auto _ : state) benchmark::DoNotOptimize(flowstat::FormatStatisticsJson(list).data());
+}
+BENCHMARK(BM_FormatJsonWeekOfMinutes)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

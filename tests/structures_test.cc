@@ -1,7 +1,9 @@
 // The hand-made containers against std containers on randomized data (fixed seeds): ByteArena,
 // HashIndex, PresenceMemo and the Dictionary built from them; the query's BucketPorts; the
 // RollupBuilder's sums and sets against plain maps when it folds repeats as it goes; chunks read
-// in place against the FlatBuffers verifier; vectors of 8-byte elements moved off their alignment.
+// in place against the FlatBuffers verifier; vectors of 8-byte elements moved off their alignment;
+// the JSON writer's strings against simdjson, its counts read back digit by digit.
+#include <simdjson.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include "storage/rollup_cursor.h"
 #include "util/byte_arena.h"
 #include "util/hash_index.h"
+#include "util/json_text.h"
 
 #include "tests/test_support.h"
 
@@ -34,6 +37,53 @@ std::string RandomString(std::mt19937_64& rng, size_t max_size) {
   std::string s(rng() % (max_size + 1), '\0');
   for (char& c : s) c = static_cast<char>(rng() % 256);  // any byte, NUL included
   return s;
+}
+
+TEST_CASE("AppendJsonString writes strings that a JSON parser reads back exactly") {
+  // Short pieces, so that escapes fall at every offset of the 8-byte words the writer tests at
+  // once: every ASCII byte (control characters, quote and backslash among them), UTF-8 of 2 to 4
+  // bytes, and a run as long as an ID.
+  std::vector<std::string> pieces;
+  for (int c = 0; c < 0x80; ++c) pieces.emplace_back(1, static_cast<char>(c));
+  for (const char* utf8 : {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"}) pieces.emplace_back(utf8);
+  pieces.emplace_back("0123456789abcdef01234567");
+  std::mt19937_64 rng(20261201);
+  simdjson::dom::parser parser;
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::string s;
+    for (size_t n = rng() % 24; n > 0; --n) s += pieces[rng() % pieces.size()];
+    std::string json = "x";  // appends, after what is there
+    util::AppendJsonString(&json, s);
+    REQUIRE(json[0] == 'x');
+    std::string_view got;
+    // The parser refuses raw control characters in a string: everything below 0x20 is escaped.
+    REQUIRE(parser.parse(json.substr(1)).get_string().get(got) == simdjson::SUCCESS);
+    REQUIRE(got == s);
+  }
+}
+
+TEST_CASE("FormatCount writes every count in decimal, up to 2^128 - 1") {
+  CHECK(FormatCount(0) == "0");
+  CHECK(FormatCount(9) == "9");
+  CHECK(FormatCount(10) == "10");
+  CHECK(FormatCount(UINT64_MAX) == "18446744073709551615");
+  CHECK(FormatCount(Count{UINT64_MAX} + 1) == "18446744073709551616");
+  CHECK(FormatCount(Count{UINT64_MAX} * 10) == "184467440737095516150");
+  CHECK(FormatCount(~Count{0}) == "340282366920938463463374607431768211455");
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const uint64_t small = rng() >> (rng() % 64);
+    REQUIRE(FormatCount(small) == std::to_string(small));
+    const Count big = (Count{rng()} << (rng() % 65)) + rng();
+    const std::string digits = FormatCount(big);
+    REQUIRE((digits.size() == 1 || digits[0] != '0'));
+    Count back = 0;  // read back digit by digit: the same value
+    for (char d : digits) {
+      REQUIRE((d >= '0' && d <= '9'));
+      back = back * 10 + static_cast<Count>(d - '0');
+    }
+    REQUIRE(back == big);
+  }
 }
 
 TEST_CASE("ByteArena counts the bytes it handed out, with the block ends it skipped") {

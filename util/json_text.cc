@@ -1,11 +1,48 @@
 #include "util/json_text.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace flowstat::util {
+
+namespace {
+
+bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Whether any of the 8 bytes of `w` needs escaping, in a few word operations (the classic
+// "has a zero byte" test: a byte's high bit survives (b - 1) & ~b only when b was zero; a byte
+// below 0x20 is found the same way with 0x20 in place of 1, its high bit clear).
+bool AnyNeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero = [&](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
+  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
+}
+
+// Where the bytes of `s` from `from` that need no escaping end.
+size_t CleanRunEnd(std::string_view s, size_t from) {
+  size_t end = from;
+  for (uint64_t w; end + 8 <= s.size(); end += 8) {
+    std::memcpy(&w, s.data() + end, 8);
+    if (AnyNeedsEscape(w)) break;
+  }
+  while (end < s.size() && !NeedsEscape(static_cast<unsigned char>(s[end]))) ++end;
+  return end;
+}
+
+}  // namespace
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (unsigned char c : s) {
+  // Runs without anything to escape (all of an ID, most of anything) go in one append: an
+  // unlimited Repartition writes millions of such bytes.
+  for (size_t run = 0; run < s.size();) {
+    const size_t end = CleanRunEnd(s, run);
+    out->append(s.data() + run, end - run);
+    if (end == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[end]);
+    run = end + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -28,14 +65,10 @@ void AppendJsonString(std::string* out, std::string_view s) {
       case '\f':
         out->append("\\f");
         break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+      default:  // the other control characters
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
     }
   }
   out->push_back('"');
