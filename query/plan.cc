@@ -43,7 +43,10 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   const bool pairs_answer = q.metric == Metric::kFlows && q.source_ids.empty() &&
                             (q.type == StatisticType::kRepartition || q.average_interval_ms % storage::kChunkMs == 0);
   p.rollups_usable_ = q.source_tags.empty() && q.destination_tags.empty() && (!p.id_filtered_ || pairs_answer);
-  p.namespace_allowed_.assign(d.size() + 1, 0);
+  // Vectors by dictionary id, sized by what they index (namespaces, tag lists): sized by the
+  // whole dictionary, they cost every query a pass over memory growing with the store.
+  p.id_limit_ = d.size() + 1;
+  p.namespace_allowed_.assign(d.NamespaceIds().empty() ? 0 : d.NamespaceIds().back() + 1, 0);
   for (uint32_t id : d.NamespaceIds()) {
     const std::string_view ns = d.Entry(id).substr(1);
     if (q.recursive ? NamespaceCovers(q.namespace_, ns) : ns == q.namespace_) p.namespace_allowed_[id] = 1;
@@ -72,8 +75,8 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   for (const auto& id : q.source_ids) p.shards_.push_back(storage::SourceShard(storage::HashString(id)));
   std::sort(p.shards_.begin(), p.shards_.end());
   p.shards_.erase(std::unique(p.shards_.begin(), p.shards_.end()), p.shards_.end());
-  p.source_memo_.assign(d.size() + 1, -1);
-  p.destination_memo_.assign(d.size() + 1, -1);
+  if (!q.source_tags.empty()) p.source_memo_.assign(d.size() + 1, -1);
+  if (!q.destination_tags.empty()) p.destination_memo_.assign(d.size() + 1, -1);
   if (p.impossible_) return p;
   Status s = p.PlanCandidates(store, view, q);
   if (!s.ok()) return s;

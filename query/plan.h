@@ -88,11 +88,12 @@ class Plan {
   bool corrupt_ = false;
   bool rollups_usable_ = false;
   bool id_filtered_ = false;
-  std::vector<uint8_t> namespace_allowed_;    // by dictionary id
+  uint32_t id_limit_ = 0;                     // dictionary ids are below
+  std::vector<uint8_t> namespace_allowed_;    // by dictionary id, up to the highest namespace's
   std::vector<uint32_t> source_ids_;          // sorted; empty: any
   std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any
   std::vector<uint32_t> source_tag_ids_, destination_tag_ids_;
-  std::vector<int8_t> source_memo_, destination_memo_;  // tag list id -> -1 unknown, 0/1
+  std::vector<int8_t> source_memo_, destination_memo_;  // tag list id -> -1 unknown, 0/1; with tag filters
   std::map<uint64_t, std::vector<uint32_t>> candidates_;
   std::map<uint64_t, uint32_t> raw_horizon_hour_;
   std::vector<uint8_t> shards_;
@@ -132,8 +133,7 @@ void Plan::ForEachCandidate(const schema::ChunkRecords& records, QueryStats* sta
 
 inline Contribution Plan::Match(const EventRecord& r) {
   Contribution c;
-  const size_t ids = namespace_allowed_.size();
-  if (r.source_id() >= ids || r.destination_id() >= ids || r.source_id() == 0 || r.destination_id() == 0) {
+  if (r.source_id() >= id_limit_ || r.destination_id() >= id_limit_ || r.source_id() == 0 || r.destination_id() == 0) {
     corrupt_ = true;
     return c;
   }

@@ -501,6 +501,36 @@ TEST_CASE("RollupBuilder sums exactly while folding repeats of large hours and d
   CheckRollups(v, day_sums);
 }
 
+TEST_CASE("PairSums sums rollup runs exactly, merged or hashed, sorted or not") {
+  std::mt19937_64 rng(1201);
+  for (int trial = 0; trial < 300; ++trial) {
+    query::PairSums sums;
+    std::map<uint64_t, Count> want;
+    const int runs = static_cast<int>(rng() % 12);  // past the runs it merges, then hashes
+    for (int r = 0; r < runs; ++r) {
+      // Pairs from a small pool, so that runs share keys; each run's keys distinct, as stored.
+      std::map<uint64_t, uint64_t> run;
+      for (size_t n = rng() % 200; n > 0; --n) run[(rng() % 40 + 1) << 32 | (rng() % 40 + 1)] = rng() >> (rng() % 64);
+      std::vector<fb::PairSum> structs;
+      for (const auto& [key, sum] : run) {
+        structs.emplace_back(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), sum, uint8_t{1});
+        want[key] += sum;
+      }
+      if (rng() % 4 == 0) std::shuffle(structs.begin(), structs.end(), rng);  // out of order: sorted first
+      flatbuffers::FlatBufferBuilder b;
+      b.Finish(fb::CreatePairGroup(b, 1, 0, b.CreateVectorOfStructs(structs)));
+      sums.AddRun(*flatbuffers::GetRoot<fb::PairGroup>(b.GetBufferPointer())->pairs());
+    }
+    if (rng() % 2) sums.Add(3, 4, Count{5}), want[uint64_t{3} << 32 | 4] += 5;  // raw events too
+    std::map<uint64_t, Count> got;
+    for (const auto& [key, sum] : sums.Sums()) {
+      REQUIRE(got.count(key) == 0);  // each pair once
+      got[key] = sum;
+    }
+    REQUIRE(got == want);
+  }
+}
+
 TEST_CASE("BucketPorts lists each bucket's distinct ports in every regime") {
   std::mt19937_64 rng(17);
   for (const auto& [buckets, pairs] : std::vector<std::pair<uint64_t, size_t>>{
