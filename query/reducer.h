@@ -22,9 +22,17 @@ namespace flowstat::query {
 // skips empty words.
 class IdSet {
  public:
-  explicit IdSet(uint32_t size = 0) : words_(size / 64 + 1, 0) {}
+  // Holds ids up to `size` (and the rest of its last 64), ignoring larger ones. The bits are
+  // allocated up to the largest id inserted: sized by a whole dictionary up front, two sets per
+  // mode cost every query a pass over memory that grows with the store.
+  explicit IdSet(uint32_t size = 0) : max_words_(size / 64 + 1) {}
   void Insert(uint32_t id) {
-    if (id / 64 < words_.size()) words_[id / 64] |= uint64_t{1} << (id % 64);
+    const size_t word = id / 64;
+    if (word >= words_.size()) {
+      if (word >= max_words_) return;
+      words_.resize(word + 1, 0);
+    }
+    words_[word] |= uint64_t{1} << (id % 64);
   }
   // Calls fn(id) for each id in the set, in increasing order.
   template <typename Fn>
@@ -41,11 +49,13 @@ class IdSet {
     return n;
   }
   void Merge(const IdSet& o) {
+    max_words_ = std::max(max_words_, o.max_words_);
     if (o.words_.size() > words_.size()) words_.resize(o.words_.size(), 0);
     for (size_t w = 0; w < o.words_.size(); ++w) words_[w] |= o.words_[w];
   }
 
  private:
+  size_t max_words_;
   std::vector<uint64_t> words_;
 };
 

@@ -501,6 +501,34 @@ TEST_CASE("RollupBuilder sums exactly while folding repeats of large hours and d
   CheckRollups(v, day_sums);
 }
 
+TEST_CASE("IdSet holds exactly the ids inserted up to its size, grown only as far as needed") {
+  std::mt19937_64 rng(41);
+  for (int trial = 0; trial < 300; ++trial) {
+    const auto size = static_cast<uint32_t>(rng() % 5000), b_size = static_cast<uint32_t>(rng() % 5000);
+    query::IdSet a(size), b(b_size);
+    std::set<uint32_t> want;
+    const uint32_t a_limit = (size / 64 + 1) * 64;  // the rest of the last word is kept too
+    for (size_t n = rng() % 300; n > 0; --n) {
+      const auto id = static_cast<uint32_t>(rng() % 6000);
+      a.Insert(id);
+      if (id < a_limit) want.insert(id);
+    }
+    a.Insert(UINT32_MAX);  // far beyond: ignored, nothing allocated for it
+    if (rng() % 2) {
+      for (size_t n = rng() % 100; n > 0; --n) {
+        const auto id = static_cast<uint32_t>(rng() % 6000);
+        b.Insert(id);
+        if (id < (b_size / 64 + 1) * 64) want.insert(id);
+      }
+      a.Merge(b);
+    }
+    std::vector<uint32_t> got;
+    a.ForEach([&](uint32_t id) { got.push_back(id); });
+    REQUIRE(got == std::vector<uint32_t>(want.begin(), want.end()));  // each once, ascending
+    REQUIRE(a.size() == want.size());
+  }
+}
+
 TEST_CASE("PairSums sums rollup runs exactly, merged or hashed, sorted or not") {
   std::mt19937_64 rng(1201);
   for (int trial = 0; trial < 300; ++trial) {
