@@ -22,15 +22,18 @@ namespace flowstat::query {
 // skips empty words.
 class IdSet {
  public:
-  // Holds ids up to `size` (and the rest of its last 64), ignoring larger ones. The bits are
-  // allocated up to the largest id inserted: sized by a whole dictionary up front, two sets per
-  // mode cost every query a pass over memory that grows with the store.
-  explicit IdSet(uint32_t size = 0) : max_words_(size / 64 + 1) {}
+  // Holds ids up to `size` (and the rest of its last 64), ignoring larger ones. A small set (a
+  // port set: 8 KB) is allocated whole; a large one grows, doubling, to the largest id inserted:
+  // sized by a whole dictionary up front, two sets per mode cost every query a pass over memory
+  // that grows with the store.
+  explicit IdSet(uint32_t size = 0) : max_words_(size / 64 + 1) {
+    if (max_words_ <= kWholeWords) words_.assign(max_words_, 0);
+  }
   void Insert(uint32_t id) {
     const size_t word = id / 64;
     if (word >= words_.size()) {
       if (word >= max_words_) return;
-      words_.resize(word + 1, 0);
+      words_.resize(std::min(max_words_, std::max(word + 1, 2 * words_.size())), 0);
     }
     words_[word] |= uint64_t{1} << (id % 64);
   }
@@ -55,6 +58,7 @@ class IdSet {
   }
 
  private:
+  static constexpr size_t kWholeWords = 1024;
   size_t max_words_;
   std::vector<uint64_t> words_;
 };
