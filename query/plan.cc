@@ -45,7 +45,7 @@ Result<Plan> Plan::Make(const storage::EventStore& store, const storage::EventSt
   p.rollups_usable_ = q.source_tags.empty() && q.destination_tags.empty() && (!p.id_filtered_ || pairs_answer);
   // Vectors by dictionary id, sized by what they index (namespaces, tag lists): sized by the
   // whole dictionary, they cost every query a pass over memory growing with the store.
-  p.id_limit_ = d.size() + 1;
+  p.id_limit_ = uint64_t{d.size()} + 1;
   p.namespace_allowed_.assign(d.NamespaceIds().empty() ? 0 : d.NamespaceIds().back() + 1, 0);
   for (uint32_t id : d.NamespaceIds()) {
     const std::string_view ns = d.Entry(id).substr(1);

@@ -88,7 +88,7 @@ class Plan {
   bool corrupt_ = false;
   bool rollups_usable_ = false;
   bool id_filtered_ = false;
-  uint32_t id_limit_ = 0;                     // dictionary ids are below
+  uint64_t id_limit_ = 0;                     // dictionary ids are below
   std::vector<uint8_t> namespace_allowed_;    // by dictionary id, up to the highest namespace's
   std::vector<uint32_t> source_ids_;          // sorted; empty: any
   std::vector<uint8_t> destination_allowed_;  // by dictionary id; empty: any
