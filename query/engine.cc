@@ -120,6 +120,7 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
                   std::vector<ScanTask>* tasks) {
   using Parts = storage::EventStore::ReadView::RollupParts;
   using Span = storage::EventStore::ReadView::RollupSpan;
+  using RollupWanted = storage::EventStore::ReadView::RollupWanted;
   enum class DayUse : uint8_t { kHours, kHoursWithoutIds, kDone };
   const Window& w = plan.window();
   std::vector<DayUse> use(last_day - first_day + 1, DayUse::kHours);
@@ -129,10 +130,12 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
   const int64_t inside_hi = std::min<int64_t>(last_day, w.end_ms / storage::kDayMs - 1);
   for (int64_t d = inside_lo; d <= inside_hi; ++d) use[d - first_day] = DayUse::kDone;
   if (inside_lo <= inside_hi) {
+    const bool day_sums = reducer->CanCover(storage::kDayMs);
     Status s = view.ForEachRollup(ns, Span::kDay, static_cast<uint32_t>(inside_lo), static_cast<uint32_t>(inside_hi),
-                                  {.ids = true, .pairs = with_pairs}, stats, [&](uint32_t day, const Parts& parts) {
+                                  {.summary = day_sums, .ids = true, .pairs = with_pairs}, stats,
+                                  [&](uint32_t day, const Parts& parts) {
                                     DayUse& u = use[day - first_day];
-                                    if (!parts.summary || !parts.ids || (with_pairs && !parts.pairs)) {
+                                    if ((day_sums && !parts.summary) || !parts.ids || (with_pairs && !parts.pairs)) {
                                       u = DayUse::kHours;
                                       return Status::Ok();
                                     }
@@ -155,25 +158,27 @@ Status AddRollups(const storage::EventStore::ReadView& view, const Plan& plan, u
     const bool with_ids = use[a] == DayUse::kHours;
     if (use[a] != DayUse::kDone && lo <= hi) {
       const bool with_minutes = reducer->MinutesHelp();
-      Status s = view.ForEachRollup(
-          ns, Span::kHour, lo, hi, {.ids = with_ids, .pairs = with_pairs, .minutes = with_minutes}, stats,
-          [&](uint32_t hour, const Parts& parts) {
-            const int64_t start = int64_t{hour} * storage::kChunkMs;
-            if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
-                reducer->Covers(start, storage::kChunkMs)) {
-              if (stats) stats->rollups_read++;
-              reducer->AddRollup(plan, start, parts);
-            } else if (parts.minutes && (parts.ids || !with_ids) && reducer->CoversByMinutes(start)) {
-              if (stats) stats->rollups_read++;
-              if (parts.ids) reducer->AddIds(plan, *parts.ids);
-              if (!reducer->AddMinutes(plan, start, *parts.minutes)) {
-                return Status::Corruption("malformed minute rollup of hour " + std::to_string(hour));
-              }
-            } else {
-              AddScanTasks(plan, ns, hour, hour, tasks);
-            }
-            return Status::Ok();
-          });
+      const RollupWanted wanted{.summary = reducer->CanCover(storage::kChunkMs),
+                                .ids = with_ids,
+                                .pairs = with_pairs,
+                                .minutes = with_minutes};
+      Status s = view.ForEachRollup(ns, Span::kHour, lo, hi, wanted, stats, [&](uint32_t hour, const Parts& parts) {
+        const int64_t start = int64_t{hour} * storage::kChunkMs;
+        if (parts.summary && (parts.ids || !with_ids) && (parts.pairs || !with_pairs) &&
+            reducer->Covers(start, storage::kChunkMs)) {
+          if (stats) stats->rollups_read++;
+          reducer->AddRollup(plan, start, parts);
+        } else if (parts.minutes && (parts.ids || !with_ids) && reducer->CoversByMinutes(start)) {
+          if (stats) stats->rollups_read++;
+          if (parts.ids) reducer->AddIds(plan, *parts.ids);
+          if (!reducer->AddMinutes(plan, start, *parts.minutes)) {
+            return Status::Corruption("malformed minute rollup of hour " + std::to_string(hour));
+          }
+        } else {
+          AddScanTasks(plan, ns, hour, hour, tasks);
+        }
+        return Status::Ok();
+      });
       if (!s.ok()) return s;
     }
     a = b + 1;

@@ -375,6 +375,12 @@ class Reducer {
            FloorDiv(start_ms, q_.average_interval_ms) == FloorDiv(end_ms - 1, q_.average_interval_ms);
   }
 
+  // False when no period of `length_ms` can lie inside one bucket (a Serie of narrower buckets):
+  // the summaries of such periods cannot stand for their events and need not be read.
+  bool CanCover(int64_t length_ms) const {
+    return q_.type != StatisticType::kSerie || q_.average_interval_ms >= length_ms;
+  }
+
   // True for a Serie whose buckets are whole minutes but not whole hours: hours then straddle
   // buckets, and their minute rollups can stand for them.
   bool MinutesHelp() const {

@@ -145,9 +145,9 @@ class EventStore {
     enum class RollupSpan { kHour, kDay };
     using RollupVisitor = std::function<Status(uint32_t unit, const RollupParts& current)>;
     // The hours (or days) in [lo, hi] of `namespace_hash` that hold events, in order, with their
-    // current rollups. `ids`, `pairs` and `minutes` are looked up only when `wanted`.
-    // Which parts besides the summary a rollup read looks up.
+    // current rollups. Only the parts `wanted` are looked up (the others stay nullptr).
     struct RollupWanted {
+      bool summary = true;  // a Serie of sub-hour buckets reads an hour's minutes instead
       bool ids = false;
       bool pairs = false;
       bool minutes = false;  // hours only

@@ -82,7 +82,7 @@ Status EventStore::ReadView::ForEachRollup(uint64_t ns, RollupSpan span, uint32_
   Rollups sums{prefixes.summary, {}, {}}, ids{prefixes.ids, {}, {}}, pairs{prefixes.pairs, {}, {}},
       minutes{prefixes.minutes, {}, {}};
   auto open = [&](Rollups& r) { r.cursor.emplace(*store_.db_, snapshot_, HourKey(r.prefix, ns, hi + 1), fill_cache_); };
-  open(sums);
+  if (wanted.summary) open(sums);
   if (wanted.ids) open(ids);
   if (wanted.pairs) open(pairs);
   if (wanted.minutes && prefixes.minutes) open(minutes);

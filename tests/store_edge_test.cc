@@ -273,6 +273,43 @@ TEST_CASE("a day rollup stands for its hours only while none of them changed", "
   CHECK(VerifyProblems(*store).empty());
 }
 
+TEST_CASE("a Serie of sub-hour buckets reads minutes and IDs, not the summaries", "[edge][rollup]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const int64_t day = k13 / 86400000 * 86400000;
+  std::vector<FlowEvent> events;
+  // 2000 ports in one hour: its summary lists them as 16-byte PortSums (32,000 bytes, the day's
+  // as many), its minute rollup as 2-byte ports (4,000 bytes and 60 minutes' sums and ends).
+  constexpr int kPorts = 2000;
+  for (int p = 1; p <= kPorts; ++p) {
+    events.push_back(MakeEvent(day + 5 * kH + p, "/n", "s", "d"));
+    events.back().destination_port = static_cast<uint16_t>(p);
+  }
+  REQUIRE(store->AppendBatch(events).ok());
+  REQUIRE(store->Flush().ok());
+  Query q = Window("/n", day, day + 86400000);
+  q.metric = Metric::kPorts;
+  q.average_interval_ms = 5 * 60000;
+  QueryStats stats;
+  auto r = store->Query(q, &stats);
+  REQUIRE(r.ok());
+  CHECK(stats.chunks_read == 0);
+  CHECK(stats.rollups_read == 1);      // the hour's minutes
+  CHECK(stats.day_rollups_read == 1);  // the day's IDs
+  CHECK(stats.bytes_read < kPorts * 16);
+  CHECK(Total((*r)[0]) == kPorts);
+  CHECK((*r)[0].data_points[5 * 12].value == kPorts);  // all in the first 5 minutes of hour 5
+  CHECK((*r)[0].destination_ids == std::vector<std::string>{"d"});
+  // Buckets of an hour take the hour's summary, and read its ports.
+  q.average_interval_ms = kH;
+  stats = {};
+  r = store->Query(q, &stats);
+  REQUIRE(r.ok());
+  CHECK(stats.rollups_read == 1);
+  CHECK(stats.bytes_read > kPorts * 16);
+  CHECK(Total((*r)[0]) == kPorts);
+}
+
 TEST_CASE("flowMode classifies by action, observedAction or both", "[edge]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
