@@ -2,6 +2,8 @@
 #include "storage/event_store.h"
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -47,6 +49,14 @@ class ErrorsToStderr final : public rocksdb::Logger {
   }
 };
 
+// RocksDB's background threads start their jobs here.
+class CountersOffInBackground final : public rocksdb::EventListener {
+ public:
+  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { StopRocksDbCounters(); }
+  void OnCompactionBegin(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override { StopRocksDbCounters(); }
+  void OnSubcompactionBegin(const rocksdb::SubcompactionJobInfo&) override { StopRocksDbCounters(); }
+};
+
 rocksdb::Options StoreOptions(size_t cache_bytes) {
   rocksdb::Options o;
   o.merge_operator = std::make_shared<ChunkMergeOperator>();
@@ -61,6 +71,7 @@ rocksdb::Options StoreOptions(size_t cache_bytes) {
   o.keep_log_file_num = 2;
   o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
   o.info_log = std::make_shared<ErrorsToStderr>();
+  o.listeners.push_back(std::make_shared<CountersOffInBackground>());
   rocksdb::BlockBasedTableOptions t;
   t.block_size = kTableBlockBytes;
 #ifdef FLOWSTAT_TSAN_BUILD
@@ -151,7 +162,10 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   return Status::IOError(msg);
 }
 
+void StopRocksDbCounters() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
+
 Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, const OpenOptions& options) {
+  StopRocksDbCounters();  // opening reads the dictionary's index on this thread
   std::unique_ptr<EventStore> store(new EventStore());
   store->read_only_ = options.read_only;
   store->namespace_hash_ = options.namespace_hash ? options.namespace_hash : DefaultNamespaceHash;

@@ -26,7 +26,9 @@
 namespace flowstat::storage {
 
 EventStore::ReadView::ReadView(const EventStore& store, bool fill_cache)
-    : store_(store), dict_(store.dictionary_), snapshot_(store.db_->GetSnapshot()), fill_cache_(fill_cache) {}
+    : store_(store), dict_(store.dictionary_), snapshot_(store.db_->GetSnapshot()), fill_cache_(fill_cache) {
+  StopRocksDbCounters();
+}
 
 EventStore::ReadView::~ReadView() { store_.db_->ReleaseSnapshot(snapshot_); }
 
@@ -40,6 +42,7 @@ rocksdb::ReadOptions EventStore::ReadView::Options(const rocksdb::Slice* upper) 
 
 Status EventStore::ReadView::ForEachChunk(uint64_t namespace_hash, uint8_t shard, uint32_t hour_lo, uint32_t hour_hi,
                                           QueryStats* stats, const ChunkVisitor& visit) const {
+  StopRocksDbCounters();  // a query's scan may run on a thread besides the view's
   const std::string lo = ChunkKey(namespace_hash, shard, hour_lo);
   const std::string hi = ChunkKey(namespace_hash, shard, hour_hi + 1);
   rocksdb::Slice upper(hi);

@@ -132,6 +132,7 @@ void RecordBatch::Clear() {
 
 Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch* batch_to_write, AppendStats* stats) {
   RecordBatch& batch = *batch_to_write;
+  StopRocksDbCounters();  // the bulk loader's writing thread, a server's handler thread
   util::MutexLock lock(&write_mu_);
   if (!write_error_.ok()) return write_error_;
   if (!batch.intern_status.ok()) {

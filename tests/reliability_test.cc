@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <rocksdb/db.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
 
 #include <atomic>
 #include <fstream>
@@ -308,6 +310,38 @@ TEST_CASE("readers see whole batches while one writer appends", "[reliability][c
   r3.join();
   CHECK(checks.load() > 0);
   CHECK(failures.load() == 0);
+}
+
+TEST_CASE("threads working in a store leave RocksDB's per-thread counters off", "[reliability]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<FlowEvent> events;
+  for (int i = 0; i < 200; ++i)
+    events.push_back(MakeEvent(1763560800000 + i * 1000, "/n", "s" + std::to_string(i), "d"));
+  REQUIRE(store->AppendBatch(events).ok());
+  REQUIRE(store->Flush().ok());
+  Query q;
+  q.namespace_ = "/n";
+  q.start_absolute = 1763560800000;
+  q.end_absolute = 1763560800000 + 3600000;
+  q.source_ids = {"s7"};  // read raw: the chunk's keys are compared
+  auto counted_on_fresh_thread = [&] {
+    uint64_t comparisons = 1;
+    std::thread([&] {
+      rocksdb::get_perf_context()->Reset();
+      REQUIRE(store->Query(q).ok());
+      comparisons = rocksdb::get_perf_context()->user_key_comparison_count;
+      CHECK(rocksdb::GetPerfLevel() == rocksdb::PerfLevel::kDisable);
+    }).join();
+    return comparisons;
+  };
+  // RocksDB's default counts every key comparison; a thread that queried counted none.
+  CHECK(rocksdb::PerfLevel::kEnableCount == [] {
+    rocksdb::PerfLevel level{};
+    std::thread([&] { level = rocksdb::GetPerfLevel(); }).join();
+    return level;
+  }());
+  CHECK(counted_on_fresh_thread() == 0);
 }
 
 }  // namespace
