@@ -44,7 +44,7 @@ inline constexpr size_t kTableBlockBytes = 32 << 10;  // RocksDB's table block s
 
 // Turns off, for the calling thread, the statistics RocksDB keeps per thread by default (a count
 // of every key comparison, block read, ...). Read from its shared library, each count is a call to
-// __tls_get_addr: ~10% of an import's CPU, 3-5% of a query's, for numbers flowstat never reads.
+// __tls_get_addr: ~4% of an import's CPU, 2-3% of a raw scan's, for numbers flowstat never reads.
 // Every thread that works in the store calls it: ours where they start, RocksDB's own as a flush
 // or compaction begins (StoreOptions' listener).
 void StopRocksDbCounters();
