@@ -325,23 +325,22 @@ TEST_CASE("threads working in a store leave RocksDB's per-thread counters off", 
   q.start_absolute = 1763560800000;
   q.end_absolute = 1763560800000 + 3600000;
   q.source_ids = {"s7"};  // read raw: the chunk's keys are compared
-  auto counted_on_fresh_thread = [&] {
-    uint64_t comparisons = 1;
-    std::thread([&] {
-      rocksdb::get_perf_context()->Reset();
-      REQUIRE(store->Query(q).ok());
-      comparisons = rocksdb::get_perf_context()->user_key_comparison_count;
-      CHECK(rocksdb::GetPerfLevel() == rocksdb::PerfLevel::kDisable);
-    }).join();
-    return comparisons;
-  };
+  // Assertions stay on this thread: one failing on another would end the process.
+  rocksdb::PerfLevel fresh_level{}, level_after{};
+  bool answered = false;
+  uint64_t comparisons = 1;
+  std::thread([&] { fresh_level = rocksdb::GetPerfLevel(); }).join();
+  std::thread([&] {
+    rocksdb::get_perf_context()->Reset();
+    answered = store->Query(q).ok();
+    comparisons = rocksdb::get_perf_context()->user_key_comparison_count;
+    level_after = rocksdb::GetPerfLevel();
+  }).join();
   // RocksDB's default counts every key comparison; a thread that queried counted none.
-  CHECK(rocksdb::PerfLevel::kEnableCount == [] {
-    rocksdb::PerfLevel level{};
-    std::thread([&] { level = rocksdb::GetPerfLevel(); }).join();
-    return level;
-  }());
-  CHECK(counted_on_fresh_thread() == 0);
+  CHECK(fresh_level == rocksdb::PerfLevel::kEnableCount);
+  REQUIRE(answered);
+  CHECK(level_after == rocksdb::PerfLevel::kDisable);
+  CHECK(comparisons == 0);
 }
 
 }  // namespace
