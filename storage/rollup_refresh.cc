@@ -209,6 +209,7 @@ Status EventStore::WriteRollupsIfFull(RefreshCursors& cursors, rocksdb::WriteBat
 }
 
 Status EventStore::RefreshDays(const ReadView& view, std::span<const DayRefresh> days) {
+  StopRocksDbCounters();  // each of the refresh's threads, not only the one that made the view
   rocksdb::WriteBatch wb;
   RefreshCursors cursors(*this, view);
   for (const DayRefresh& d : days) {
@@ -227,12 +228,7 @@ Status OnTwoThreads(const std::vector<Item>& items, Fn&& refresh) {
   const size_t half = items.size() / 2;
   Status second;
   std::jthread helper;  // joins on every way out, an exception included
-  if (half > 0) {
-    helper = std::jthread([&] {
-      StopRocksDbCounters();
-      second = refresh(std::span(items).subspan(half));
-    });
-  }
+  if (half > 0) helper = std::jthread([&] { second = refresh(std::span(items).subspan(half)); });
   Status first = refresh(std::span(items).first(half > 0 ? half : items.size()));
   if (helper.joinable()) helper.join();
   return first.ok() ? second : first;
