@@ -122,7 +122,13 @@ void Reducer::AddMatchingPairs(const Plan& plan, uint64_t bucket, const fb::Roll
 
 bool Reducer::AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMinutes& minutes) {
   if (!minutes.groups()) return true;
-  for (const fb::MinuteGroup* g : *minutes.groups()) {  // checked whole before anything is added
+  // The groups this query adds, checked whole before anything is added; the others (classes and
+  // namespaces it does not ask for: most of a rollup) are not read.
+  auto used = [&](const fb::MinuteGroup* g) {
+    return plan.ModeOfRollupClass(g->class_()) >= 0 && plan.NamespaceAllowed(g->namespace_id());
+  };
+  for (const fb::MinuteGroup* g : *minutes.groups()) {
+    if (!used(g)) continue;
     const auto* flows = g->flows();
     const auto* ends = g->port_ends();
     if (!flows || !ends || flows->size() != storage::kMinutesPerHour || ends->size() != storage::kMinutesPerHour)
@@ -138,9 +144,8 @@ bool Reducer::AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMin
   const auto first = static_cast<uint64_t>((start_ms - first_bucket_) / q_.average_interval_ms);
   const int64_t first_offset = (start_ms - first_bucket_) % q_.average_interval_ms / storage::kMinuteMs;
   for (const fb::MinuteGroup* g : *minutes.groups()) {
-    const int mode = plan.ModeOfRollupClass(g->class_());
-    if (mode < 0 || !plan.NamespaceAllowed(g->namespace_id())) continue;
-    ModeTotals& t = totals_[mode];
+    if (!used(g)) continue;
+    ModeTotals& t = totals_[plan.ModeOfRollupClass(g->class_())];
     // Read once: the adds below write memory the compiler cannot tell apart from the rollup's.
     const auto& flows = *g->flows();
     const auto& ends = *g->port_ends();

@@ -395,7 +395,7 @@ class Reducer {
   }
   // Adds the sums (Flows) or port sets (Ports) of the hour starting at `start_ms`, minute by
   // minute; the IDs come from elsewhere (its hour or day rollup). REQUIRES: CoversByMinutes.
-  // False when the rollup is malformed (nothing is added then).
+  // False when a group it would add from is malformed (nothing is added then).
   [[nodiscard]] bool AddMinutes(const Plan& plan, int64_t start_ms, const fb::RollupMinutes& minutes);
 
   // Adds the rollups of the hour or day starting at `start_ms`; without `parts.ids`, the

@@ -122,6 +122,66 @@ TEST_CASE("a minute rollup holds 60 sums and each minute's distinct ports", "[fo
   CHECK(rejected->ports()->Get(0) == 443);
 }
 
+TEST_CASE("a malformed minute rollup fails the queries that read its group, not the others", "[format][damage]") {
+  TempDir dir;
+  const int64_t hour_start = 1763164800000;  // 2025-11-15T00:00:00Z
+  {
+    auto store = OpenStore(dir.path());
+    FlowEvent accepted = MakeEvent(hour_start + 10, "/n", "s1", "d", Action::kAccept, 5);
+    accepted.destination_port = 80;
+    FlowEvent rejected = MakeEvent(hour_start + 60000, "/n", "s2", "d", Action::kReject, 3);
+    REQUIRE(store->AppendBatch(std::vector<FlowEvent>{accepted, rejected}).ok());
+    REQUIRE(store->Compact().ok());
+  }
+  {  // the rejected group's last minute now ends past its port list
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const std::string key =
+        storage::HourKey('m', storage::HashString("/n"), static_cast<uint32_t>(hour_start / 3600000));
+    std::string value;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), key, &value).ok());
+    const auto* minutes = flatbuffers::GetRoot<fb::RollupMinutes>(value.data());
+    REQUIRE(minutes->groups()->size() == 2);
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<flatbuffers::Offset<fb::MinuteGroup>> groups;
+    for (const fb::MinuteGroup* g : *minutes->groups()) {
+      std::vector<uint64_t> flows(g->flows()->begin(), g->flows()->end());
+      std::vector<uint32_t> ends(g->port_ends()->begin(), g->port_ends()->end());
+      std::vector<uint16_t> ports(g->ports()->begin(), g->ports()->end());
+      if (g->class_() == 1) ends.back() = static_cast<uint32_t>(ports.size()) + 1;
+      groups.push_back(fb::CreateMinuteGroup(b, g->namespace_id(), g->class_(), b.CreateVector(flows),
+                                             b.CreateVector(ends), b.CreateVector(ports)));
+    }
+    b.Finish(fb::CreateRollupMinutes(b, minutes->generation(), b.CreateVector(groups)));
+    REQUIRE(db->Put(rocksdb::WriteOptions(), key,
+                    rocksdb::Slice(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()))
+                .ok());
+  }
+  auto store = OpenStore(dir.path());
+  Query q;
+  q.namespace_ = "/n";
+  q.start_absolute = hour_start;
+  q.end_absolute = hour_start + 3600000;
+  q.metric = Metric::kPorts;
+  q.average_interval_ms = 60000;
+  q.action = ActionFilter::kAccept;  // the accepted group alone: intact
+  QueryStats stats;
+  auto r = store->Query(q, &stats);
+  REQUIRE(r.ok());
+  CHECK(stats.chunks_read == 0);
+  REQUIRE(r->size() == 1);
+  REQUIRE((*r)[0].data_points.size() == 60);
+  for (size_t m = 0; m < 60; ++m) CHECK((*r)[0].data_points[m].value == Count{m == 0 ? 1u : 0u});
+  for (ActionFilter action : {ActionFilter::kReject, ActionFilter::kAny}) {
+    q.action = action;
+    r = store->Query(q);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Status::Code::kCorruption);
+    CHECK(r.status().message().find("malformed minute rollup") != std::string::npos);
+  }
+}
+
 TEST_CASE("one EventRecord, all 56 bytes", "[format][golden]") {
   FlowEvent e = MakeEvent(1763164800123, "/n", "src", "dst", Action::kReject, 5);
   e.observed = true;
