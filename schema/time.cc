@@ -1,8 +1,11 @@
 // RFC 3339 times and epoch milliseconds.
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "flowstat/event.h"
+#include "schema/time_text.h"
 
 namespace flowstat {
 namespace {
@@ -122,7 +125,9 @@ Result<int64_t> ParseTime(std::string_view text) {
   return ms;
 }
 
-std::string FormatTimeSeconds(int64_t epoch_ms) {
+namespace schema {
+
+size_t FormatTimeSecondsTo(int64_t epoch_ms, char (&out)[kTimeSecondsTextMax]) {
   int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
   int64_t rem = secs - days * 86400;
@@ -132,10 +137,11 @@ std::string FormatTimeSeconds(int64_t epoch_ms) {
   const auto hour = static_cast<unsigned>(rem / 3600), minute = static_cast<unsigned>(rem / 60 % 60),
              second = static_cast<unsigned>(rem % 60);
   if (y >= 0 && y <= 9999) {  // by hand: a Serie of a million points formats a million of these
-    char text[] = "0000-00-00T00:00:00Z";
+    static constexpr char kPattern[] = "0000-00-00T00:00:00Z";
+    std::memcpy(out, kPattern, sizeof kPattern - 1);
     auto two = [&](size_t at, unsigned v) {
-      text[at] = static_cast<char>('0' + v / 10);
-      text[at + 1] = static_cast<char>('0' + v % 10);
+      out[at] = static_cast<char>('0' + v / 10);
+      out[at + 1] = static_cast<char>('0' + v % 10);
     };
     two(0, static_cast<unsigned>(y / 100));
     two(2, static_cast<unsigned>(y % 100));
@@ -144,12 +150,18 @@ std::string FormatTimeSeconds(int64_t epoch_ms) {
     two(11, hour);
     two(14, minute);
     two(17, second);
-    return std::string(text, sizeof text - 1);
+    return sizeof kPattern - 1;
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
-                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
-  return buf;
+  const int n = std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(y), m, d,
+                              hour, minute, second);
+  return std::min(static_cast<size_t>(std::max(n, 0)), sizeof out - 1);
+}
+
+}  // namespace schema
+
+std::string FormatTimeSeconds(int64_t epoch_ms) {
+  char text[schema::kTimeSecondsTextMax];
+  return std::string(text, schema::FormatTimeSecondsTo(epoch_ms, text));
 }
 
 }  // namespace flowstat
