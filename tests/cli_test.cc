@@ -1,6 +1,7 @@
 // End to end: the built `flowstat` binary, checked against the reference model.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -171,6 +172,28 @@ TEST_CASE("generate, import and query agree with the model", "[cli]") {
         " --namespace /acme --start 2025-11-19T00:00:00Z --end 2025-11-19T02:00:00Z --action accept --format csv");
     CHECK(csv.out.rfind("mode,timestamp,flows\nAccepted,2025-11-19T00:00:00Z,", 0) == 0);
   }
+}
+
+TEST_CASE("query --batch gives its output pipe room for an answer, answers unchanged", "[cli]") {
+  TempDir dir;
+  const std::string db = dir.Sub("db");
+  REQUIRE(Shell(kBin + " generate --events 2000 --seed 5 --days 1 | " + kBin + " import --db " + db + " -").code == 0);
+  Write(dir.Sub("q.jsonl"), "{\"namespace\":\"/\",\"startRelative\":\"1000d\",\"averageInterval\":\"1m\"}\n");
+  const std::string command = kBin + " query --db " + db + " --batch " + dir.Sub("q.jsonl");
+  std::FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  // The pipe is one object for both ends: its size as the reader sees it. 64 KB by default; the
+  // system's limit for an unprivileged process is 1 MB unless lowered.
+  const int pipe_bytes = ::fcntl(::fileno(p), F_GETPIPE_SZ);
+  const int status = ::pclose(p);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(pipe_bytes > 65536);
+  CHECK(out == Shell(command + " > " + dir.Sub("answer.json") + " && cat " + dir.Sub("answer.json")).out);
+  CHECK(out.find("\"dataPoints\":[{\"timestamp\"") != std::string::npos);
 }
 
 TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {

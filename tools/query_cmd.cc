@@ -1,5 +1,8 @@
 #include "tools/query_cmd.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -51,7 +54,24 @@ Result<std::unique_ptr<Store>> OpenForReading(const std::string& db, size_t cach
   return Store::Open(db, o);
 }
 
+// Answers are written whole, and a pipe holds 64 KB by default: a larger answer (a week of
+// minutes is ~600 KB) waited for the reader to drain it, the next query not started meanwhile.
+// With room for an answer, the reader drains it while the next one is computed. Best effort: a
+// pipe keeps its size where the system's limit is lower.
+void RoomForAnswersInPipe(int fd) {
+#ifdef F_SETPIPE_SZ
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  for (int bytes = 1 << 20; bytes > 1 << 16; bytes /= 2) {
+    if (fcntl(fd, F_SETPIPE_SZ, bytes) >= 0) return;
+  }
+#else
+  (void)fd;
+#endif
+}
+
 int RunBatch(Store& store, const std::string& path) {
+  RoomForAnswersInPipe(fileno(stdout));
   LineReader reader(path, kMaxBatchLine);
   if (!reader.open_error().empty()) {
     std::fprintf(stderr, "flowstat query: %s: %s\n", path.c_str(), reader.open_error().c_str());
