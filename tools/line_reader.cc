@@ -26,7 +26,8 @@ int64_t NowMs() {
 
 LineReader::LineReader(std::string path, size_t max_line_bytes, bool follow)
     : path_(std::move(path)), follow_(follow && path_ != "-"), max_line_(max_line_bytes) {
-  buf_.resize(std::max<size_t>(max_line_bytes * 2, 4 << 20));
+  buf_size_ = std::max<size_t>(max_line_bytes * 2, 4 << 20);
+  buf_ = std::make_unique_for_overwrite<char[]>(buf_size_);
   if (path_ == "-") {
     fd_ = STDIN_FILENO;
     return;
@@ -114,7 +115,7 @@ void LineReader::Discard() {
 // Reads what is available into the buffer, waiting at most `wait_ms` for a pipe to have some.
 LineReader::Fill LineReader::ReadSome(int wait_ms) {
   if (begin_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
     buffer_offset_ += begin_;
     end_ -= begin_;
     begin_ = 0;
@@ -125,7 +126,7 @@ LineReader::Fill LineReader::ReadSome(int wait_ms) {
     if (r == 0 || (r < 0 && errno == EINTR)) return Fill::kIdle;
   }
   while (true) {
-    const ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    const ssize_t n = ::read(fd_, buf_.get() + end_, buf_size_ - end_);
     if (n > 0) {
       end_ += static_cast<size_t>(n);
       bytes_read_ += static_cast<uint64_t>(n);
@@ -150,7 +151,7 @@ LineReader::Fill LineReader::FillBuffer(int64_t deadline_ms) {
     } else {
       const Fill r = ReadSome(left < 0 ? -1 : static_cast<int>(std::min<int64_t>(left, 1 << 30)));
       if (r != Fill::kEnd || !follow_) return r;
-      if (begin_ < end_ && end_ < buf_.size() && PathIsAnotherFile()) {
+      if (begin_ < end_ && end_ < buf_size_ && PathIsAnotherFile()) {
         buf_[end_++] = '\n';  // the old file's last line, unterminated: it will get no more bytes
         return Fill::kData;
       }
@@ -173,7 +174,7 @@ LineReader::Result LineReader::Next(std::string_view* line, uint64_t* number, bo
   std::optional<int64_t> deadline;
   *too_long = false;
   while (true) {
-    const char* base = buf_.data();
+    const char* base = buf_.get();
     const void* nl = std::memchr(base + begin_ + scanned_, '\n', end_ - begin_ - scanned_);
     if (nl) {
       const size_t pos = static_cast<const char*>(nl) - base;
