@@ -46,6 +46,15 @@ class IdSet {
       }
     }
   }
+  // Calls fn(id) in increasing order while it returns true.
+  template <typename Fn>
+  void ForEachWhile(Fn&& fn) const {
+    for (size_t w = 0; w < words_.size(); ++w) {
+      for (uint64_t bits = words_[w]; bits != 0; bits &= bits - 1) {
+        if (!fn(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits))))) return;
+      }
+    }
+  }
   size_t size() const {
     size_t n = 0;
     for (uint64_t w : words_) n += static_cast<size_t>(std::popcount(w));
@@ -442,6 +451,8 @@ class Reducer {
   void AddMatchingPairs(const Plan& plan, uint64_t bucket, const fb::RollupPairs* pairs);
   void FillSerie(ModeTotals& t, FlowStatistic* out) const;
   void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
+  // Has `d` read every contributing ID at once (Dictionary::Reader::Prefetch) before they are listed.
+  void PrefetchIds(const storage::Dictionary::Reader& d) const;
 
   const Query& q_;
   const Window window_;

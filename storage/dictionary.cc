@@ -233,6 +233,32 @@ std::string_view Dictionary::LazyEntry(uint32_t id, Status* error) const {
   return ReadKept(*source_, id, &lazy_bytes_, &lazy_entries_, error);
 }
 
+std::vector<uint32_t> Dictionary::LazyUnread(const std::vector<uint32_t>& ids) const {
+  std::vector<uint32_t> unread;
+  util::MutexLock lock(&lazy_mu_);
+  for (uint32_t id : ids) {
+    if (!lazy_entries_.contains(id)) unread.push_back(id);
+  }
+  return unread;
+}
+
+Status Dictionary::LazyPrefetch(char kind, const std::vector<uint32_t>& ids) const {
+  const std::vector<uint32_t> missing = LazyUnread(ids);
+  if (missing.empty() || !source_->IndexPassCheaper(kind, missing.size())) return Status::Ok();
+  // The pass reads the store without the lock: lookups of other queries go on meanwhile.
+  std::vector<std::pair<uint32_t, std::string>> found;
+  Status s = source_->ForEachIndexed(kind, [&](std::string_view payload, uint32_t id) {
+    if (std::binary_search(missing.begin(), missing.end(), id)) found.emplace_back(id, payload);
+    return found.size() < missing.size();
+  });
+  if (!s.ok()) return s;
+  util::MutexLock lock(&lazy_mu_);
+  for (const auto& [id, payload] : found) {
+    if (!lazy_entries_.contains(id)) lazy_entries_.emplace(id, Keep(&lazy_bytes_, id, kind, payload));
+  }
+  return Status::Ok();
+}
+
 uint32_t Dictionary::LazyFind(char kind, std::string_view payload, Status* error) const {
   std::string key(1, kind);
   key.append(payload);
@@ -274,6 +300,15 @@ void Dictionary::Reader::Failed(const Status& s) const {
 Status Dictionary::Reader::status() const {
   util::MutexLock lock(&mu_);
   return error_;
+}
+
+void Dictionary::Reader::Prefetch(schema::EntryKind kind, const std::vector<uint32_t>& ids) const {
+  if (dict_.mode_ != Mode::kLazy) return;
+  if (Status s = dict_.LazyPrefetch(static_cast<char>(kind), ids); !s.ok()) Failed(s);
+}
+
+size_t Dictionary::Reader::Unread(const std::vector<uint32_t>& ids) const {
+  return dict_.mode_ == Mode::kLazy ? dict_.LazyUnread(ids).size() : 0;
 }
 
 std::optional<std::string_view> Dictionary::Reader::Payload(uint32_t id, schema::EntryKind kind) const {

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,11 @@ class EntrySource {
   virtual Status Entry(uint32_t id, std::string* entry) const = 0;
   // The id of (kind, payload) into `id`, 0 when the store has no such entry.
   virtual Status Find(char kind, std::string_view payload, uint32_t* id) const = 0;
+  // Whether one pass over the index keys of `kind` reads less than `lookups` entries read one by
+  // one would.
+  virtual bool IndexPassCheaper(char kind, size_t lookups) const = 0;
+  // Calls visit(payload, id) for each index key of `kind`, in key order, until it returns false.
+  virtual Status ForEachIndexed(char kind, const std::function<bool(std::string_view, uint32_t)>& visit) const = 0;
 };
 
 class Dictionary final : public schema::Interner {
@@ -91,6 +97,14 @@ class Dictionary final : public schema::Interner {
     uint32_t size() const { return dict_.Size(); }
     // The kind byte and payload of entry `id` (1 <= id <= size()); empty if it could not be read.
     std::string_view Entry(uint32_t id) const;
+    // Lazy mode: reads the entries `ids` (ascending) of `kind` before Payload asks for them, in
+    // one pass over the index keys of `kind` where that reads less than a lookup each (an answer
+    // naming thousands of IDs: one lookup each decompressed most of a store's dictionary, whose
+    // entries of all kinds interleave by id). Entries the index does not name are left to Payload.
+    // Other modes hold these kinds in memory: nothing to do.
+    void Prefetch(schema::EntryKind kind, const std::vector<uint32_t>& ids) const;
+    // How many of `ids` a lookup would read from the store (lazy mode; 0 in the others).
+    size_t Unread(const std::vector<uint32_t>& ids) const;
     // Ok, or why an entry read from the store could not be read through this Reader (the lookup
     // then answered "no such entry"): check it before trusting an answer.
     Status status() const EXCLUDES(mu_);
@@ -174,6 +188,8 @@ class Dictionary final : public schema::Interner {
   // Entry `id` or (empty, and *error set) why it could not be read. Failures are not kept: a
   // later query tries again.
   std::string_view LazyEntry(uint32_t id, Status* error) const EXCLUDES(lazy_mu_);
+  Status LazyPrefetch(char kind, const std::vector<uint32_t>& ids) const EXCLUDES(lazy_mu_);
+  std::vector<uint32_t> LazyUnread(const std::vector<uint32_t>& ids) const EXCLUDES(lazy_mu_);
   uint32_t LazyFind(char kind, std::string_view payload, Status* error) const EXCLUDES(lazy_mu_);
 
   Mode mode_ = Mode::kWhole;

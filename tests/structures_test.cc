@@ -228,6 +228,7 @@ TEST_CASE("Dictionary interns per kind, hands out stable entries and reloads the
 class MapEntrySource final : public storage::EntrySource {
  public:
   Status Entry(uint32_t id, std::string* entry) const override {
+    ++entries_read;
     auto it = by_id.find(id);
     if (it == by_id.end()) return Status::NotFound("no entry " + std::to_string(id));
     *entry = it->second;
@@ -240,15 +241,71 @@ class MapEntrySource final : public storage::EntrySource {
     *id = it == by_text.end() ? 0 : it->second;
     return Status::Ok();
   }
+  bool IndexPassCheaper(char, size_t lookups) const override { return lookups >= pass_from; }
+  Status ForEachIndexed(char kind, const std::function<bool(std::string_view, uint32_t)>& visit) const override {
+    ++passes;
+    if (fail) return Status::IOError("the disk is gone");
+    for (auto it = by_text.lower_bound(std::string(1, kind)); it != by_text.end() && it->first[0] == kind; ++it) {
+      if (!visit(std::string_view(it->first).substr(1), it->second)) break;
+    }
+    return Status::Ok();
+  }
   void Write(uint32_t id, std::string_view entry) {
     by_id.emplace(id, std::string(entry));
     by_text.emplace(std::string(entry), id);
   }
   std::map<uint32_t, std::string> by_id;
-  std::map<std::string, uint32_t> by_text;
-  mutable uint64_t finds = 0;
+  std::map<std::string, uint32_t> by_text;  // the index
+  mutable uint64_t finds = 0, entries_read = 0, passes = 0;
+  size_t pass_from = SIZE_MAX;  // IndexPassCheaper from this many lookups on
   bool fail = false;
 };
+
+// Lazy mode: the IDs an answer lists, read in one pass over the index where that is cheaper than a
+// lookup each; what the index does not name (damage), or a pass not worth it, entry by entry.
+TEST_CASE("a lazy dictionary reads an answer's IDs in one pass over the index, the rest one by one", "[dictionary]") {
+  using schema::EntryKind;
+  auto owned = std::make_unique<MapEntrySource>();
+  MapEntrySource& disk = *owned;
+  std::vector<uint32_t> ids;
+  for (uint32_t id = 1; id <= 400; ++id) {
+    if (id % 4 == 0) {
+      disk.Write(id, Numbered("d", id));  // details between the IDs, as stores interleave them
+    } else {
+      disk.Write(id, Numbered("iid-", 1000 - id));  // kind 'i', then the ID
+      ids.push_back(id);
+    }
+  }
+  disk.by_text.erase(Numbered("iid-", 1000 - 7));  // an ID the index lost: read by its entry
+  disk.pass_from = 100;
+  storage::Dictionary dict;
+  REQUIRE(dict.ReadLazily(std::move(owned), 400, {}).ok());
+  storage::Dictionary::Reader reader(dict);
+  const std::vector<uint32_t> few(ids.begin(), ids.begin() + 10);
+  reader.Prefetch(EntryKind::kEntityId, few);  // 10 lookups: not worth a pass
+  CHECK(disk.passes == 0);
+  reader.Prefetch(EntryKind::kEntityId, ids);
+  CHECK(disk.passes == 1);
+  CHECK(disk.entries_read == 0);
+  for (uint32_t id : ids) {
+    REQUIRE(reader.Payload(id, EntryKind::kEntityId) == std::optional<std::string_view>(Numbered("id-", 1000 - id)));
+  }
+  CHECK(disk.entries_read == 1);                                     // id 7 alone
+  CHECK_FALSE(reader.Payload(4, EntryKind::kEntityId).has_value());  // a detail stays one
+  CHECK(disk.entries_read == 2);
+  reader.Prefetch(EntryKind::kEntityId, ids);  // all read now: no second pass
+  CHECK(disk.passes == 1);
+  CHECK(reader.status().ok());
+
+  SECTION("a pass that fails is the answer's error") {
+    storage::Dictionary::Reader again(dict);
+    disk.fail = true;
+    std::vector<uint32_t> unread;
+    for (uint32_t id = 401; id <= 600; ++id) unread.push_back(id);
+    again.Prefetch(EntryKind::kEntityId, unread);
+    CHECK(again.status().code() == Status::Code::kIOError);
+  }
+}
 
 // A writer's dictionary with a cache of a few KB against a plain map: the same text always gets
 // the same id, whether the entry is cached, forgotten (found through the index), or interned but
