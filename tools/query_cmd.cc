@@ -13,6 +13,7 @@
 #include "flowstat/store.h"
 #include "tools/line_reader.h"
 #include "tools/output.h"
+#include "util/memory.h"
 
 namespace flowstat::tools {
 namespace {
@@ -142,6 +143,7 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
 }
 
 int RunQuery(const QueryFlags& flags) {
+  util::KeepFreedMemory();
   Query q;
   if (flags.batch.empty()) {
     Status s = BuildQuery(flags, &q);
