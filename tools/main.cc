@@ -53,8 +53,8 @@ void AddDictionaryCacheOption(CLI::App* cmd, size_t* mib) {
 int RunNetworkTool(const char* command, char** argv) {
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string beside = ec ? std::string() : (self.parent_path() / "flowstat-net").string();
-  if (!beside.empty()) {
+  if (!ec) {
+    const std::string beside = (self.parent_path() / "flowstat-net").string();
     argv[0] = const_cast<char*>(beside.c_str());
     execv(beside.c_str(), argv);  // returns only when it could not run it
   }
