@@ -370,30 +370,6 @@ TEST_CASE("help lists every flag", "[cli]") {
   CHECK(Shell(kBin + " --version").out.find("flowstat") != std::string::npos);
 }
 
-TEST_CASE("serve and consume run flowstat-net in flowstat's place; flowstat loads neither library", "[cli]") {
-  TempDir dir;
-  // The server's own check answers: flowstat-net ran with the same arguments.
-  Run r = Shell(kBin + " serve --db " + dir.Sub("db") + " --listen 192.0.2.1:8080", true);
-  CHECK(r.code == 2);
-  CHECK(r.out.find("flowstat serve: --listen 192.0.2.1:8080: without --tokens") != std::string::npos);
-  // What makes every other command start faster: none of those libraries in flowstat itself.
-  Run libs = Shell("ldd " + kBin);
-  REQUIRE(libs.code == 0);
-  CHECK(libs.out.find("librocksdb") != std::string::npos);
-  for (const char* lib : {"libssl", "libcrypto", "librdkafka", "libcpp-httplib"}) {
-    INFO(lib);
-    CHECK(libs.out.find(lib) == std::string::npos);
-  }
-  // Alone, without flowstat-net beside it or on the PATH: a clear error, not a crash.
-  REQUIRE(Shell("cp " + kBin + " " + dir.Sub("flowstat")).code == 0);
-  for (const char* command : {"serve --db x", "consume --db x --brokers b:1 --topic t --group g"}) {
-    INFO(command);
-    Run alone = Shell("PATH=/nonexistent " + dir.Sub("flowstat") + " " + command, true);
-    CHECK(alone.code == 1);
-    CHECK(alone.out.find("cannot run flowstat-net (looked for in " + dir.path()) != std::string::npos);
-  }
-}
-
 }  // namespace
 }  // namespace flowstat::testing
 

@@ -1,12 +1,7 @@
 // flowstat: the command-line tool (doc/cli.md), a thin layer over the library.
 #include <CLI/CLI.hpp>
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <iostream>
 
 #include "flowstat/event.h"
@@ -44,27 +39,6 @@ void AddDictionaryCacheOption(CLI::App* cmd, size_t* mib) {
                   "MiB of addresses and details kept to intern them; those forgotten cost a read each [64]")
       ->check(CLI::Range(0, 1 << 20));
 }
-
-#ifndef FLOWSTAT_NETWORK_COMMANDS
-// Runs flowstat-net, the same tool built with the HTTP server and librdkafka, in this process's
-// place with the same arguments: `command` needs libraries this executable leaves out so that
-// every other command starts faster (tools/CMakeLists.txt). It is looked for beside this
-// executable, else on the PATH.
-int RunNetworkTool(const char* command, char** argv) {
-  std::error_code ec;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const std::string beside = (self.parent_path() / "flowstat-net").string();
-    argv[0] = const_cast<char*>(beside.c_str());
-    execv(beside.c_str(), argv);  // returns only when it could not run it
-  }
-  argv[0] = const_cast<char*>("flowstat-net");
-  execvp("flowstat-net", argv);
-  std::fprintf(stderr, "flowstat %s: cannot run flowstat-net (looked for in %s and on the PATH): %s\n", command,
-               ec ? "this executable's directory" : self.parent_path().c_str(), std::strerror(errno));
-  return 1;
-}
-#endif
 
 }  // namespace
 
@@ -240,7 +214,6 @@ if (import->parsed()) {
 }
 if (query->parsed()) return RunQuery(qf);
 if (merge->parsed()) return RunMerge(merge_files, merge_format);
-#ifdef FLOWSTAT_NETWORK_COMMANDS
 if (consume->parsed()) return RunConsume(co);
 if (serve->parsed()) {
   if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
@@ -249,10 +222,6 @@ if (serve->parsed()) {
   }
   return flowstat::server::Serve(so);
 }
-#else
-if (consume->parsed()) return RunNetworkTool("consume", argv);
-if (serve->parsed()) return RunNetworkTool("serve", argv);
-#endif
 if (info->parsed()) return RunInfo(life_db, info_format);
 if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace, keep_rollups);
 if (del->parsed()) return RunDelete(life_db, life_namespace);
