@@ -236,9 +236,27 @@ class EventStore {
     uint32_t day;
     uint32_t hours_to_rebuild;
   };
+  // The days a refresh's threads share: each takes the next one not taken, so neither waits idle
+  // for the other to get through the large namespaces (halves by count took 0.69 and 0.96 s).
+  class DayQueue {
+   public:
+    explicit DayQueue(std::span<const DayRefresh> days) : days_(days) {}
+    // The next day to refresh; nullptr when none is left or the refresh stopped.
+    const DayRefresh* Take() {
+      const size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+      return i < days_.size() ? &days_[i] : nullptr;
+    }
+    // After an error: the other thread takes no more days.
+    void Stop() { next_.store(days_.size(), std::memory_order_relaxed); }
+
+   private:
+    const std::span<const DayRefresh> days_;
+    std::atomic<size_t> next_{0};
+  };
   struct RefreshCursors;
-  // Recomputes the rollups of `days` as of `view` (thread-safe: RefreshRollups splits the work).
-  Status RefreshDays(const ReadView& view, std::span<const DayRefresh> days);
+  // Recomputes the rollups of the days it takes from `days` as of `view` (thread-safe: the
+  // refresh's threads share the queue).
+  Status RefreshDays(const ReadView& view, DayQueue& days);
   // Adds one day's rollups, and those of the hours it rebuilds, to `wb`.
   Status RefreshDay(RefreshCursors& cursors, const DayRefresh& day, rocksdb::WriteBatch* wb);
   // Writes `wb` once it holds 1 MB or more; the cursors then restart on the current state.

@@ -1,6 +1,8 @@
 #include "storage/rollup.h"
 
 #include <algorithm>
+#include <functional>
+#include <iterator>
 
 #include "storage/format.h"
 
@@ -16,8 +18,32 @@ void PushNew(std::vector<uint32_t>* ids, uint32_t id) {
   if (ids->empty() || ids->back() != id) ids->push_back(id);
 }
 
+// Sorts [first, last) by `less`. What a builder sorts is mostly a few ascending runs — an hour's
+// sources and pairs come a chunk (shard) at a time, a day's lists an hour at a time — and those
+// are merged two by two instead; a sort where the runs are many (destinations in no order).
+template <typename It, typename Less>
+void SortRuns(It first, It last, Less less) {
+  constexpr size_t kMaxMergedRuns = 32;
+  std::vector<It> bounds{first};
+  for (It i = first; i != last && std::next(i) != last; ++i) {
+    if (!less(*std::next(i), *i)) continue;
+    if (bounds.size() == kMaxMergedRuns) return std::sort(first, last, less);
+    bounds.push_back(std::next(i));
+  }
+  bounds.push_back(last);
+  while (bounds.size() > 2) {
+    std::vector<It> merged{first};
+    for (size_t i = 0; i + 2 < bounds.size(); i += 2) {  // runs i and i + 1 become one
+      std::inplace_merge(bounds[i], bounds[i + 1], bounds[i + 2], less);
+      merged.push_back(bounds[i + 2]);
+    }
+    if (bounds.size() % 2 == 0) merged.push_back(bounds.back());  // an odd run out, as it is
+    bounds = std::move(merged);
+  }
+}
+
 void SortUnique(std::vector<uint32_t>* v) {
-  std::sort(v->begin(), v->end());
+  SortRuns(v->begin(), v->end(), std::less<uint32_t>());
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
@@ -30,7 +56,7 @@ void Append(const flatbuffers::Vector<T>* from, std::vector<T>* to) {
 // false on overflow); false when a fold overflowed.
 template <typename T, typename Key, typename Fold>
 bool FoldRuns(std::vector<T>* items, Key key, Fold fold) {
-  std::sort(items->begin(), items->end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  SortRuns(items->begin(), items->end(), [&](const T& a, const T& b) { return key(a) < key(b); });
   bool ok = true;
   size_t out = 0;
   for (size_t i = 0; i < items->size(); ++i) {

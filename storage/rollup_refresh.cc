@@ -33,6 +33,11 @@ namespace {
 // time costs a heap walk and page faults (every batch: imports 5% slower).
 constexpr uint64_t kTrimEveryBatches = 8;
 
+// A refresh thread writes its rollups once they reach this many bytes, from a batch made this
+// large up front (a day's rollups may take it past).
+constexpr size_t kRollupBatchBytes = size_t{1} << 20;
+constexpr size_t kRollupBatchReserve = kRollupBatchBytes + (kRollupBatchBytes >> 2);
+
 void DeleteRollups(RollupPrefixes prefixes, uint64_t ns, uint32_t unit, rocksdb::WriteBatch* wb) {
   for (char prefix : {prefixes.summary, prefixes.ids, prefixes.pairs, prefixes.minutes}) {
     if (prefix) wb->Delete(HourKey(prefix, ns, unit));
@@ -199,37 +204,48 @@ Status EventStore::RefreshDay(RefreshCursors& cursors, const DayRefresh& d, rock
 }
 
 Status EventStore::WriteRollupsIfFull(RefreshCursors& cursors, rocksdb::WriteBatch* wb) {
-  if (wb->GetDataSize() < (1 << 20)) return Status::Ok();  // small batches: refresh memory stays flat
+  const size_t bytes = wb->GetDataSize();
+  if (bytes < kRollupBatchBytes) return Status::Ok();  // small batches: refresh memory stays flat
   if (Status s = WriteRollups(wb); !s.ok()) return s;
-  *wb = rocksdb::WriteBatch();  // Clear() would keep the largest batch's buffer
+  // The next batch reuses this one's buffer: a new one grew by doubling, copying and faulting in
+  // fresh pages every time (a sixth of a W2M refresh). A day's rollups that made it large do not
+  // keep it so.
+  if (bytes <= 2 * kRollupBatchBytes) {
+    wb->Clear();
+  } else {
+    *wb = rocksdb::WriteBatch(kRollupBatchReserve);
+  }
   cursors.Reset(cursors.ns);
   // The blocks, merges and rollups freed meanwhile stay with this thread's malloc arena.
   if (++cursors.batches_written % kTrimEveryBatches == 0) util::ReturnFreedMemory();
   return Status::Ok();
 }
 
-Status EventStore::RefreshDays(const ReadView& view, std::span<const DayRefresh> days) {
+Status EventStore::RefreshDays(const ReadView& view, DayQueue& days) {
   StopRocksDbCounters();  // each of the refresh's threads, not only the one that made the view
-  rocksdb::WriteBatch wb;
+  rocksdb::WriteBatch wb(kRollupBatchReserve);
   RefreshCursors cursors(*this, view);
-  for (const DayRefresh& d : days) {
-    if (d.ns != cursors.ns) cursors.Reset(d.ns);
-    if (Status s = RefreshDay(cursors, d, &wb); !s.ok()) return s;
-    if (Status s = WriteRollupsIfFull(cursors, &wb); !s.ok()) return s;
+  while (const DayRefresh* d = days.Take()) {
+    if (d->ns != cursors.ns) cursors.Reset(d->ns);
+    Status s = RefreshDay(cursors, *d, &wb);
+    if (s.ok()) s = WriteRollupsIfFull(cursors, &wb);
+    if (!s.ok()) {
+      days.Stop();
+      return s;
+    }
   }
   return WriteRollups(&wb);
 }
 
 namespace {
 
-// Runs `refresh` on the two halves of `items` on two threads (each item is independent).
-template <typename Item, typename Fn>
-Status OnTwoThreads(const std::vector<Item>& items, Fn&& refresh) {
-  const size_t half = items.size() / 2;
+// Runs `refresh` on this thread and one more (with fewer than two days, on this one only).
+template <typename Fn>
+Status OnTwoThreads(size_t days, Fn&& refresh) {
   Status second;
   std::jthread helper;  // joins on every way out, an exception included
-  if (half > 0) helper = std::jthread([&] { second = refresh(std::span(items).subspan(half)); });
-  Status first = refresh(std::span(items).first(half > 0 ? half : items.size()));
+  if (days >= 2) helper = std::jthread([&] { second = refresh(); });
+  Status first = refresh();
   if (helper.joinable()) helper.join();
   return first.ok() ? second : first;
 }
@@ -256,7 +272,8 @@ Status EventStore::RefreshRollups() {
     // Decompressing and summing every event of the hours written is most of the cost of
     // finishing an import: two threads, a day each at a time.
     ReadView view(*this, /*fill_cache=*/false);
-    Status s = OnTwoThreads(days, [&](auto part) { return RefreshDays(view, part); });
+    DayQueue queue(days);
+    Status s = OnTwoThreads(days.size(), [&] { return RefreshDays(view, queue); });
     if (!s.ok()) return s;
   }  // the view's dictionary lock is released before write_mu_ is taken: AddChunks takes them the other way
   // Only what was refreshed: an hour written meanwhile stays dirty for the next refresh.
