@@ -23,7 +23,7 @@ constexpr util::NameTable<EndpointType, 3> kEndpointTypes{{{"ProcessingUnit", En
                                                            {"ExternalNetwork", EndpointType::kExternalNetwork},
                                                            {"Claims", EndpointType::kClaims}}};
 
-constexpr std::array<const char*, 5> kRequired{"timestamp", "namespace", "sourceID", "destinationID", "action"};
+constexpr std::array<std::string_view, 5> kRequired{"timestamp", "namespace", "sourceID", "destinationID", "action"};
 
 }  // namespace
 

@@ -98,10 +98,16 @@ using Handler = Status (*)(element, EventView*);
 struct NamedHandler {
   std::string_view name;
   Handler handler;
+  uint32_t required_bit = 0;  // schema::RequiredFieldBit(name), found once
 };
 
+std::vector<NamedHandler> WithRequiredBits(std::vector<NamedHandler> table) {
+  for (NamedHandler& h : table) h.required_bit = schema::RequiredFieldBit(h.name);
+  return table;
+}
+
 const std::vector<NamedHandler>& Handlers() {
-  static const std::vector<NamedHandler> kHandlers = {
+  static const std::vector<NamedHandler> kHandlers = WithRequiredBits({
       {"timestamp", [](element v, EventView* e) { return GetTimestamp(v, &e->timestamp_ms); }},
       {"namespace", [](element v, EventView* e) { return GetString(v, "namespace", &e->namespace_); }},
       {"sourceID", [](element v, EventView* e) { return GetString(v, "sourceID", &e->source_id); }},
@@ -158,20 +164,20 @@ const std::vector<NamedHandler>& Handlers() {
       {"serviceType", [](element v, EventView* e) { return GetOptionalString(v, "serviceType", &e->details[6]); }},
       {"serviceID", [](element v, EventView* e) { return GetOptionalString(v, "serviceID", &e->details[7]); }},
       {"serviceURL", [](element v, EventView* e) { return GetOptionalString(v, "serviceURL", &e->details[8]); }},
-  };
+  });
   return kHandlers;
 }
 
 // Reporters write fields in the same order line after line: try the field after the previous
 // match first, then scan the table.
-Handler FindHandler(std::string_view key) {
+const NamedHandler* FindHandler(std::string_view key) {
   const auto& table = Handlers();
   thread_local size_t guess = 0;
-  if (guess < table.size() && table[guess].name == key) return table[guess++].handler;
+  if (guess < table.size() && table[guess].name == key) return &table[guess++];
   for (size_t i = 0; i < table.size(); ++i) {
     if (table[i].name == key) {
       guess = i + 1;
-      return table[i].handler;
+      return &table[i];
     }
   }
   return nullptr;
@@ -221,11 +227,11 @@ Status ParseEventJsonView(std::string_view line, EventView* event) {
   if (root.get(object) != simdjson::SUCCESS) return Status::InvalidArgument("not a JSON object");
   uint32_t seen = 0;
   for (auto field : object) {
-    const Handler handler = FindHandler(field.key);
-    if (!handler || field.value.is_null()) continue;
-    Status s = handler(field.value, event);
+    const NamedHandler* named = FindHandler(field.key);
+    if (!named || field.value.is_null()) continue;
+    Status s = named->handler(field.value, event);
     if (!s.ok()) return s;
-    seen |= schema::RequiredFieldBit(field.key);
+    seen |= named->required_bit;
   }
   Status s = schema::CheckRequired(seen);
   if (!s.ok()) return s;

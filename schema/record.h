@@ -53,6 +53,9 @@ class Interner {
  public:
   virtual ~Interner() = default;
   virtual uint32_t Intern(EntryKind kind, std::string_view payload) = 0;
+  // A hint that Intern(kind, payload) follows shortly: the interner may start loading what that
+  // lookup will read, so the wait overlaps the work in between.
+  virtual void Prefetch(EntryKind /*kind*/, std::string_view /*payload*/) {}
 };
 
 // Reads dictionary entries back. Returns the payload (without the kind byte), or nullopt when
@@ -94,7 +97,9 @@ class RecordEncoder {
   // The address field for `address` (an inline IPv4 address, or a dictionary id; 0 when absent);
   // sets `inline_flag` in `flags` when inline.
   uint32_t Address(const std::optional<std::string_view>& address, uint16_t inline_flag, uint16_t* flags);
-  uint32_t Details(const EventView& event);
+  // The details entry's payload, built in details_ (valid until the next call); empty when the
+  // event has no details.
+  std::string_view DetailsPayload(const EventView& event);
 
   Interner& interner_;
   Cache tag_lists_;

@@ -182,6 +182,13 @@ uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
   return id;
 }
 
+void Dictionary::Prefetch(schema::EntryKind kind, std::string_view payload) {
+  if (mode_ != Mode::kBounded || !IsCachedKind(static_cast<char>(kind))) return;
+  const uint64_t hash = HashOf(payload);
+  young_.index.Prefetch(hash);
+  old_.index.Prefetch(hash);
+}
+
 uint32_t Dictionary::InternCached(char kind, std::string_view payload, uint64_t hash) {
   if (uint32_t id = young_.Find(kind, payload, hash)) return id;
   uint32_t id = old_.Find(kind, payload, hash);

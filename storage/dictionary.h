@@ -69,6 +69,8 @@ class Dictionary final : public schema::Interner {
   Status ReadLazily(std::unique_ptr<EntrySource> source, uint32_t size, std::vector<uint32_t> namespace_ids);
 
   uint32_t Intern(schema::EntryKind kind, std::string_view payload) override;
+  // Bounded mode, cached kinds: loads the cache's table slots for the payload.
+  void Prefetch(schema::EntryKind kind, std::string_view payload) override;
   // Ok, or why an Intern could not look an entry up in the store. It then returned a new id, which
   // may repeat a stored entry: the entries and events interned since must not be written.
   Status intern_status() const { return intern_status_; }
