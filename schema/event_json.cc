@@ -8,6 +8,7 @@
 #include "schema/event_fields.h"
 #include "schema/event_view.h"
 #include "util/json_text.h"
+#include "util/text.h"
 
 namespace flowstat {
 namespace {
@@ -173,9 +174,9 @@ const std::vector<NamedHandler>& Handlers() {
 const NamedHandler* FindHandler(std::string_view key) {
   const auto& table = Handlers();
   thread_local size_t guess = 0;
-  if (guess < table.size() && table[guess].name == key) return &table[guess++];
+  if (guess < table.size() && util::EqualsShort(table[guess].name, key)) return &table[guess++];
   for (size_t i = 0; i < table.size(); ++i) {
-    if (table[i].name == key) {
+    if (util::EqualsShort(table[i].name, key)) {
       guess = i + 1;
       return &table[i];
     }

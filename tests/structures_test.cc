@@ -27,6 +27,7 @@
 #include "util/byte_arena.h"
 #include "util/hash_index.h"
 #include "util/json_text.h"
+#include "util/text.h"
 
 #include "tests/test_support.h"
 
@@ -59,6 +60,22 @@ TEST_CASE("AppendJsonString writes strings that a JSON parser reads back exactly
     // The parser refuses raw control characters in a string: everything below 0x20 is escaped.
     REQUIRE(parser.parse(json.substr(1)).get_string().get(got) == simdjson::SUCCESS);
     REQUIRE(got == s);
+  }
+}
+
+TEST_CASE("EqualsShort agrees with string equality at every length and every differing byte") {
+  const std::string text = "destinationNamespace=/acme/prod/web-01";
+  for (size_t n = 0; n <= 24; ++n) {
+    const std::string a = text.substr(0, n);
+    CHECK(util::EqualsShort(a, text.substr(0, n)));
+    CHECK(util::EqualsShort(a, a + "x") == false);  // a prefix is not equal
+    if (n > 0) CHECK(util::EqualsShort(a, text.substr(0, n - 1)) == false);
+    for (size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = static_cast<char>(b[i] ^ 0x20);
+      CHECK(util::EqualsShort(a, b) == false);
+      CHECK(util::EqualsShort(b, a) == false);
+    }
   }
 }
 
