@@ -5,7 +5,9 @@
 # Measures import events/s and peak RSS, bytes/event after compaction, Q1..Q6 warm medians
 # (in-process, >= 5 runs), the query process's peak RSS, then DuckDB's figures and the ratios.
 # usage: bench/run.sh [EVENTS]      (default 2000000 = W2M; 8000000 for the growth check)
-# Env: WORK (default /tmp/flowstat-w2m), RUNS (default 9), SKIP_DUCKDB=1.
+# Then (W2M) the other query shapes (bench/shapes.sh) and the import against DuckDB's load again,
+# alternated over IMPORT_ROUNDS rounds (bench/import_pairs.sh).
+# Env: WORK (default /tmp/flowstat-w2m), RUNS (default 9), SKIP_DUCKDB=1, IMPORT_ROUNDS (default 3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared}
@@ -62,3 +64,5 @@ PY
 # DuckDB's loader left its database in $WORK: the other query shapes against it, same sitting.
 [ "$EVENTS" = 2000000 ] && [ -f "$WORK/w2m.duckdb" ] &&
   echo "== query shapes beyond Q1..Q6 (bench/shapes.sh)" && WORK=$WORK bash "$ROOT/bench/shapes.sh" "$DB" "$WORK/w2m.duckdb" "$DATA"
+[ "${IMPORT_ROUNDS:-3}" -gt 0 ] && echo "== import against DuckDB's load, alternated (bench/import_pairs.sh)" &&
+  WORK=$WORK SHARED=$SHARED bash "$ROOT/bench/import_pairs.sh" "$FS" "$DATA" "${IMPORT_ROUNDS:-3}"
