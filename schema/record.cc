@@ -187,7 +187,6 @@ EventRecord RecordEncoder::Encode(const EventView& e) {
   const uint32_t destination_ip = Address(e.destination_ip, kFlagDestinationIpv4, &flags);
   // One statement each, so that new entries get ids in the same order whatever the compiler.
   const uint32_t destination_tags = TagList(e.destination_tags);
-  if (!details.empty()) interner_.Prefetch(EntryKind::kDetails, details);  // the slots are in: their entries
   const uint32_t source_tags = TagList(e.source_tags);
   const uint32_t namespace_id = interner_.Intern(EntryKind::kNamespace, e.namespace_);
   const uint32_t destination_id = interner_.Intern(EntryKind::kEntityId, e.destination_id);

@@ -89,30 +89,26 @@ const char* Dictionary::AddResident(uint32_t id, char kind, std::string_view pay
 }
 
 uint32_t Dictionary::Generation::Find(char kind, std::string_view payload, uint64_t hash) const {
-  const char* at = index.Find(hash, [&](const char* entry) {
-    std::string_view e = Stored(entry);
-    return e[0] == kind && e.substr(1) == payload;
-  });
-  return at == nullptr ? 0 : IdOf(at);
+  return FindKept(index, entries, kind, payload, hash);
 }
 
 const char* Dictionary::Generation::Add(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
   const char* at = Keep(&bytes, id, kind, payload);
-  ++count;
-  index.Insert(hash, at);
+  entries.push_back(at);
+  index.Insert(hash, static_cast<uint32_t>(entries.size()));
   return at;
 }
 
 void Dictionary::Generation::Clear() {
   bytes.Reset();  // keeps its blocks for the next generation
-  count = 0;
+  entries.clear();
   index.Clear();
   newest_created = 0;
 }
 
 const char* Dictionary::AddCached(uint32_t id, char kind, std::string_view payload, uint64_t hash) {
   if (young_.Bytes() >= cache_bytes_ / 2 && old_.newest_created <= written_.load(std::memory_order_acquire)) {
-    if (old_.count != 0) cache_complete_ = false;
+    if (!old_.entries.empty()) cache_complete_ = false;
     std::swap(young_, old_);
     young_.Clear();
   }
@@ -122,7 +118,7 @@ const char* Dictionary::AddCached(uint32_t id, char kind, std::string_view paylo
 void Dictionary::ForgetWrittenCache() {
   if (mode_ != Mode::kBounded) return;
   for (Generation* g : {&young_, &old_}) {
-    if (g->count == 0 || g->newest_created > written_.load(std::memory_order_acquire)) continue;
+    if (g->entries.empty() || g->newest_created > written_.load(std::memory_order_acquire)) continue;
     *g = Generation();  // its memory too, not only its entries
     cache_complete_ = false;
   }
@@ -176,9 +172,7 @@ Status Dictionary::Restore(uint32_t id, char kind, std::string_view payload) {
 uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
   assert(mode_ != Mode::kLazy && "a lazily read dictionary belongs to a read-only store");
   const char k = static_cast<char>(kind);
-  // Equal bytes, equal hash: the Prefetch just before (for the same payload) computed it.
-  const bool prefetched = has_prefetched_ && payload == prefetched_;
-  const uint64_t hash = prefetched ? prefetched_hash_ : HashOf(payload);
+  const uint64_t hash = HashOf(payload);
   if (mode_ == Mode::kBounded && IsCachedKind(k)) return InternCached(k, payload, hash);
   // Only this (writer) thread adds entries: looking up without the lock is safe.
   if (uint32_t id = FindResident(k, payload, hash)) return id;
@@ -190,19 +184,9 @@ uint32_t Dictionary::Intern(schema::EntryKind kind, std::string_view payload) {
 
 void Dictionary::Prefetch(schema::EntryKind kind, std::string_view payload) {
   if (mode_ != Mode::kBounded || !IsCachedKind(static_cast<char>(kind))) return;
-  if (has_prefetched_ && payload == prefetched_) {
-    // The slots the first call asked for have had time to arrive: ask for the entries (header,
-    // kind byte and the payload's first bytes) the lookup will compare.
-    for (const Generation* g : {&young_, &old_}) {
-      if (const char* at = g->index.FirstCandidate(prefetched_hash_)) __builtin_prefetch(at);
-    }
-    return;
-  }
-  prefetched_.assign(payload);
-  prefetched_hash_ = HashOf(payload);
-  has_prefetched_ = true;
-  young_.index.Prefetch(prefetched_hash_);
-  old_.index.Prefetch(prefetched_hash_);
+  const uint64_t hash = HashOf(payload);
+  young_.index.Prefetch(hash);
+  old_.index.Prefetch(hash);
 }
 
 uint32_t Dictionary::InternCached(char kind, std::string_view payload, uint64_t hash) {

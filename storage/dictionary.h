@@ -69,9 +69,7 @@ class Dictionary final : public schema::Interner {
   Status ReadLazily(std::unique_ptr<EntrySource> source, uint32_t size, std::vector<uint32_t> namespace_ids);
 
   uint32_t Intern(schema::EntryKind kind, std::string_view payload) override;
-  // Bounded mode, cached kinds: the first call for a payload loads the cache's table slots; a
-  // second call with an equal payload, some work later, loads the entries they name; Intern of
-  // an equal payload then reuses the hash.
+  // Bounded mode, cached kinds: loads the cache's table slots for the payload.
   void Prefetch(schema::EntryKind kind, std::string_view payload) override;
   // Ok, or why an Intern could not look an entry up in the store. It then returned a new id, which
   // may repeat a stored entry: the entries and events interned since must not be written.
@@ -171,15 +169,17 @@ class Dictionary final : public schema::Interner {
   // from the store: it stays until written). An entry found in the old one is copied to the young.
   struct Generation {
     util::ByteArena bytes;
-    size_t count = 0;                         // entries
-    util::BasicHashIndex<const char*> index;  // hash of payload -> entry
-    uint32_t newest_created = 0;              // the highest id created (not found) in this generation
+    std::vector<const char*> entries;  // reference r at entries[r - 1]
+    util::HashIndex index;             // hash of payload -> reference
+    uint32_t newest_created = 0;       // the highest id created (not found) in this generation
     uint32_t Find(char kind, std::string_view payload, uint64_t hash) const;
     const char* Add(uint32_t id, char kind, std::string_view payload, uint64_t hash);
-    void Clear();  // keeps the arena's blocks for the next generation
+    void Clear();  // keeps the arena's blocks and the vectors' capacity for the next generation
     // Bytes it holds: its entries with the ends of arena blocks they left, and the whole capacity
-    // of its index (a growing table is up to half empty).
-    size_t Bytes() const { return bytes.used_bytes() + index.memory_bytes(); }
+    // of its vector and index (a growing table is up to half empty).
+    size_t Bytes() const {
+      return bytes.used_bytes() + entries.capacity() * sizeof(const char*) + index.memory_bytes();
+    }
   };
   uint32_t InternCached(char kind, std::string_view payload, uint64_t hash);
   // Adds an entry to the young generation, first making room if it is full.
@@ -212,9 +212,6 @@ class Dictionary final : public schema::Interner {
   std::atomic<uint32_t> written_{0};
   std::vector<std::pair<uint32_t, std::string_view>> pending_;
   Status intern_status_;
-  bool has_prefetched_ = false;
-  std::string prefetched_;  // a copy of the last payload prefetched, and its hash
-  uint64_t prefetched_hash_ = 0;
 
   // Lazy mode: what lookups read is kept here.
   mutable util::Mutex lazy_mu_;

@@ -2,8 +2,6 @@
 // string -> id maps whose strings the caller stores. Faster and smaller than a node-based map on
 // the write path's millions of lookups; the caller decides what a reference's key is. A slot is
 // 8 bytes: 32 bits of the hash (which also pick the probe position) and the reference.
-// BasicHashIndex<const char*> holds pointers instead (16-byte slots): a lookup then reads the
-// entry the slot names directly, one dependent memory access fewer than through a vector.
 #pragma once
 
 #include <cstdint>
@@ -11,26 +9,17 @@
 
 namespace flowstat::util {
 
-template <typename Ref>
-class BasicHashIndex {
+class HashIndex {
  public:
-  // The first reference inserted with `hash` for which matches(ref) is true, else Ref{} (0).
+  // The first reference inserted with `hash` for which matches(ref) is true, else 0.
   template <typename Matches>
-  Ref Find(uint64_t hash, Matches&& matches) const {
-    if (slots_.empty()) return Ref{};
+  uint32_t Find(uint64_t hash, Matches&& matches) const {
+    if (slots_.empty()) return 0;
     for (size_t i = Tag(hash) & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
-      if (s.ref == Ref{}) return Ref{};
+      if (s.ref == 0) return 0;
       if (s.tag == Tag(hash) && matches(s.ref)) return s.ref;
     }
-  }
-
-  // The reference in the slot a Find of `hash` reads first when that slot carries `hash`'s tag,
-  // else Ref{}: what a lookup will most likely compare, for prefetching it.
-  Ref FirstCandidate(uint64_t hash) const {
-    if (slots_.empty()) return Ref{};
-    const Slot& s = slots_[Tag(hash) & mask_];
-    return s.tag == Tag(hash) ? s.ref : Ref{};
   }
 
   // Starts loading the slot a Find of `hash` reads first.
@@ -38,8 +27,8 @@ class BasicHashIndex {
     if (!slots_.empty()) __builtin_prefetch(&slots_[Tag(hash) & mask_]);
   }
 
-  // REQUIRES: ref != Ref{} and no equal key inserted before.
-  void Insert(uint64_t hash, Ref ref) {
+  // REQUIRES: ref != 0 and no equal key inserted before.
+  void Insert(uint64_t hash, uint32_t ref) {
     if ((count_ + 1) * 2 > slots_.size()) Grow();
     Place(Tag(hash), ref);
     ++count_;
@@ -57,13 +46,13 @@ class BasicHashIndex {
  private:
   struct Slot {
     uint32_t tag = 0;
-    Ref ref{};
+    uint32_t ref = 0;
   };
   static uint32_t Tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
-  void Place(uint32_t tag, Ref ref) {
+  void Place(uint32_t tag, uint32_t ref) {
     size_t i = tag & mask_;
-    while (slots_[i].ref != Ref{}) i = (i + 1) & mask_;
+    while (slots_[i].ref != 0) i = (i + 1) & mask_;
     slots_[i] = Slot{tag, ref};
   }
 
@@ -72,7 +61,7 @@ class BasicHashIndex {
     slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
-      if (s.ref != Ref{}) Place(s.tag, s.ref);
+      if (s.ref != 0) Place(s.tag, s.ref);
     }
   }
 
@@ -80,7 +69,5 @@ class BasicHashIndex {
   size_t mask_ = 0;
   size_t count_ = 0;
 };
-
-using HashIndex = BasicHashIndex<uint32_t>;
 
 }  // namespace flowstat::util
