@@ -20,10 +20,14 @@ void PushNew(std::vector<uint32_t>* ids, uint32_t id) {
 
 // Sorts [first, last) by `less`. What a builder sorts is mostly a few ascending runs — an hour's
 // sources and pairs come a chunk (shard) at a time, a day's lists an hour at a time — and those
-// are merged two by two instead; a sort where the runs are many (destinations in no order).
+// are merged two by two instead; a sort where the runs are many (destinations in no order), and
+// past 64K items, where a merge's buffer (half the range) would add to a large import's peak
+// memory and std::sort needs none.
 template <typename It, typename Less>
 void SortRuns(It first, It last, Less less) {
   constexpr size_t kMaxMergedRuns = 32;
+  constexpr std::ptrdiff_t kMaxMergedItems = std::ptrdiff_t{1} << 16;
+  if (last - first > kMaxMergedItems) return std::sort(first, last, less);
   std::vector<It> bounds{first};
   for (It i = first; i != last && std::next(i) != last; ++i) {
     if (!less(*std::next(i), *i)) continue;
