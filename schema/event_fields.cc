@@ -39,10 +39,10 @@ Status ParseEnumField(std::string_view f, std::string_view t, EndpointType* out)
   return ParseNamed(f, t, kEndpointTypes, out);
 }
 
-const char* EnumName(Action a) { return kActions[static_cast<size_t>(a)].first; }
-const char* EnumName(ObservedAction a) { return kObservedActions[static_cast<size_t>(a)].first; }
+const char* EnumName(Action a) { return kActions[static_cast<size_t>(a)].first.data(); }
+const char* EnumName(ObservedAction a) { return kObservedActions[static_cast<size_t>(a)].first.data(); }
 const char* EnumName(EndpointType t) {
-  return t == EndpointType::kUnset ? "" : kEndpointTypes[static_cast<size_t>(t) - 1].first;
+  return t == EndpointType::kUnset ? "" : kEndpointTypes[static_cast<size_t>(t) - 1].first.data();
 }
 
 uint32_t RequiredFieldBit(std::string_view field) {
