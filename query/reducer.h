@@ -15,6 +15,7 @@
 #include "query/plan.h"
 #include "storage/event_store.h"
 #include "util/hash_index.h"
+#include "util/merge_runs.h"
 
 namespace flowstat::query {
 
@@ -187,20 +188,10 @@ class BucketPorts {
   // them by bucket first and sorting each bucket's few ports beats one sort of them all.
   void SortPairs() {
     if (!too_many_runs_) {
-      std::vector<size_t> bounds{0};
-      bounds.insert(bounds.end(), run_starts_.begin(), run_starts_.end());
-      bounds.push_back(pairs_.size());
-      while (bounds.size() > 2) {
-        std::vector<size_t> merged{0};
-        for (size_t i = 0; i + 2 < bounds.size(); i += 2) {  // runs i and i + 1 become one
-          std::inplace_merge(pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
-                             pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
-                             pairs_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 2]));
-          merged.push_back(bounds[i + 2]);
-        }
-        if (bounds.size() % 2 == 0) merged.push_back(bounds.back());  // an odd run out, as it is
-        bounds = std::move(merged);
-      }
+      std::vector<std::vector<uint64_t>::iterator> bounds{pairs_.begin()};
+      for (size_t start : run_starts_) bounds.push_back(pairs_.begin() + static_cast<std::ptrdiff_t>(start));
+      bounds.push_back(pairs_.end());
+      util::MergeRuns(std::move(bounds));
     } else if (pairs_.size() < buckets_) {
       std::sort(pairs_.begin(), pairs_.end());
     } else {

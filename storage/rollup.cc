@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "storage/format.h"
+#include "util/merge_runs.h"
 
 namespace flowstat::storage {
 namespace {
@@ -35,15 +36,7 @@ void SortRuns(It first, It last, Less less) {
     bounds.push_back(std::next(i));
   }
   bounds.push_back(last);
-  while (bounds.size() > 2) {
-    std::vector<It> merged{first};
-    for (size_t i = 0; i + 2 < bounds.size(); i += 2) {  // runs i and i + 1 become one
-      std::inplace_merge(bounds[i], bounds[i + 1], bounds[i + 2], less);
-      merged.push_back(bounds[i + 2]);
-    }
-    if (bounds.size() % 2 == 0) merged.push_back(bounds.back());  // an odd run out, as it is
-    bounds = std::move(merged);
-  }
+  util::MergeRuns(std::move(bounds), less);
 }
 
 void SortUnique(std::vector<uint32_t>* v) {
