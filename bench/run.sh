@@ -3,7 +3,8 @@
 # or $SHARED/workload): flowstat and DuckDB on the same data in one run. Without it, runs flowstat
 # alone on `flowstat generate` data and bench/queries-generated.jsonl.
 # Measures import events/s and peak RSS, bytes/event after compaction, Q1..Q6 warm medians
-# (in-process, >= 5 runs), the query process's peak RSS, then DuckDB's figures and the ratios.
+# (in-process, >= 5 runs), the query process's peak RSS, Q1..Q6 one-shot (a process each, start to
+# exit), then DuckDB's figures and the ratios.
 # usage: bench/run.sh [EVENTS]      (default 2000000 = W2M; 8000000 for the growth check)
 # Then (W2M) the other query shapes (bench/shapes.sh) and the import against DuckDB's load again,
 # alternated over IMPORT_ROUNDS rounds (bench/import_pairs.sh).
@@ -45,6 +46,18 @@ echo "flowstat import: $EVENTS events in $SECS s = $FS_RATE events/s, peak RSS $
 echo "flowstat on disk after compaction: $(python3 -c "print(round($BYTES/$EVENTS, 1))") bytes/event"
 /usr/bin/time -f "%M" -o "$WORK/query.time" "$QB" "$DB" "$WORK/queries.jsonl" "$RUNS" | tee "$WORK/flowstat-queries.txt"
 echo "flowstat query process peak RSS: $(( $(cat "$WORK/query.time") / 1024 )) MB"
+# One-shot: a `flowstat query` process per query, from its start to its exit (what a script pays).
+python3 - "$FS" "$DB" "$WORK/queries.jsonl" <<'PY'
+import json, statistics, subprocess, sys, time
+fs, db, queries = sys.argv[1:4]
+for line in open(queries):
+    walls = []
+    for _ in range(11):
+        t = time.perf_counter()
+        subprocess.run([fs, "query", "--db", db, "--batch", "-"], input=line.encode(), capture_output=True, check=True)
+        walls.append((time.perf_counter() - t) * 1000)
+    print(f"{json.loads(line)['name']} one-shot median {statistics.median(walls):.1f} ms (min {min(walls):.1f}, 11 processes)")
+PY
 
 [ "${SKIP_DUCKDB:-0}" = 1 ] && exit 0
 WORK=$WORK bash "$SHARED/workload/duckdb_bench.sh" "$DATA" | tee "$WORK/duckdb.txt"
