@@ -32,11 +32,23 @@ class IdSet {
   }
   void Insert(uint32_t id) {
     const size_t word = id / 64;
-    if (word >= words_.size()) {
-      if (word >= max_words_) return;
-      words_.resize(std::min(max_words_, std::max(word + 1, 2 * words_.size())), 0);
-    }
+    if (word >= words_.size() && !Grow(word)) return;
     words_[word] |= uint64_t{1} << (id % 64);
+  }
+  // Inserts every id of [first, last): the set grows once, to the largest, and each id is then one
+  // compare and one store (Insert per id, called out of line, was a tenth of a 32M-event Serie
+  // Ports).
+  template <typename It>
+  void InsertAll(It first, It last) {
+    if (first == last) return;
+    const uint32_t largest = *std::max_element(first, last);
+    if (largest / 64 >= words_.size()) Grow(std::min(max_words_, size_t{largest} / 64 + 1) - 1);
+    uint64_t* words = words_.data();
+    const size_t limit = words_.size() * 64;
+    for (; first != last; ++first) {
+      const uint32_t id = *first;
+      if (id < limit) words[id / 64] |= uint64_t{1} << (id % 64);
+    }
   }
   // Calls fn(id) for each id in the set, in increasing order.
   template <typename Fn>
@@ -68,6 +80,14 @@ class IdSet {
   }
 
  private:
+  // Makes room for `word` (doubling); false when it lies past the set's size. Out of line, so
+  // that Insert stays small enough to inline into the loops that call it per id.
+  [[gnu::noinline]] bool Grow(size_t word) {
+    if (word >= max_words_) return false;
+    words_.resize(std::min(max_words_, std::max(word + 1, 2 * words_.size())), 0);
+    return true;
+  }
+
   static constexpr size_t kWholeWords = 1024;
   size_t max_words_;
   std::vector<uint64_t> words_;
@@ -97,6 +117,15 @@ class BucketPorts {
     std::optional<IdSet>& ports = ports_[bucket];
     if (!ports) ports.emplace(65535);
     ports->Insert(port);
+  }
+
+  // The port set of `bucket` while buckets are few (made when first asked for), else null: a
+  // rollup's ports then go straight into it.
+  IdSet* BitmapOf(uint64_t bucket) {
+    if (buckets_ > kMaxBitmapBuckets) return nullptr;
+    std::optional<IdSet>& ports = ports_[bucket];
+    if (!ports) ports.emplace(65535);
+    return &*ports;
   }
 
   // Adds the ports [first, last) of `bucket`, ascending (a minute rollup's list).
@@ -440,6 +469,8 @@ class Reducer {
   }
 
   void AddMatchingPairs(const Plan& plan, uint64_t bucket, const fb::RollupPairs* pairs);
+  // Adds a rollup group's ports to `t` (metric Ports), for bucket `bucket` of a Serie.
+  void AddPorts(const flatbuffers::Vector<const fb::PortSum*>& list, uint64_t bucket, ModeTotals* t);
   void FillSerie(ModeTotals& t, FlowStatistic* out) const;
   void FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& d, FlowStatistic* out) const;
   // Has `d` read every contributing ID at once (Dictionary::Reader::Prefetch) before they are listed.
