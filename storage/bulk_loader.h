@@ -1,5 +1,7 @@
 // The pipelined bulk write path behind flowstat::Loader: parse + encode on the caller's thread,
-// sort + write on a background thread, with at most two batches in flight (bounded memory).
+// sort + write on a background thread, with at most two batches in flight (bounded memory), and
+// the rollups of the days the writes have moved past refreshed on a third (the closing refresh
+// then has only the last days left).
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +31,9 @@ class BulkLoader final : public Loader {
 
  private:
   void WriteLoop();
+  void RefreshLoop();
+  // Stops the background refresh (waits for a pass under way); its first error, if any.
+  Status StopRefresh();
   Status WriteStatus();
 
   EventStore& store_;
@@ -42,9 +47,14 @@ class BulkLoader final : public Loader {
   std::vector<RecordBatch> spare_;  // written and cleared, for Commit to fill again
   bool closing_ = false;
   bool writing_ = false;  // a batch taken from queue_ is being written
+  bool refresh_stopped_ = false;
+  uint64_t batches_written_ = 0;
   Status write_status_;
+  Status refresh_status_;
   AppendStats totals_;
-  std::thread write_thread_;  // last: starts after the members it uses
+  // Last: they start after the members they use.
+  std::thread write_thread_;
+  std::thread refresh_thread_;
 };
 
 }  // namespace flowstat::storage

@@ -5,8 +5,9 @@
 // Thread safety: whatever writes holds the writer slot (writer_, taken with EnterWriter), and
 // methods that write take the lease as proof; Sync and any number of ReadViews may be used from
 // any thread at any time. A bulk loader holds the slot for its whole life, encoding on one
-// thread while WriteRecords runs on another: the state those two threads share is guarded by
-// write_mu_. See flowstat/store.h for what each public call does while another runs.
+// thread while WriteRecords runs on another and RefreshSettledRollups on a third: the state
+// those threads share is guarded by write_mu_. See flowstat/store.h for what each public call
+// does while another runs.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -95,6 +96,11 @@ class EventStore {
   Status Sync() EXCLUDES(sync_mu_);
   // Brings the rollups of the hours written since the last refresh up to date, then Sync.
   Status Flush(const util::WriterLease& writer) EXCLUDES(write_mu_);
+  // Brings up to date the rollups of the days the writes have moved past: those none of whose
+  // stale hours was written in the last `quiet_writes` WriteRecords calls (a bulk load's
+  // background refresh, on its own thread while WriteRecords runs on another). An hour written
+  // during the pass stays stale for the next; Flush still refreshes everything left.
+  Status RefreshSettledRollups(const util::WriterLease& writer, uint64_t quiet_writes) EXCLUDES(write_mu_);
   // The end of a bulk load, on its encoding thread: frees the dictionary's cache of written
   // entries, which later writes find through the index again, before the refresh needs memory.
   void EndBulkLoad(const util::WriterLease&) { dictionary_.ForgetWrittenCache(); }
@@ -135,7 +141,8 @@ class EventStore {
     // what queries keep in the block cache.
     explicit ReadView(const EventStore& store, bool fill_cache = true);
     ~ReadView();
-    const Dictionary::Reader& dictionary() const { return dict_; }
+    // REQUIRES: a view made with the dictionary (every view but the rollup refresh's).
+    const Dictionary::Reader& dictionary() const { return *dict_; }
 
     using ChunkVisitor = std::function<Status(uint32_t hour, const schema::ChunkRecords&)>;
     // Visits the chunks of (`namespace_hash`, `shard`) with hour in [hour_lo, hour_hi], in order.
@@ -175,8 +182,14 @@ class EventStore {
     // Reading at this view's snapshot, below `upper` (nullptr: unbounded).
     rocksdb::ReadOptions Options(const rocksdb::Slice* upper) const;
 
+    // The rollup refresh's view: no dictionary, so no dictionary lock. The refresh reads ids,
+    // never entries, and a bulk load's background refresh holding the lock for a pass would hold
+    // off the encoding thread adding an entry.
+    struct WithoutDictionary {};
+    ReadView(const EventStore& store, WithoutDictionary);
+
     const EventStore& store_;
-    Dictionary::Reader dict_;
+    std::optional<Dictionary::Reader> dict_;
     const rocksdb::Snapshot* snapshot_;
     bool fill_cache_;
   };
@@ -253,6 +266,10 @@ class EventStore {
     const std::span<const DayRefresh> days_;
     std::atomic<size_t> next_{0};
   };
+  // Refreshes `hours` (taken from dirty_hours_ with their write numbers) and `day_set`, on
+  // `threads` threads (1 or 2), then marks fresh those hours not written again meanwhile.
+  Status RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours,
+                      const std::set<std::pair<uint64_t, uint32_t>>& day_set, int threads) EXCLUDES(write_mu_);
   struct RefreshCursors;
   // Recomputes the rollups of the days it takes from `days` as of `view` (thread-safe: the
   // refresh's threads share the queue).
@@ -300,8 +317,9 @@ class EventStore {
   // What the writing side of a bulk load shares with the rollup refresh and the encoding thread.
   util::Mutex write_mu_;
   Status write_error_ GUARDED_BY(write_mu_);
-  std::set<std::pair<uint64_t, uint32_t>> dirty_hours_
-      GUARDED_BY(write_mu_);  // (namespace hash, hour) with stale rollups
+  // (namespace hash, hour) with stale rollups -> the number of the write that last made it so.
+  std::map<std::pair<uint64_t, uint32_t>, uint64_t> dirty_hours_ GUARDED_BY(write_mu_);
+  uint64_t writes_numbered_ GUARDED_BY(write_mu_) = 0;  // WriteRecords calls so far
   std::set<std::pair<uint64_t, uint32_t>> dirty_days_
       GUARDED_BY(write_mu_);  // (namespace hash, day), beyond dirty hours'
   PresenceMemo presence_written_ GUARDED_BY(write_mu_);

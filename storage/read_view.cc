@@ -26,7 +26,15 @@
 namespace flowstat::storage {
 
 EventStore::ReadView::ReadView(const EventStore& store, bool fill_cache)
-    : store_(store), dict_(store.dictionary_), snapshot_(store.db_->GetSnapshot()), fill_cache_(fill_cache) {
+    : store_(store),
+      dict_(std::in_place, store.dictionary_),
+      snapshot_(store.db_->GetSnapshot()),
+      fill_cache_(fill_cache) {
+  StopRocksDbCounters();
+}
+
+EventStore::ReadView::ReadView(const EventStore& store, WithoutDictionary)
+    : store_(store), snapshot_(store.db_->GetSnapshot()), fill_cache_(false) {
   StopRocksDbCounters();
 }
 

@@ -161,10 +161,11 @@ Status EventStore::RemoveEverything(const util::WriterLease& writer, const Remov
     if (!s.ok()) return s;
     util::MutexLock lock(&write_mu_);
     if (!shared) {  // hours and days whose keys are gone have nothing left to refresh
-      std::erase_if(dirty_hours_, [&](const auto& d) { return d.first == h && d.second < first_kept_hour; });
+      std::erase_if(dirty_hours_,
+                    [&](const auto& d) { return d.first.first == h && d.first.second < first_kept_hour; });
       std::erase_if(dirty_days_, [&](const auto& d) { return d.first == h && d.second <= cut_day; });
     }
-    for (const auto& hour : rewritten) dirty_hours_.insert(hour);
+    for (const auto& hour : rewritten) dirty_hours_[hour] = writes_numbered_;
     for (uint32_t day : touched_days) dirty_days_.insert({h, day});
   }
   return Flush(writer);

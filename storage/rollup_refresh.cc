@@ -254,31 +254,64 @@ Status OnTwoThreads(size_t days, Fn&& refresh) {
 
 Status EventStore::RefreshRollups() {
   if (read_only_) return Status::Ok();
-  std::vector<std::pair<uint64_t, uint32_t>> hours;
+  std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours;
   std::set<std::pair<uint64_t, uint32_t>> day_set;
   {
     util::MutexLock lock(&write_mu_);
     if (!write_error_.ok()) return write_error_;
-    hours.assign(dirty_hours_.begin(), dirty_hours_.end());
+    hours = dirty_hours_;
     day_set = dirty_days_;
   }
+  return RefreshTaken(std::move(hours), day_set, 2);
+}
+
+Status EventStore::RefreshSettledRollups(const util::WriterLease&, uint64_t quiet_writes) {
+  if (read_only_) return Status::Ok();
+  std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours;
+  {
+    util::MutexLock lock(&write_mu_);
+    if (!write_error_.ok()) return write_error_;
+    const uint64_t settled_through = writes_numbered_ > quiet_writes ? writes_numbered_ - quiet_writes : 0;
+    // A day is settled when none of its stale hours was written after `settled_through`: its day
+    // rollup is built from all its hours, so one still being written would make it stale again.
+    std::set<std::pair<uint64_t, uint32_t>> unsettled;
+    for (const auto& [hour, written] : dirty_hours_) {
+      if (written > settled_through) unsettled.insert({hour.first, hour.second / kHoursPerDay});
+    }
+    for (const auto& [hour, written] : dirty_hours_) {
+      if (!unsettled.contains({hour.first, hour.second / kHoursPerDay})) hours.emplace(hour, written);
+    }
+  }
+  if (hours.empty()) return Status::Ok();
+  return RefreshTaken(std::move(hours), {}, 1);
+}
+
+Status EventStore::RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours,
+                                const std::set<std::pair<uint64_t, uint32_t>>& day_set, int threads) {
   if (hours.empty() && day_set.empty()) return Status::Ok();
   std::map<std::pair<uint64_t, uint32_t>, uint32_t> hours_by_day;  // (ns, day) -> hours to rebuild
   for (const auto& day : day_set) hours_by_day[day];
-  for (const auto& [ns, hour] : hours) hours_by_day[{ns, hour / kHoursPerDay}] |= uint32_t{1} << (hour % kHoursPerDay);
+  for (const auto& [hour, written] : hours) {
+    hours_by_day[{hour.first, hour.second / kHoursPerDay}] |= uint32_t{1} << (hour.second % kHoursPerDay);
+  }
   std::vector<DayRefresh> days;
   for (const auto& [day, mask] : hours_by_day) days.push_back({day.first, day.second, mask});
   {
     // Decompressing and summing every event of the hours written is most of the cost of
-    // finishing an import: two threads, a day each at a time.
-    ReadView view(*this, /*fill_cache=*/false);
+    // finishing an import: two threads (the closing refresh), a day each at a time.
+    ReadView view(*this, ReadView::WithoutDictionary());
     DayQueue queue(days);
-    Status s = OnTwoThreads(days.size(), [&] { return RefreshDays(view, queue); });
+    auto refresh = [&] { return RefreshDays(view, queue); };
+    Status s = threads == 2 ? OnTwoThreads(days.size(), refresh) : refresh();
     if (!s.ok()) return s;
-  }  // the view's dictionary lock is released before write_mu_ is taken: AddChunks takes them the other way
-  // Only what was refreshed: an hour written meanwhile stays dirty for the next refresh.
+  }
+  // Only what was refreshed: an hour written since it was taken (its write number moved on)
+  // stays stale for the next refresh.
   util::MutexLock lock(&write_mu_);
-  for (const auto& hour : hours) dirty_hours_.erase(hour);
+  for (const auto& [hour, written] : hours) {
+    auto it = dirty_hours_.find(hour);
+    if (it != dirty_hours_.end() && it->second == written) dirty_hours_.erase(it);
+  }
   for (const auto& d : days) dirty_days_.erase({d.ns, d.day});
   return Status::Ok();
 }
@@ -330,7 +363,7 @@ Status EventStore::RefreshStaleRollups() {
     if (!ok.ok()) return ok.status();
     if (!*ok) {
       util::MutexLock lock(&write_mu_);
-      dirty_hours_.insert({ns, hour});
+      dirty_hours_.emplace(std::pair(ns, hour), writes_numbered_);
     }
     if (!day || *day != std::pair(ns, hour / kHoursPerDay)) {
       Status s = check_day();

@@ -154,8 +154,9 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch* batch_to_
   std::set<std::pair<uint64_t, uint32_t>> hours_in_batch;
   AddChunks(batch, &wb, &duplicates, &hours_in_batch);
   static const std::string kOne = util::EncodeFixed64(1);
+  ++writes_numbered_;
   for (const auto& [ns, hour] : hours_in_batch) {
-    dirty_hours_.insert({ns, hour});
+    dirty_hours_[{ns, hour}] = writes_numbered_;
     wb.Merge(HourKey(kGenerationPrefix, ns, hour), kOne);
   }
   Status s = WriteToDb(rocksdb::WriteOptions(), &wb, "writing events");
