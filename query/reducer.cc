@@ -189,12 +189,15 @@ namespace {
 
 // The IDs of `seen`, sorted.
 std::vector<std::string> IdStrings(const IdSet& seen, const storage::Dictionary::Reader& d) {
+  std::vector<uint32_t> ids_seen;
+  seen.ForEach([&](uint32_t id) { ids_seen.push_back(id); });
+  std::vector<std::optional<std::string_view>> payloads;
+  d.Payloads(ids_seen, schema::EntryKind::kEntityId, &payloads);
   std::vector<std::pair<uint64_t, std::string_view>> keyed;
-  seen.ForEach([&](uint32_t id) {
-    const auto s = d.Payload(id, schema::EntryKind::kEntityId);
-    if (!s) return;  // not an ID entry (only a damaged rollup could list it)
-    keyed.emplace_back(OrderPrefix(*s), *s);
-  });
+  keyed.reserve(payloads.size());
+  for (const auto& s : payloads) {
+    if (s) keyed.emplace_back(OrderPrefix(*s), *s);  // else not an ID entry (only a damaged rollup could list it)
+  }
   std::sort(keyed.begin(), keyed.end());
   std::vector<std::string> ids;
   ids.reserve(keyed.size());

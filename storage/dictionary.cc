@@ -240,6 +240,14 @@ std::string_view Dictionary::LazyEntry(uint32_t id, Status* error) const {
   return ReadKept(*source_, id, &lazy_bytes_, &lazy_entries_, error);
 }
 
+void Dictionary::LazyEntries(std::span<const uint32_t> ids, std::vector<std::string_view>* out, Status* error) const {
+  util::MutexLock lock(&lazy_mu_);
+  for (uint32_t id : ids) {
+    out->push_back(ReadKept(*source_, id, &lazy_bytes_, &lazy_entries_, error));
+    if (!error->ok()) return;
+  }
+}
+
 std::vector<uint32_t> Dictionary::LazyUnread(const std::vector<uint32_t>& ids) const {
   std::vector<uint32_t> unread;
   util::MutexLock lock(&lazy_mu_);
@@ -323,6 +331,38 @@ std::optional<std::string_view> Dictionary::Reader::Payload(uint32_t id, schema:
   std::string_view e = Entry(id);
   if (e.empty() || e[0] != static_cast<char>(kind)) return std::nullopt;
   return e.substr(1);
+}
+
+void Dictionary::Reader::Payloads(std::span<const uint32_t> ids, schema::EntryKind kind,
+                                  std::vector<std::optional<std::string_view>>* out) const {
+  out->clear();
+  out->reserve(ids.size());
+  if (dict_.mode_ != Mode::kLazy) {
+    for (uint32_t id : ids) out->push_back(Payload(id, kind));
+    return;
+  }
+  // Ids past the dictionary are not looked up (as Payload): each stays nullopt.
+  const uint32_t size = dict_.Size();
+  std::vector<uint32_t> known;
+  known.reserve(ids.size());
+  for (uint32_t id : ids) {
+    if (id != 0 && id <= size) known.push_back(id);
+  }
+  std::vector<std::string_view> entries;
+  entries.reserve(known.size());
+  Status error;
+  dict_.LazyEntries(known, &entries, &error);
+  if (!error.ok()) Failed(error);
+  size_t next = 0;
+  for (uint32_t id : ids) {
+    std::optional<std::string_view> payload;
+    if (id != 0 && id <= size) {
+      const std::string_view e = next < entries.size() ? entries[next] : std::string_view();
+      ++next;
+      if (!e.empty() && e[0] == static_cast<char>(kind)) payload = e.substr(1);
+    }
+    out->push_back(payload);
+  }
 }
 
 uint32_t Dictionary::Reader::Find(schema::EntryKind kind, std::string_view payload) const {

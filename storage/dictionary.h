@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -93,6 +94,10 @@ class Dictionary final : public schema::Interner {
    public:
     explicit Reader(const Dictionary& d) : dict_(d), lock_(d.mu_) {}
     std::optional<std::string_view> Payload(uint32_t id, schema::EntryKind kind) const override;
+    // Payload of each of `ids`, in order, into `out`. A lazily read dictionary takes its lock
+    // once for them all, where a Payload each took and released it (an answer lists thousands).
+    void Payloads(std::span<const uint32_t> ids, schema::EntryKind kind,
+                  std::vector<std::optional<std::string_view>>* out) const;
     // The id of (kind, payload), or 0 when the store has no such entry.
     uint32_t Find(schema::EntryKind kind, std::string_view payload) const;
     // Ids are 1 .. size().
@@ -190,6 +195,9 @@ class Dictionary final : public schema::Interner {
   // Entry `id` or (empty, and *error set) why it could not be read. Failures are not kept: a
   // later query tries again.
   std::string_view LazyEntry(uint32_t id, Status* error) const EXCLUDES(lazy_mu_);
+  // LazyEntry of each of `ids`, under one lock; stops at the first error.
+  void LazyEntries(std::span<const uint32_t> ids, std::vector<std::string_view>* out, Status* error) const
+      EXCLUDES(lazy_mu_);
   Status LazyPrefetch(char kind, const std::vector<uint32_t>& ids) const EXCLUDES(lazy_mu_);
   std::vector<uint32_t> LazyUnread(const std::vector<uint32_t>& ids) const EXCLUDES(lazy_mu_);
   uint32_t LazyFind(char kind, std::string_view payload, Status* error) const EXCLUDES(lazy_mu_);
