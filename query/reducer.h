@@ -42,7 +42,7 @@ class IdSet {
   void InsertAll(It first, It last) {
     if (first == last) return;
     const uint32_t largest = *std::max_element(first, last);
-    if (largest / 64 >= words_.size()) Grow(std::min(max_words_, size_t{largest} / 64 + 1) - 1);
+    if (largest / 64 >= words_.size()) Grow(std::min(size_t{largest} / 64, max_words_ - 1));
     uint64_t* words = words_.data();
     const size_t limit = words_.size() * 64;
     for (; first != last; ++first) {

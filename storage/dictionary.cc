@@ -241,9 +241,12 @@ std::string_view Dictionary::LazyEntry(uint32_t id, Status* error) const {
 }
 
 void Dictionary::LazyEntries(std::span<const uint32_t> ids, std::vector<std::string_view>* out, Status* error) const {
+  const uint32_t size = Size();
   util::MutexLock lock(&lazy_mu_);
   for (uint32_t id : ids) {
-    out->push_back(ReadKept(*source_, id, &lazy_bytes_, &lazy_entries_, error));
+    // An id past the dictionary is not looked up (as Reader::Payload): an empty entry.
+    out->push_back(id == 0 || id > size ? std::string_view()
+                                        : ReadKept(*source_, id, &lazy_bytes_, &lazy_entries_, error));
     if (!error->ok()) return;
   }
 }
@@ -341,27 +344,14 @@ void Dictionary::Reader::Payloads(std::span<const uint32_t> ids, schema::EntryKi
     for (uint32_t id : ids) out->push_back(Payload(id, kind));
     return;
   }
-  // Ids past the dictionary are not looked up (as Payload): each stays nullopt.
-  const uint32_t size = dict_.Size();
-  std::vector<uint32_t> known;
-  known.reserve(ids.size());
-  for (uint32_t id : ids) {
-    if (id != 0 && id <= size) known.push_back(id);
-  }
   std::vector<std::string_view> entries;
-  entries.reserve(known.size());
+  entries.reserve(ids.size());
   Status error;
-  dict_.LazyEntries(known, &entries, &error);
+  dict_.LazyEntries(ids, &entries, &error);
   if (!error.ok()) Failed(error);
-  size_t next = 0;
-  for (uint32_t id : ids) {
-    std::optional<std::string_view> payload;
-    if (id != 0 && id <= size) {
-      const std::string_view e = next < entries.size() ? entries[next] : std::string_view();
-      ++next;
-      if (!e.empty() && e[0] == static_cast<char>(kind)) payload = e.substr(1);
-    }
-    out->push_back(payload);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string_view e = i < entries.size() ? entries[i] : std::string_view();  // short after an error
+    out->push_back(!e.empty() && e[0] == static_cast<char>(kind) ? std::optional(e.substr(1)) : std::nullopt);
   }
 }
 

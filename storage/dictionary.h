@@ -195,7 +195,8 @@ class Dictionary final : public schema::Interner {
   // Entry `id` or (empty, and *error set) why it could not be read. Failures are not kept: a
   // later query tries again.
   std::string_view LazyEntry(uint32_t id, Status* error) const EXCLUDES(lazy_mu_);
-  // LazyEntry of each of `ids`, under one lock; stops at the first error.
+  // LazyEntry of each of `ids` (empty for an id past the dictionary), under one lock; stops at the
+  // first error.
   void LazyEntries(std::span<const uint32_t> ids, std::vector<std::string_view>* out, Status* error) const
       EXCLUDES(lazy_mu_);
   Status LazyPrefetch(char kind, const std::vector<uint32_t>& ids) const EXCLUDES(lazy_mu_);
