@@ -98,11 +98,7 @@ void Reducer::AddPorts(const flatbuffers::Vector<const fb::PortSum*>& list, uint
   // A loop per case, the sets reached once per group: the ports of a day of 32M events (tens of
   // thousands per namespace) are most of what a Ports query over it does.
   if (q_.type == StatisticType::kRepartition) {
-    Count* sums = t->port_sums.data();
-    for (const fb::PortSum* p : list) {
-      sums[p->port()] += p->sum();
-      t->ports.Insert(p->port());
-    }
+    t->port_sums.AddAll(list.begin(), list.end());
     return;
   }
   if (IdSet* set = t->bucket_ports.BitmapOf(bucket)) {
@@ -260,23 +256,20 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
     }
   } else if (limit) {
     // Ports come in increasing order, so a port tied with a kept one loses to it: a heap of the
-    // best `limit` (top: the worst kept) is exact, and most ports cost one compare.
-    t.ports.ForEach([&](uint32_t port) {
-      const Count value = t.port_sums[port];
-      if (value == 0 || *limit == 0) return;
+    // best `limit` (top: the worst kept, whose sum is then the floor to pass) is exact.
+    Count floor = *limit == 0 ? ~Count{0} : 0;
+    t.port_sums.ForEachAbove(&floor, [&](uint32_t port, Count value) {
       if (entries.size() == *limit) {
-        if (value <= entries.front().value) return;
         std::pop_heap(entries.begin(), entries.end(), before);
         entries.pop_back();
       }
       entries.push_back({value, 0, 0, port});
       std::push_heap(entries.begin(), entries.end(), before);
+      if (entries.size() == *limit) floor = entries.front().value;
     });
   } else {
-    entries.reserve(t.ports.size());
-    t.ports.ForEach([&](uint32_t port) {
-      if (t.port_sums[port] != 0) entries.push_back({t.port_sums[port], 0, 0, port});
-    });
+    const Count zero = 0;
+    t.port_sums.ForEachAbove(&zero, [&](uint32_t port, Count value) { entries.push_back({value, 0, 0, port}); });
   }
   std::sort(entries.begin(), entries.end(), before);
   const size_t keep = limit ? std::min(entries.size(), *limit) : entries.size();
@@ -361,9 +354,9 @@ std::vector<PartialMode> Reducer::ToPartial(const storage::Dictionary::Reader& d
       });
     }
     if (q_.type == StatisticType::kRepartition && q_.metric == Metric::kPorts) {
-      t.ports.ForEach([&](uint32_t port) {
-        if (t.port_sums[port] != 0) p.port_sums.emplace_back(static_cast<uint16_t>(port), t.port_sums[port]);
-      });
+      const Count zero = 0;
+      t.port_sums.ForEachAbove(
+          &zero, [&](uint32_t port, Count value) { p.port_sums.emplace_back(static_cast<uint16_t>(port), value); });
     }
     p.source_ids = IdStrings(t.sources, d);
     p.destination_ids = IdStrings(t.destinations, d);

@@ -225,6 +225,58 @@ TEST_CASE("a day whose sums pass 64 bits is read from its hours, exactly", "[edg
   CHECK(FormatStatisticsJson(Run(*store, q)).find(R"("value":27021597764222973000)") != std::string::npos);
 }
 
+TEST_CASE("a Repartition of ports ranks sums past 64 bits exactly, from events and from rollups", "[edge][rollup]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const int64_t day = k13 / 86400000 * 86400000;
+  std::vector<FlowEvent> events;
+  // Each hour's sum fits in 64 bits (at most 2047 events of 2^53 - 1), so each hour has a rollup;
+  // the day's does not. Port 443: 3000 such events over hours 1-4, past 2^64 only once three
+  // hours are added; port 80: 2100 over hours 8-10, also past 2^64 but less; port 9: a sum just
+  // below 2^64 (2047 events in hour 7); port 22: 1 flow.
+  for (int i = 0; i < 3000; ++i) {
+    events.push_back(MakeEvent(day + (1 + i % 4) * kH + i, "/n", "s", "d", Action::kAccept, kMaxEventValue));
+  }
+  for (int i = 0; i < 2100; ++i) {
+    events.push_back(MakeEvent(day + (8 + i % 3) * kH + i, "/n", "s80", "d", Action::kAccept, kMaxEventValue));
+    events.back().destination_port = 80;
+  }
+  for (int i = 0; i < 2047; ++i) {
+    events.push_back(MakeEvent(day + 7 * kH + i, "/n", "s9", "d", Action::kAccept, kMaxEventValue));
+    events.back().destination_port = 9;
+  }
+  events.push_back(MakeEvent(day + 6 * kH, "/n", "s22", "d", Action::kAccept, 1));
+  events.back().destination_port = 22;
+  REQUIRE(store->AppendBatch(events).ok());
+  Query q = Window("/n", day, day + 86400000);
+  q.action = ActionFilter::kAccept;
+  q.type = StatisticType::kRepartition;
+  q.metric = Metric::kPorts;
+  const std::vector<std::pair<uint32_t, std::string>> expected{
+      {443, "27021597764222973000"}, {80, "18915118434956081100"}, {9, "18437736874454808577"}, {22, "1"}};
+  auto check = [&](std::optional<uint64_t> limit, uint64_t want_rollups) {
+    q.limit = limit;
+    QueryStats stats;
+    auto r = store->Query(q, &stats);
+    REQUIRE(r.ok());
+    CHECK(stats.rollups_read == want_rollups);
+    const auto& points = (*r)[0].data_points;
+    REQUIRE(points.size() == std::min<size_t>(expected.size(), limit.value_or(expected.size())));
+    for (size_t i = 0; i < points.size(); ++i) {
+      CHECK(points[i].port == expected[i].first);
+      CHECK(FormatCount(points[i].value) == expected[i].second);
+    }
+  };
+  for (auto limit : {std::optional<uint64_t>(), std::optional<uint64_t>(0), std::optional<uint64_t>(1),
+                     std::optional<uint64_t>(2), std::optional<uint64_t>(3)}) {
+    check(limit, 0);  // from the events: no rollups yet
+  }
+  REQUIRE(store->Flush().ok());
+  for (auto limit : {std::optional<uint64_t>(), std::optional<uint64_t>(1), std::optional<uint64_t>(3)}) {
+    check(limit, 9);  // hours 1-4 and 6-10 (the day's sums pass 64 bits: no day rollup)
+  }
+}
+
 TEST_CASE("a day rollup stands for its hours only while none of them changed", "[edge][rollup]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
