@@ -21,6 +21,7 @@
 #include "flowstat/chart.h"
 #include "flowstat/partial.h"
 #include "flowstat/store.h"
+#include "server/body_encoding.h"
 #include "server/connection_pool.h"
 #include "server/http_query.h"
 #include "server/metrics.h"
@@ -384,24 +385,36 @@ void Service::Install(httplib::Server& http) {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.Get("/flowstatistics",
-           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, Answer::kJson); });
-  http.Get("/flowstatistics.svg",
-           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, Answer::kSvg); });
-  http.Get("/flowstatistics/partial",
-           [this](const httplib::Request& req, httplib::Response& res) { Statistics(req, res, Answer::kPartial); });
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    // The page draws what /flowstatistics.svg answers; it loads nothing from anywhere else.
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:");
-    res.set_content(kPageHtml, "text/html; charset=utf-8");
-  });
-  http.Post("/flowreports", [this](const httplib::Request& req, httplib::Response& res) { Reports(req, res); });
-  http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"status\":\"ok\"}", "application/json");
-  });
-  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); });
-  http.Post("/backup", [this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); });
+  // Every answer's body is encoded here (server/body_encoding.h); error lists in the error handler.
+  auto encoded = [](httplib::Server::Handler handler) {
+    return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+      handler(req, res);
+      if (res.status < 400) EncodeBody(req, res);
+    };
+  };
+  http.Get("/flowstatistics", encoded([this](const httplib::Request& req, httplib::Response& res) {
+             Statistics(req, res, Answer::kJson);
+           }));
+  http.Get("/flowstatistics.svg", encoded([this](const httplib::Request& req, httplib::Response& res) {
+             Statistics(req, res, Answer::kSvg);
+           }));
+  http.Get("/flowstatistics/partial", encoded([this](const httplib::Request& req, httplib::Response& res) {
+             Statistics(req, res, Answer::kPartial);
+           }));
+  http.Get("/", encoded([](const httplib::Request&, httplib::Response& res) {
+             // The page draws what /flowstatistics.svg answers; it loads nothing from anywhere else.
+             res.set_header("Content-Security-Policy",
+                            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' "
+                            "data:");
+             res.set_content(kPageHtml, "text/html; charset=utf-8");
+           }));
+  http.Post("/flowreports",
+            encoded([this](const httplib::Request& req, httplib::Response& res) { Reports(req, res); }));
+  http.Get("/health", encoded([](const httplib::Request&, httplib::Response& res) {
+             res.set_content("{\"status\":\"ok\"}", "application/json");
+           }));
+  http.Get("/metrics", encoded([this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); }));
+  http.Post("/backup", encoded([this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); }));
   // Known paths, other methods: 405 naming the allowed one.
   for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
                                       {"/flowstatistics.svg", "GET, HEAD"},
@@ -425,11 +438,16 @@ void Service::Install(httplib::Server& http) {
     http.Options(path, refuse);
   }
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;  // a handler wrote the error list already
-    const int status = res.status;
-    if (status == 404) return SendError(res, 404, "no such path: " + req.path.substr(0, 200));
-    if (status == 413) return SendError(res, 413, "request body larger than --max-body");
-    SendError(res, status, Title(status));
+    if (res.body.empty()) {  // else a handler wrote the error list already
+      const int status = res.status;
+      if (status == 404)
+        SendError(res, 404, "no such path: " + req.path.substr(0, 200));
+      else if (status == 413)
+        SendError(res, 413, "request body larger than --max-body");
+      else
+        SendError(res, status, Title(status));
+    }
+    EncodeBody(req, res);
   });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     SendError(res, 500, "internal error");

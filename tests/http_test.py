@@ -249,6 +249,47 @@ class HttpQueries(unittest.TestCase):
         self.assertEqual(bad.status_code, 400)
         self.assertEqual(bad.json()[0]["data"]["parameter"], "averageInterval")
 
+    def test_bodies_are_gzip_or_identity_as_the_client_accepts(self):
+        q = {"startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS, "type": "Repartition"}
+        want = batch_query(self.cli_db, [{"namespace": "/acme", **q}])[0]
+        answers = [("/flowstatistics", q, 200), ("/flowstatistics", {**q, "averageIntervall": "5m"}, 400),
+                   ("/flowstatistics.svg", q, 200), ("/", {}, 200), ("/health", {}, 200), ("/metrics", {}, 200),
+                   ("/no-such-path", {}, 404)]
+        # Accept-Encoding -> gzip or not. A listed coding's q-value wins over "*"; "br" is never chosen.
+        accepts = {"gzip, deflate, br": True, "br": False, "br;q=1, gzip;q=0": False, "GZIP": True, "x-gzip": True,
+                   "*": True, "*;q=0": False, "gzip;q=0, *": False, "identity": False, "gzip;q=0.000": False,
+                   "gzip;q=0.001": True, "": False}
+        for path, params, status in answers:
+            plain = requests.get(self.server.url + path, params=params,
+                                 headers={"X-Namespace": "/acme", "Accept-Encoding": "identity"})
+            self.assertEqual(plain.status_code, status, path)
+            self.assertIsNone(plain.headers.get("Content-Encoding"), path)
+            if path == "/flowstatistics" and status == 200:
+                self.assertEqual(plain.text, want)
+            for accept, gzipped in accepts.items():
+                r = requests.get(self.server.url + path, params=params, stream=True,
+                                 headers={"X-Namespace": "/acme", "Accept-Encoding": accept})
+                raw = r.raw.read(decode_content=False)
+                self.assertEqual(r.status_code, status, (path, accept))
+                self.assertEqual(r.headers.get("Content-Encoding"), "gzip" if gzipped else None, (path, accept))
+                self.assertEqual(r.headers.get("Vary"), "Accept-Encoding", (path, accept))
+                body = gzip.decompress(raw) if gzipped else raw
+                if path == "/metrics":  # counts the requests themselves: its text moves on
+                    self.assertTrue(body.startswith(b"# HELP "), body[:40])
+                else:
+                    self.assertEqual(body, plain.content, (path, accept))
+        # HEAD tells the length GET sends; curl asking for every coding it knows gets gzip.
+        headers = {"X-Namespace": "/acme", "Accept-Encoding": "gzip, deflate, br"}
+        head = requests.head(self.server.url + "/flowstatistics", params=q, headers=headers)
+        full = requests.get(self.server.url + "/flowstatistics", params=q, headers=headers, stream=True)
+        self.assertEqual(head.headers["Content-Length"], str(len(full.raw.read(decode_content=False))))
+        out = subprocess.run(["curl", "-s", "--compressed", "-D", "-", "-H", "X-Namespace: /acme",
+                              self.server.url + "/flowstatistics?" + "&".join("%s=%s" % kv for kv in q.items())],
+                             check=True, capture_output=True).stdout.decode()
+        head_text, _, body = out.partition("\r\n\r\n")
+        self.assertIn("content-encoding: gzip", head_text.lower())
+        self.assertEqual(body, want)
+
     def test_the_original_curl_example(self):
         # Events of the last hour: the original example asks for the last hour per minute.
         now_ms = int(time.time() * 1000)
