@@ -40,18 +40,13 @@ constexpr std::array<ProtocolName, 14> kProtocolNames = {{
     {"SCTP", 132},
 }};
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 std::vector<std::string_view> SplitCells(std::string_view line) {
   std::vector<std::string_view> cells;
   size_t start = 0;
   while (true) {
     const size_t comma = line.find(',', start);
-    cells.push_back(Trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+    cells.push_back(
+        util::TrimBlanks(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
     if (comma == std::string_view::npos) return cells;
     start = comma + 1;
   }
@@ -71,7 +66,7 @@ class NfdumpCsvParser : public FlowLogParser {
   Result<Outcome> ParseLine(std::string_view line, FlowEvent* event, std::string* skip_reason) override {
     const bool first = first_line_;
     first_line_ = false;
-    if (in_summary_ || Trim(line) == "Summary") {
+    if (in_summary_ || util::TrimBlanks(line) == "Summary") {
       // The block nfdump appends after the records: "Summary", its header, its figures.
       in_summary_ = true;
       *skip_reason = "summary";

@@ -2,37 +2,24 @@
 
 #include <zlib.h>
 
-#include <cctype>
 #include <cstdint>
 #include <memory>
 #include <optional>
 
+#include "util/text.h"
+
 namespace flowstat::server {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 // The q-value of one list member's parameters ("q=0.5"); 1 when absent. Only whether it is zero
 // matters here: "0", "0.", "0.0", "0.000" are; anything else is not.
 bool QualityZero(std::string_view params) {
   while (!params.empty()) {
     const size_t semicolon = params.find(';');
-    const std::string_view param = Trim(params.substr(0, semicolon));
+    const std::string_view param = util::TrimBlanks(params.substr(0, semicolon));
     params = semicolon == std::string_view::npos ? std::string_view() : params.substr(semicolon + 1);
     if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q') || param[1] != '=') continue;
-    const std::string_view value = Trim(param.substr(2));
+    const std::string_view value = util::TrimBlanks(param.substr(2));
     if (value.empty() || value[0] != '0') return false;
     for (char c : value.substr(1)) {
       if (c != '.' && c != '0') return false;
@@ -44,7 +31,7 @@ bool QualityZero(std::string_view params) {
 
 // The types cpp-httplib would compress (and this server sends): JSON, SVG, HTML, text.
 bool Compressible(std::string_view content_type) {
-  const std::string_view type = Trim(content_type.substr(0, content_type.find(';')));
+  const std::string_view type = util::TrimBlanks(content_type.substr(0, content_type.find(';')));
   return type == "application/json" || type == "image/svg+xml" || type.substr(0, 5) == "text/";
 }
 
@@ -57,10 +44,10 @@ bool AcceptsGzip(std::string_view accept_encoding) {
     const std::string_view member = accept_encoding.substr(0, comma);
     accept_encoding = comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
     const size_t semicolon = member.find(';');
-    const std::string_view coding = Trim(member.substr(0, semicolon));
+    const std::string_view coding = util::TrimBlanks(member.substr(0, semicolon));
     const bool admitted =
         !QualityZero(semicolon == std::string_view::npos ? std::string_view() : member.substr(semicolon + 1));
-    if (EqualsIgnoringCase(coding, "gzip") || EqualsIgnoringCase(coding, "x-gzip")) gzip = admitted;
+    if (util::EqualsIgnoreCase(coding, "gzip") || util::EqualsIgnoreCase(coding, "x-gzip")) gzip = admitted;
     if (coding == "*") any = admitted;
   }
   return gzip.value_or(any.value_or(false));

@@ -25,6 +25,14 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// `s` without the blanks (space, tab, CR) at either end: CSV cells, HTTP header list members.
+inline std::string_view TrimBlanks(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 // a == b, without a call for strings of up to 16 bytes (JSON field names, compared once per field
 // of every imported event): two loads of each, which overlap when shorter than the pair of them.
 inline bool EqualsShort(std::string_view a, std::string_view b) {
