@@ -268,8 +268,7 @@ void Reducer::FillRepartition(ModeTotals& t, const storage::Dictionary::Reader& 
       if (entries.size() == *limit) floor = entries.front().value;
     });
   } else {
-    const Count zero = 0;
-    t.port_sums.ForEachAbove(&zero, [&](uint32_t port, Count value) { entries.push_back({value, 0, 0, port}); });
+    t.port_sums.ForEachNonZero([&](uint32_t port, Count value) { entries.push_back({value, 0, 0, port}); });
   }
   std::sort(entries.begin(), entries.end(), before);
   const size_t keep = limit ? std::min(entries.size(), *limit) : entries.size();
@@ -354,9 +353,8 @@ std::vector<PartialMode> Reducer::ToPartial(const storage::Dictionary::Reader& d
       });
     }
     if (q_.type == StatisticType::kRepartition && q_.metric == Metric::kPorts) {
-      const Count zero = 0;
-      t.port_sums.ForEachAbove(
-          &zero, [&](uint32_t port, Count value) { p.port_sums.emplace_back(static_cast<uint16_t>(port), value); });
+      t.port_sums.ForEachNonZero(
+          [&](uint32_t port, Count value) { p.port_sums.emplace_back(static_cast<uint16_t>(port), value); });
     }
     p.source_ids = IdStrings(t.sources, d);
     p.destination_ids = IdStrings(t.destinations, d);

@@ -382,11 +382,16 @@ class PortSums {
       }
     }
   }
+  // Calls fn(port, sum) for each port with a sum, in increasing order.
+  template <typename Fn>
+  void ForEachNonZero(Fn&& fn) const {
+    const Count zero = 0;
+    ForEachAbove(&zero, fn);
+  }
   void Merge(const PortSums& o) {
     if (o.low_.empty()) return;
     if (low_.empty()) Reset();
-    const Count zero = 0;
-    o.ForEachAbove(&zero, [&](uint32_t port, Count sum) { Add(static_cast<uint16_t>(port), sum); });
+    o.ForEachNonZero([&](uint32_t port, Count sum) { Add(static_cast<uint16_t>(port), sum); });
   }
 
  private:
