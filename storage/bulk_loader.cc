@@ -9,9 +9,10 @@ namespace {
 // writer busy; each more holds a batch's memory (~9 MB at 131,072 events) for nothing.
 constexpr size_t kMaxQueuedBatches = 1;
 
-// The background refresh takes the days none of whose stale hours the last this many batches
-// wrote: input in time order (with reporting jitter) has moved past them, so they are refreshed
-// once. Input in no order keeps every day unsettled, and leaves it all to the closing refresh.
+// The background refresh takes the stale hours none of the last this many batches wrote: input in
+// time order (with reporting jitter) has moved past them, so they are refreshed once, and a day's
+// rollup once all its hours are. Input in no order keeps every hour unsettled, and leaves it all
+// to the closing refresh.
 constexpr uint64_t kQuietBatches = 2;
 
 }  // namespace

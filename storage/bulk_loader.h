@@ -1,7 +1,7 @@
 // The pipelined bulk write path behind flowstat::Loader: parse + encode on the caller's thread,
 // sort + write on a background thread, with at most two batches in flight (bounded memory), and
-// the rollups of the days the writes have moved past refreshed on a third (the closing refresh
-// then has only the last days left).
+// the rollups of the hours the writes have moved past refreshed on a third (the closing refresh
+// then has only the last hours left).
 #pragma once
 
 #include <condition_variable>

@@ -96,10 +96,11 @@ class EventStore {
   Status Sync() EXCLUDES(sync_mu_);
   // Brings the rollups of the hours written since the last refresh up to date, then Sync.
   Status Flush(const util::WriterLease& writer) EXCLUDES(write_mu_);
-  // Brings up to date the rollups of the days the writes have moved past: those none of whose
-  // stale hours was written in the last `quiet_writes` WriteRecords calls (a bulk load's
-  // background refresh, on its own thread while WriteRecords runs on another). An hour written
-  // during the pass stays stale for the next; Flush still refreshes everything left.
+  // Brings up to date the rollups of the hours the writes have moved past: the stale hours not
+  // written in the last `quiet_writes` WriteRecords calls, and the rollups of the days all of whose
+  // stale hours are such (a bulk load's background refresh, on its own thread while WriteRecords
+  // runs on another). An hour written during the pass stays stale for the next; Flush still
+  // refreshes everything left.
   Status RefreshSettledRollups(const util::WriterLease& writer, uint64_t quiet_writes) EXCLUDES(write_mu_);
   // The end of a bulk load, on its encoding thread: frees the dictionary's cache of written
   // entries, which later writes find through the index again, before the refresh needs memory.
@@ -248,6 +249,9 @@ class EventStore {
     uint64_t ns;  // namespace hash
     uint32_t day;
     uint32_t hours_to_rebuild;
+    // False while other hours of the day are still being written: only `hours_to_rebuild` are
+    // refreshed, and the day rollup waits (stale, so unread) for the last of them.
+    bool with_day = true;
   };
   // The days a refresh's threads share: each takes the next one not taken, so neither waits idle
   // for the other to get through the large namespaces (halves by count took 0.69 and 0.96 s).
@@ -267,14 +271,16 @@ class EventStore {
     std::atomic<size_t> next_{0};
   };
   // Refreshes `hours` (taken from dirty_hours_ with their write numbers) and `day_set`, on
-  // `threads` threads (1 or 2), then marks fresh those hours not written again meanwhile.
+  // `threads` threads (1 or 2), then marks fresh those hours not written again meanwhile. The days
+  // in `hours_only` keep their day rollups as they are.
   Status RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours,
-                      const std::set<std::pair<uint64_t, uint32_t>>& day_set, int threads) EXCLUDES(write_mu_);
+                      const std::set<std::pair<uint64_t, uint32_t>>& day_set, int threads,
+                      const std::set<std::pair<uint64_t, uint32_t>>& hours_only = {}) EXCLUDES(write_mu_);
   struct RefreshCursors;
   // Recomputes the rollups of the days it takes from `days` as of `view` (thread-safe: the
   // refresh's threads share the queue).
   Status RefreshDays(const ReadView& view, DayQueue& days);
-  // Adds one day's rollups, and those of the hours it rebuilds, to `wb`.
+  // Adds the rollups of the hours a day rebuilds, and unless told otherwise the day's, to `wb`.
   Status RefreshDay(RefreshCursors& cursors, const DayRefresh& day, rocksdb::WriteBatch* wb);
   // Writes `wb` once it holds 1 MB or more; the cursors then restart on the current state.
   Status WriteRollupsIfFull(RefreshCursors& cursors, rocksdb::WriteBatch* wb);

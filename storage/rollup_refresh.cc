@@ -165,10 +165,11 @@ Status EventStore::RefreshDay(RefreshCursors& cursors, const DayRefresh& d, rock
   // and the others read back; an hour without a current one leaves the day without.
   RollupBuilder day;
   uint64_t day_generation = 0;
-  bool complete = true;
+  bool complete = d.with_day;  // without the day, hours are only rebuilt
   for (uint32_t i = 0; i < kHoursPerDay; ++i) {
     const uint32_t hour = d.day * kHoursPerDay + i;
     const bool rebuild = (d.hours_to_rebuild >> i) & 1;
+    if (!rebuild && !d.with_day) continue;
     const auto generation = cursors.Generations().Find(HourKey(kGenerationPrefix, cursors.ns, hour));
     if (!generation && !rebuild) continue;  // no events in this hour
     const auto counted = generation ? GenerationValue(generation->ToStringView()) : std::nullopt;
@@ -194,6 +195,7 @@ Status EventStore::RefreshDay(RefreshCursors& cursors, const DayRefresh& d, rock
     if (Status s = WriteRollupsIfFull(cursors, wb); !s.ok()) return s;
   }
   if (Status s = cursors.status(); !s.ok()) return s;
+  if (!d.with_day) return Status::Ok();
   RollupValues v;
   if (complete && day.Finish(day_generation, &v)) {
     PutRollups(v, kDayRollups, cursors.ns, d.day, wb);
@@ -268,26 +270,30 @@ Status EventStore::RefreshRollups() {
 Status EventStore::RefreshSettledRollups(const util::WriterLease&, uint64_t quiet_writes) {
   if (read_only_) return Status::Ok();
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours;
+  std::set<std::pair<uint64_t, uint32_t>> unsettled_days;
   {
     util::MutexLock lock(&write_mu_);
     if (!write_error_.ok()) return write_error_;
     const uint64_t settled_through = writes_numbered_ > quiet_writes ? writes_numbered_ - quiet_writes : 0;
-    // A day is settled when none of its stale hours was written after `settled_through`: its day
-    // rollup is built from all its hours, so one still being written would make it stale again.
-    std::set<std::pair<uint64_t, uint32_t>> unsettled;
+    // An hour is settled when it was not written after `settled_through`: the input has moved past
+    // it (a day still being written, live, gets its earlier hours' rollups). A day is settled when
+    // all its stale hours are: its day rollup is built from all its hours, so one still being
+    // written would make it stale again at once.
     for (const auto& [hour, written] : dirty_hours_) {
-      if (written > settled_through) unsettled.insert({hour.first, hour.second / kHoursPerDay});
-    }
-    for (const auto& [hour, written] : dirty_hours_) {
-      if (!unsettled.contains({hour.first, hour.second / kHoursPerDay})) hours.emplace(hour, written);
+      if (written > settled_through) {
+        unsettled_days.insert({hour.first, hour.second / kHoursPerDay});
+      } else {
+        hours.emplace(hour, written);
+      }
     }
   }
   if (hours.empty()) return Status::Ok();
-  return RefreshTaken(std::move(hours), {}, 1);
+  return RefreshTaken(std::move(hours), {}, 1, unsettled_days);
 }
 
 Status EventStore::RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours,
-                                const std::set<std::pair<uint64_t, uint32_t>>& day_set, int threads) {
+                                const std::set<std::pair<uint64_t, uint32_t>>& day_set, int threads,
+                                const std::set<std::pair<uint64_t, uint32_t>>& hours_only) {
   if (hours.empty() && day_set.empty()) return Status::Ok();
   std::map<std::pair<uint64_t, uint32_t>, uint32_t> hours_by_day;  // (ns, day) -> hours to rebuild
   for (const auto& day : day_set) hours_by_day[day];
@@ -295,7 +301,7 @@ Status EventStore::RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t
     hours_by_day[{hour.first, hour.second / kHoursPerDay}] |= uint32_t{1} << (hour.second % kHoursPerDay);
   }
   std::vector<DayRefresh> days;
-  for (const auto& [day, mask] : hours_by_day) days.push_back({day.first, day.second, mask});
+  for (const auto& [day, mask] : hours_by_day) days.push_back({day.first, day.second, mask, !hours_only.contains(day)});
   {
     // Decompressing and summing every event of the hours written is most of the cost of
     // finishing an import: two threads (the closing refresh), a day each at a time.
@@ -312,7 +318,9 @@ Status EventStore::RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t
     auto it = dirty_hours_.find(hour);
     if (it != dirty_hours_.end() && it->second == written) dirty_hours_.erase(it);
   }
-  for (const auto& d : days) dirty_days_.erase({d.ns, d.day});
+  for (const auto& d : days) {
+    if (d.with_day) dirty_days_.erase({d.ns, d.day});
+  }
   return Status::Ok();
 }
 

@@ -203,6 +203,83 @@ TEST_CASE("a bulk load in time order refreshes the days it has moved past; a lat
   CHECK(VerifyProblems(*store).empty());
 }
 
+// The start of hour `hour` of day 0.
+int64_t HourStart(int hour) { return kBaseMs + hour * 3600000LL; }
+
+// A Serie of hourly buckets over hours [from, to) of day 0, from every namespace.
+Query HoursQuery(int from, int to) {
+  Query q;
+  q.namespace_ = "/";
+  q.start_absolute = HourStart(from);
+  q.end_absolute = HourStart(to);
+  q.average_interval_ms = 3600000;
+  return q;
+}
+
+TEST_CASE("a live load refreshes the hours it has moved past while their day is still being written",
+          "[model][rollup]") {
+  std::mt19937_64 rng(23);
+  TempDir dir;
+  Model model;
+  auto store = OpenStore(dir.path());
+  std::vector<FlowEvent> events = RandomEvents(rng, 6000);
+  std::erase_if(events, [](const FlowEvent& e) { return e.timestamp_ms >= HourStart(24); });
+  std::stable_sort(events.begin(), events.end(),
+                   [](const FlowEvent& a, const FlowEvent& b) { return a.timestamp_ms < b.timestamp_ms; });
+  auto loader = store->NewLoader();
+  REQUIRE(loader.ok());
+  auto load_until = [&, i = size_t{0}](int64_t end_ms) mutable {
+    for (; i < events.size() && events[i].timestamp_ms < end_ms; ++i) {
+      REQUIRE((*loader)->Add(events[i]).ok());
+      model.Add(events[i]);
+      if (i % 50 == 49) REQUIRE((*loader)->Commit().ok());  // ~35 minutes of events a batch
+    }
+    REQUIRE((*loader)->Commit().ok());
+    REQUIRE((*loader)->WaitWritten().ok());
+  };
+  // Hours 0..15 in time order: hours 0..11 were last written more than two batches ago.
+  load_until(HourStart(16));
+  auto check = [&](const Query& q) {
+    QueryStats stats;
+    auto got = store->Query(q, &stats);
+    REQUIRE(got.ok());
+    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+    return stats;
+  };
+  // Their rollups come current before the day is done (the background refresh runs after each
+  // batch written, on its own thread, so it is waited for); the day's rollup waits for its last hour.
+  QueryStats stats;
+  for (int attempt = 0; attempt < 2000 && (stats.rollups_read == 0 || stats.chunks_read > 0); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stats = check(HoursQuery(0, 12));
+  }
+  CHECK(stats.rollups_read > 0);
+  CHECK(stats.chunks_read == 0);
+  stats = check(DayQuery(0));  // hours from rollups and from chunks
+  CHECK(stats.day_rollups_read == 0);
+  CHECK(stats.chunks_read > 0);
+  // A late event in hour 2: its rollup is stale, and the answer counts the event at once.
+  FlowEvent late =
+      *std::find_if(events.begin(), events.end(), [](const FlowEvent& e) { return e.timestamp_ms >= HourStart(2); });
+  late.destination_port = 4242;
+  late.value = 9;
+  REQUIRE((*loader)->Add(late).ok());
+  model.Add(late);
+  REQUIRE((*loader)->Commit().ok());
+  REQUIRE((*loader)->WaitWritten().ok());
+  check(HoursQuery(0, 12));
+  check(HoursQuery(2, 3));
+  load_until(HourStart(24));
+  REQUIRE((*loader)->Finish(nullptr).ok());
+  stats = check(DayQuery(0));
+  CHECK(stats.day_rollups_read > 0);
+  CHECK(stats.chunks_read == 0);
+  stats = check(HoursQuery(0, 24));
+  CHECK(stats.chunks_read == 0);
+  CheckQueries(*store, model, rng, 60);
+  CHECK(VerifyProblems(*store).empty());
+}
+
 TEST_CASE("every type x metric x action x flowMode combination", "[model]") {
   std::mt19937_64 rng(99);
   TempDir dir;

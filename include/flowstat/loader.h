@@ -40,8 +40,8 @@ struct AppendStats {
 
 // Bulk loading: events are parsed and encoded on the calling thread while a background thread
 // writes the previous batch, so parsing and writing overlap, and a third brings up to date the
-// rollups of the days the load has moved past (none of whose hours the last two batches wrote:
-// input in time order); Finish refreshes the rest. Obtained from Store::NewLoader.
+// rollups of the hours the load has moved past (which neither of the last two batches wrote:
+// input in time order), and of a day once all its hours are; Finish refreshes the rest. Obtained from Store::NewLoader.
 // Thread safety: use a Loader from the thread that created it. While it lives it is the store's
 // one writer: Append, AppendBatch, NewLoader, Flush and Compact called from other threads wait
 // until it is destroyed; called from the thread that created it they return Busy at once
