@@ -178,6 +178,9 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   rocksdb::Status s;
   if (options.read_only) {
     if (!exists) return Status::NotFound(path + ": no flowstat store here");
+    // Its table files are opened on this thread: RocksDB's default started 15 threads to open
+    // them whatever their number (a one-shot query: 17 threads for a store of one file).
+    ro.max_file_opening_threads = 1;
     std::unique_ptr<rocksdb::DB> opened;
     s = OpenReadOnlyBesideWriter(ro, path, &opened);
     db = opened.release();
