@@ -50,6 +50,13 @@ class StoreImpl final : public Store {
     });
   }
 
+  Status FlushSettled() override {
+    return Guard([&] {
+      auto writer = store_->EnterWriter();
+      return writer.ok() ? store_->FlushSettled(*writer) : writer.status();
+    });
+  }
+
   Status Expire(int64_t before_ms, const std::string& namespace_, bool keep_rollups) override {
     return Remove(namespace_, before_ms, keep_rollups);
   }

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "flowstat/chart.h"
 #include "flowstat/partial.h"
@@ -481,12 +482,17 @@ Status Service::ApplyRetention(int64_t now_ms) {
 void Service::RefreshLoop() {
   std::unique_lock lock(refresh_mu_);
   auto last_expiry = Clock::now() - std::chrono::hours(1);
+  bool pass_saw_writes = false;
   const int period =
       options_.retention_ms > 0 ? std::min(options_.refresh_ms, options_.retention_check_ms) : options_.refresh_ms;
   while (!refresh_cv_.wait_for(lock, std::chrono::milliseconds(period), [&] { return refresh_stop_; })) {
     const bool expire_due = options_.retention_ms > 0 &&
                             Clock::now() - last_expiry >= std::chrono::milliseconds(options_.retention_check_ms);
-    if (!expire_due && !written_.exchange(false)) continue;
+    // A pass refreshes the hours no report touched since the pass before it began, so the hours
+    // of the last reports wait for the pass after the one their writes were seen by.
+    const bool written = written_.exchange(false);
+    const bool follow_up = std::exchange(pass_saw_writes, written);
+    if (!expire_due && !written && !follow_up) continue;
     lock.unlock();
     if (expire_due) {
       last_expiry = Clock::now();
@@ -496,7 +502,7 @@ void Service::RefreshLoop() {
       if (Status s = ApplyRetention(now_ms); !s.ok()) {  // refreshes rollups too
         std::fprintf(stderr, "flowstat serve: retention: %s\n", s.message().c_str());
       }
-    } else if (Status s = store_->Flush(); !s.ok()) {
+    } else if (Status s = store_->FlushSettled(); !s.ok()) {
       std::fprintf(stderr, "flowstat serve: rollup refresh failed: %s\n", s.message().c_str());
     }
     lock.lock();

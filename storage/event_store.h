@@ -102,6 +102,10 @@ class EventStore {
   // runs on another). An hour written during the pass stays stale for the next; Flush still
   // refreshes everything left.
   Status RefreshSettledRollups(const util::WriterLease& writer, uint64_t quiet_writes) EXCLUDES(write_mu_);
+  // Sync, after bringing up to date the rollups of the hours no write touched since the previous
+  // call began (a server's periodic refresh): an hour still being written is refreshed once its
+  // writes stop, not after each — the next write would make it stale again at once.
+  Status FlushSettled(const util::WriterLease& writer) EXCLUDES(write_mu_);
   // The end of a bulk load, on its encoding thread: frees the dictionary's cache of written
   // entries, which later writes find through the index again, before the refresh needs memory.
   void EndBulkLoad(const util::WriterLease&) { dictionary_.ForgetWrittenCache(); }
@@ -216,6 +220,9 @@ class EventStore {
   EventStore() = default;
   // Recomputes the rollups of the hours written since the last call (see storage/rollup.h).
   Status RefreshRollups() EXCLUDES(write_mu_);
+  // Refreshes the stale hours last written by write `through` or earlier, and the days all of
+  // whose stale hours are such.
+  Status RefreshWrittenThrough(uint64_t through) EXCLUDES(write_mu_);
   // Recomputes every rollup whose generation is not its hour's (after a crash, say).
   Status RefreshStaleRollups() EXCLUDES(write_mu_);
   Status LoadDictionary();
@@ -325,7 +332,8 @@ class EventStore {
   Status write_error_ GUARDED_BY(write_mu_);
   // (namespace hash, hour) with stale rollups -> the number of the write that last made it so.
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> dirty_hours_ GUARDED_BY(write_mu_);
-  uint64_t writes_numbered_ GUARDED_BY(write_mu_) = 0;  // WriteRecords calls so far
+  uint64_t writes_numbered_ GUARDED_BY(write_mu_) = 0;     // WriteRecords calls so far
+  uint64_t flush_settled_mark_ GUARDED_BY(write_mu_) = 0;  // writes_numbered_ when FlushSettled last began
   std::set<std::pair<uint64_t, uint32_t>> dirty_days_
       GUARDED_BY(write_mu_);  // (namespace hash, day), beyond dirty hours'
   PresenceMemo presence_written_ GUARDED_BY(write_mu_);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "schema/chunk.h"
 #include "schema/flatbuffer_view.h"
@@ -268,19 +269,37 @@ Status EventStore::RefreshRollups() {
 }
 
 Status EventStore::RefreshSettledRollups(const util::WriterLease&, uint64_t quiet_writes) {
+  uint64_t through;
+  {
+    util::MutexLock lock(&write_mu_);
+    through = writes_numbered_ > quiet_writes ? writes_numbered_ - quiet_writes : 0;
+  }
+  return RefreshWrittenThrough(through);
+}
+
+Status EventStore::FlushSettled(const util::WriterLease&) {
+  uint64_t through;
+  {
+    util::MutexLock lock(&write_mu_);
+    through = std::exchange(flush_settled_mark_, writes_numbered_);
+  }
+  Status s = RefreshWrittenThrough(through);
+  return s.ok() ? Sync() : s;
+}
+
+Status EventStore::RefreshWrittenThrough(uint64_t through) {
   if (read_only_) return Status::Ok();
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours;
   std::set<std::pair<uint64_t, uint32_t>> unsettled_days;
   {
     util::MutexLock lock(&write_mu_);
     if (!write_error_.ok()) return write_error_;
-    const uint64_t settled_through = writes_numbered_ > quiet_writes ? writes_numbered_ - quiet_writes : 0;
-    // An hour is settled when it was not written after `settled_through`: the input has moved past
-    // it (a day still being written, live, gets its earlier hours' rollups). A day is settled when
+    // An hour is settled when it was not written after `through`: the writes have moved past it
+    // (a day still being written, live, gets its earlier hours' rollups). A day is settled when
     // all its stale hours are: its day rollup is built from all its hours, so one still being
     // written would make it stale again at once.
     for (const auto& [hour, written] : dirty_hours_) {
-      if (written > settled_through) {
+      if (written > through) {
         unsettled_days.insert({hour.first, hour.second / kHoursPerDay});
       } else {
         hours.emplace(hour, written);

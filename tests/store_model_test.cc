@@ -280,6 +280,63 @@ TEST_CASE("a live load refreshes the hours it has moved past while their day is 
   CHECK(VerifyProblems(*store).empty());
 }
 
+TEST_CASE("FlushSettled refreshes the hours no write touched since its previous call", "[model][rollup]") {
+  std::mt19937_64 rng(29);
+  TempDir dir;
+  Model model;
+  auto store = OpenStore(dir.path());
+  std::vector<FlowEvent> events = RandomEvents(rng, 6000);
+  std::erase_if(events, [](const FlowEvent& e) { return e.timestamp_ms >= HourStart(24); });
+  auto append_hours = [&](int from, int to) {
+    std::vector<FlowEvent> batch;
+    for (const FlowEvent& e : events) {
+      if (e.timestamp_ms >= HourStart(from) && e.timestamp_ms < HourStart(to)) batch.push_back(e);
+    }
+    REQUIRE(!batch.empty());
+    REQUIRE(store->AppendBatch(batch).ok());
+    for (const FlowEvent& e : batch) model.Add(e);
+  };
+  auto check = [&](const Query& q) {
+    QueryStats stats;
+    auto got = store->Query(q, &stats);
+    REQUIRE(got.ok());
+    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+    return stats;
+  };
+  append_hours(0, 1);
+  REQUIRE(store->FlushSettled().ok());  // hour 0 was written since the (absent) call before
+  CHECK(check(HoursQuery(0, 1)).chunks_read > 0);
+  append_hours(1, 2);
+  REQUIRE(store->FlushSettled().ok());  // hour 0 untouched since the previous call began; hour 1 not
+  QueryStats stats = check(HoursQuery(0, 1));
+  CHECK(stats.rollups_read > 0);
+  CHECK(stats.chunks_read == 0);
+  CHECK(check(HoursQuery(1, 2)).chunks_read > 0);
+  // A late event in hour 0, and hour 2: both wait for the next call; hour 1 is refreshed.
+  FlowEvent late =
+      *std::find_if(events.begin(), events.end(), [](const FlowEvent& e) { return e.timestamp_ms < HourStart(1); });
+  late.destination_port = 4242;
+  late.value = 9;
+  REQUIRE(store->Append(late).ok());
+  model.Add(late);
+  append_hours(2, 3);
+  REQUIRE(store->FlushSettled().ok());
+  CHECK(check(HoursQuery(1, 2)).chunks_read == 0);
+  CHECK(check(HoursQuery(0, 1)).chunks_read > 0);
+  CHECK(check(HoursQuery(2, 3)).chunks_read > 0);
+  // No write since: every hour, and the day, whose stale hours are all settled now.
+  REQUIRE(store->FlushSettled().ok());
+  CHECK(check(HoursQuery(0, 3)).chunks_read == 0);
+  stats = check(DayQuery(0));
+  CHECK(stats.day_rollups_read > 0);
+  CHECK(stats.chunks_read == 0);
+  append_hours(3, 24);
+  REQUIRE(store->Flush().ok());  // everything, written or not since
+  CHECK(check(DayQuery(0)).chunks_read == 0);
+  CheckQueries(*store, model, rng, 60);
+  CHECK(VerifyProblems(*store).empty());
+}
+
 TEST_CASE("every type x metric x action x flowMode combination", "[model]") {
   std::mt19937_64 rng(99);
   TempDir dir;

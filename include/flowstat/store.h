@@ -9,9 +9,10 @@
 //   auto stats = (*store)->Query(query);
 //
 // Thread safety: every method may be called from any thread at any time.
-//  - Writes (Append, AppendBatch, NewLoader, Flush, Compact) take turns: each waits until the
-//    write in progress ends; a live Loader is one long write. Called from the thread that created
-//    a Loader that is still alive, they return Busy at once instead of waiting for themselves.
+//  - Writes (Append, AppendBatch, NewLoader, Flush, FlushSettled, Compact, Expire, DeleteNamespace)
+//    take turns: each waits until the write in progress ends; a live Loader is one long write.
+//    Called from the thread that created a Loader that is still alive, they return Busy at once
+//    instead of waiting for themselves.
 //  - Sync never waits for a writer: it makes durable what was written before it was called.
 //  - Reads (Query, ScanEvents, Verify) never wait for writers. Each sees a consistent snapshot:
 //    all of a batch or none of it.
@@ -65,6 +66,14 @@ class Store {
   // Makes every appended event durable (survives a crash or power loss), after bringing the
   // rollups of the hours written since the last Flush up to date (queries are faster after it).
   virtual Status Flush() = 0;
+
+  // Flush for a writer that never stops (a server's periodic refresh): makes every appended event
+  // durable, but brings up to date only the rollups of the hours no write touched since the
+  // previous FlushSettled began. An hour written without pause (the latest) is refreshed once,
+  // by the first call after its writes stop, not by every call: the next write would make its
+  // rollups stale again at once, and each refresh reads all of the hour's events. Queries are
+  // exact either way (a stale hour is answered from its events).
+  virtual Status FlushSettled() = 0;
 
   // Makes every event appended before the call durable, and nothing else: no rollup work, no
   // waiting for a writer. Concurrent callers share one log sync (group commit), so many threads
