@@ -290,7 +290,7 @@ Status EventStore::FlushSettled(const util::WriterLease&) {
 Status EventStore::RefreshWrittenThrough(uint64_t through) {
   if (read_only_) return Status::Ok();
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours;
-  std::set<std::pair<uint64_t, uint32_t>> unsettled_days;
+  std::set<std::pair<uint64_t, uint32_t>> unsettled_days, day_set;
   {
     util::MutexLock lock(&write_mu_);
     if (!write_error_.ok()) return write_error_;
@@ -305,9 +305,11 @@ Status EventStore::RefreshWrittenThrough(uint64_t through) {
         hours.emplace(hour, written);
       }
     }
+    for (const auto& day : dirty_days_) {
+      if (!unsettled_days.contains(day)) day_set.insert(day);
+    }
   }
-  if (hours.empty()) return Status::Ok();
-  return RefreshTaken(std::move(hours), {}, 1, unsettled_days);
+  return RefreshTaken(std::move(hours), day_set, 1, unsettled_days);
 }
 
 Status EventStore::RefreshTaken(std::map<std::pair<uint64_t, uint32_t>, uint64_t> hours,
