@@ -29,21 +29,33 @@ struct RollupUse {
   uint64_t hours = 0, days = 0;
 };
 
+// Answers `q` from the store, requires the model's answer, and returns what the store read.
+QueryStats CheckQuery(Store& store, const Model& model, const Query& q) {
+  QueryStats stats;
+  auto got = store.Query(q, &stats);
+  REQUIRE(got.ok());
+  REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+  return stats;
+}
+
 // Returns how many hour and day rollups the queries used (to show every path was exercised).
 RollupUse CheckQueries(Store& store, const Model& model, std::mt19937_64& rng, int queries) {
   RollupUse rollups;
   for (int k = 0; k < queries; ++k) {
     Query q = RandomQuery(rng);
-    QueryStats stats;
-    auto got = store.Query(q, &stats);
-    rollups.hours += stats.rollups_read;
-    rollups.days += stats.day_rollups_read;
     INFO("query " << k << " ns=" << q.namespace_ << " type=" << int(q.type) << " metric=" << int(q.metric)
                   << " action=" << int(q.action) << " mode=" << int(q.flow_mode));
-    REQUIRE(got.ok());
-    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+    const QueryStats stats = CheckQuery(store, model, q);
+    rollups.hours += stats.rollups_read;
+    rollups.days += stats.day_rollups_read;
   }
   return rollups;
+}
+
+std::vector<FlowEvent> SortedByTime(std::vector<FlowEvent> events) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const FlowEvent& a, const FlowEvent& b) { return a.timestamp_ms < b.timestamp_ms; });
+  return events;
 }
 
 TEST_CASE("random queries match the reference model", "[model]") {
@@ -152,9 +164,7 @@ TEST_CASE("a bulk load in time order refreshes the days it has moved past; a lat
   TempDir dir;
   Model model;
   auto store = OpenStore(dir.path());
-  std::vector<FlowEvent> events = RandomEvents(rng, 6000);
-  std::stable_sort(events.begin(), events.end(),
-                   [](const FlowEvent& a, const FlowEvent& b) { return a.timestamp_ms < b.timestamp_ms; });
+  const std::vector<FlowEvent> events = SortedByTime(RandomEvents(rng, 6000));
   auto loader = store->NewLoader();
   REQUIRE(loader.ok());
   // Days 0 and 1 in batches of 100, in time order: day 0 is then long past.
@@ -172,10 +182,7 @@ TEST_CASE("a bulk load in time order refreshes the days it has moved past; a lat
   QueryStats stats;
   for (int attempt = 0; attempt < 2000 && stats.day_rollups_read == 0; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    stats = QueryStats();
-    auto got = store->Query(DayQuery(0), &stats);
-    REQUIRE(got.ok());
-    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(DayQuery(0)), false));
+    stats = CheckQuery(*store, model, DayQuery(0));
   }
   CHECK(stats.day_rollups_read > 0);
   CHECK(stats.chunks_read == 0);
@@ -192,10 +199,7 @@ TEST_CASE("a bulk load in time order refreshes the days it has moved past; a lat
   }
   REQUIRE((*loader)->Finish(nullptr).ok());
   for (int day = 0; day < 3; ++day) {
-    stats = QueryStats();
-    auto got = store->Query(DayQuery(day), &stats);
-    REQUIRE(got.ok());
-    CHECK(Comparable(*got, true) == Comparable(model.Answer(DayQuery(day)), false));
+    stats = CheckQuery(*store, model, DayQuery(day));
     CHECK(stats.day_rollups_read > 0);  // every day refreshed by the end, day 0 twice
     CHECK(stats.chunks_read == 0);
   }
@@ -222,10 +226,8 @@ TEST_CASE("a live load refreshes the hours it has moved past while their day is 
   TempDir dir;
   Model model;
   auto store = OpenStore(dir.path());
-  std::vector<FlowEvent> events = RandomEvents(rng, 6000);
+  std::vector<FlowEvent> events = SortedByTime(RandomEvents(rng, 6000));
   std::erase_if(events, [](const FlowEvent& e) { return e.timestamp_ms >= HourStart(24); });
-  std::stable_sort(events.begin(), events.end(),
-                   [](const FlowEvent& a, const FlowEvent& b) { return a.timestamp_ms < b.timestamp_ms; });
   auto loader = store->NewLoader();
   REQUIRE(loader.ok());
   auto load_until = [&, i = size_t{0}](int64_t end_ms) mutable {
@@ -239,13 +241,7 @@ TEST_CASE("a live load refreshes the hours it has moved past while their day is 
   };
   // Hours 0..15 in time order: hours 0..11 were last written more than two batches ago.
   load_until(HourStart(16));
-  auto check = [&](const Query& q) {
-    QueryStats stats;
-    auto got = store->Query(q, &stats);
-    REQUIRE(got.ok());
-    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
-    return stats;
-  };
+  auto check = [&](const Query& q) { return CheckQuery(*store, model, q); };
   // Their rollups come current before the day is done (the background refresh runs after each
   // batch written, on its own thread, so it is waited for); the day's rollup waits for its last hour.
   QueryStats stats;
@@ -296,13 +292,7 @@ TEST_CASE("FlushSettled refreshes the hours no write touched since its previous 
     REQUIRE(store->AppendBatch(batch).ok());
     for (const FlowEvent& e : batch) model.Add(e);
   };
-  auto check = [&](const Query& q) {
-    QueryStats stats;
-    auto got = store->Query(q, &stats);
-    REQUIRE(got.ok());
-    REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
-    return stats;
-  };
+  auto check = [&](const Query& q) { return CheckQuery(*store, model, q); };
   append_hours(0, 1);
   REQUIRE(store->FlushSettled().ok());  // hour 0 was written since the (absent) call before
   CHECK(check(HoursQuery(0, 1)).chunks_read > 0);
@@ -355,9 +345,7 @@ TEST_CASE("every type x metric x action x flowMode combination", "[model]") {
           q.metric = metric;
           q.action = action;
           q.flow_mode = mode;
-          auto got = store->Query(q);
-          REQUIRE(got.ok());
-          REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+          CheckQuery(*store, model, q);
         }
       }
     }
@@ -394,11 +382,8 @@ TEST_CASE("hours whose chunks fill table blocks refresh to the same answers", "[
       q.end_absolute = kBaseMs + 2 * 86400000LL;
       q.type = type;
       q.metric = metric;
-      QueryStats stats;
-      auto got = store->Query(q, &stats);
-      REQUIRE(got.ok());
+      const QueryStats stats = CheckQuery(*store, model, q);
       rollups_read += stats.rollups_read + stats.day_rollups_read;
-      CHECK(Comparable(*got, true) == Comparable(model.Answer(q), false));
     }
   }
   CHECK(rollups_read > 0);
