@@ -133,6 +133,17 @@ def print_latency(lat, seconds):
     print("  queries/s: %.0f" % (total / seconds))
 
 
+def start_server(flowstat, db, work, *flags):
+    """`flowstat serve` on `db` at a free loopback port, its stderr in WORK/serve.log: (process, port)."""
+    port_file = os.path.join(work, "port")
+    log = open(os.path.join(work, "serve.log"), "wb")
+    server = subprocess.Popen([flowstat, "serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", port_file,
+                               *flags], stderr=log)
+    while not (os.path.exists(port_file) and open(port_file).read().strip()):
+        time.sleep(0.05)
+    return server, int(open(port_file).read())
+
+
 def main():
     flowstat, db, queries_path = sys.argv[1:4]
     seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 20
@@ -140,13 +151,7 @@ def main():
     work = tempfile.mkdtemp(prefix="flowstat-load-")
     copy = os.path.join(work, "db")
     shutil.copytree(db, copy)
-    port_file = os.path.join(work, "port")
-    log = open(os.path.join(work, "serve.log"), "wb")
-    server = subprocess.Popen([flowstat, "serve", "--db", copy, "--listen", "127.0.0.1:0", "--port-file", port_file,
-                               "--timeout", "30"], stderr=log)
-    while not (os.path.exists(port_file) and open(port_file).read().strip()):
-        time.sleep(0.05)
-    port = int(open(port_file).read())
+    server, port = start_server(flowstat, copy, work, "--timeout", "30")
     print("== %d cores; store %s; %g s per phase" % (os.cpu_count(), db, seconds))
 
     print("phase 0: one query client, nothing else (HTTP + JSON + client overhead over in-process)")

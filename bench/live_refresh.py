@@ -19,7 +19,7 @@ import time
 import multiprocessing as mp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_load import ingest_client  # noqa: E402
+from http_load import ingest_client, start_server  # noqa: E402
 
 HOUR_START = 1763164800000  # the hour http_load.py's reports fall in
 
@@ -35,12 +35,8 @@ def main():
     refresh_ms = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
     clients = int(sys.argv[5]) if len(sys.argv) > 5 else 2
     work = tempfile.mkdtemp(prefix="flowstat-live-")
-    db, port_file = os.path.join(work, "db"), os.path.join(work, "port")
-    server = subprocess.Popen([flowstat, "serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", port_file,
-                               "--refresh-ms", str(refresh_ms)], stderr=open(os.path.join(work, "serve.log"), "wb"))
-    while not (os.path.exists(port_file) and open(port_file).read().strip()):
-        time.sleep(0.05)
-    port = int(open(port_file).read())
+    db = os.path.join(work, "db")
+    server, port = start_server(flowstat, db, work, "--refresh-ms", str(refresh_ms))
     out, ready = mp.Queue(), mp.Event()
     procs = [mp.Process(target=ingest_client, args=(port, c, seconds, ready, out)) for c in range(clients)]
     for p in procs:
