@@ -84,6 +84,13 @@ class StoreImpl final : public Store {
     });
   }
 
+  Status SetCacheBytes(size_t bytes) override {
+    return Guard([&] {
+      store_->SetCacheBytes(bytes);
+      return Status::Ok();
+    });
+  }
+
   Result<std::string> Checkpoint(std::string_view name) override {
     return Guard([&]() -> Result<std::string> { return store_->ReadCheckpoint(name); });
   }

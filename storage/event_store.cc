@@ -57,7 +57,7 @@ class CountersOffInBackground final : public rocksdb::EventListener {
   void OnSubcompactionBegin(const rocksdb::SubcompactionJobInfo&) override { StopRocksDbCounters(); }
 };
 
-rocksdb::Options StoreOptions(size_t cache_bytes) {
+rocksdb::Options StoreOptions(size_t cache_bytes, std::shared_ptr<rocksdb::Cache>* block_cache) {
   rocksdb::Options o;
   o.merge_operator = std::make_shared<ChunkMergeOperator>();
   o.compression = rocksdb::kLZ4Compression;
@@ -81,6 +81,7 @@ rocksdb::Options StoreOptions(size_t cache_bytes) {
   // own copy; flowstat's own synchronization is checked all the same.
   t.no_block_cache = true;
   (void)cache_bytes;
+  (void)block_cache;
 #else
   // Decompressed blocks, shared by the queries of one process. The default (OpenOptions) holds a
   // week of W2M's chunks: at 32 MB, raw scans of a 7-day window decompressed ZSTD blocks on every
@@ -89,6 +90,7 @@ rocksdb::Options StoreOptions(size_t cache_bytes) {
     t.no_block_cache = true;
   } else {
     t.block_cache = rocksdb::NewLRUCache(cache_bytes);
+    *block_cache = t.block_cache;
   }
 #endif
   t.checksum = rocksdb::kXXH3;  // storage/table_check.cc refuses tables that claim another
@@ -169,7 +171,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
   std::unique_ptr<EventStore> store(new EventStore());
   store->read_only_ = options.read_only;
   store->namespace_hash_ = options.namespace_hash ? options.namespace_hash : DefaultNamespaceHash;
-  rocksdb::Options ro = StoreOptions(options.cache_bytes);
+  rocksdb::Options ro = StoreOptions(options.cache_bytes, &store->block_cache_);
   store->env_ = NewTableCheckingEnv();
   ro.env = store->env_.get();
   std::error_code ec;

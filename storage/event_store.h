@@ -10,6 +10,7 @@
 // does while another runs.
 #pragma once
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -126,6 +127,12 @@ class EventStore {
 
   // Rewrites the store compactly, after bringing every rollup up to date.
   Status Compact(const util::WriterLease& writer) EXCLUDES(write_mu_);
+
+  // Sets the block cache's capacity (OpenOptions::cache_bytes); nothing without a cache. Any
+  // thread, any time: RocksDB's cache is safe for concurrent use.
+  void SetCacheBytes(size_t bytes) {
+    if (block_cache_) block_cache_->SetCapacity(bytes);
+  }
 
   uint64_t NamespaceHash(std::string_view ns) const { return namespace_hash_(ns); }
 
@@ -312,7 +319,8 @@ class EventStore {
   void AddChunks(RecordBatch& batch, rocksdb::WriteBatch* wb, uint64_t* duplicates,
                  std::set<std::pair<uint64_t, uint32_t>>* hours) REQUIRES(write_mu_);
 
-  std::unique_ptr<rocksdb::Env> env_;  // checks table files as they are opened; outlives db_
+  std::unique_ptr<rocksdb::Env> env_;            // checks table files as they are opened; outlives db_
+  std::shared_ptr<rocksdb::Cache> block_cache_;  // null when opened without one
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
   int format_version_ = 0;          // as stored (after any upgrade)

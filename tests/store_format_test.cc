@@ -4,8 +4,10 @@
 
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "schema/record.h"
 #include "tests/model.h"
@@ -295,6 +297,35 @@ TEST_CASE("the block cache size changes no answer", "[format][model]") {
       auto got = store->Query(q);
       REQUIRE(got.ok());
       REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+    }
+  }
+  SECTION("nor does resizing it between queries, or while they run") {
+    for (size_t opened_with : {size_t{0}, size_t{16} << 10}) {
+      INFO("opened with " << opened_with << " bytes");
+      OpenOptions o;
+      o.read_only = true;
+      o.cache_bytes = opened_with;
+      auto store = OpenStore(dir.path(), o);
+      std::atomic<int> resize_failures = 0;  // Catch2 asserts on the test's thread only
+      // Joined when it goes out of scope, a failed REQUIRE's too.
+      std::jthread resizer([&](std::stop_token stop) {
+        // Shrinking evicts blocks that a running query may be reading from.
+        for (size_t i = 0; !stop.stop_requested(); ++i) {
+          if (!store->SetCacheBytes(i % 2 ? size_t{64} << 10 : 0).ok()) ++resize_failures;
+        }
+      });
+      for (size_t bytes : {size_t{0}, size_t{16} << 10, OpenOptions().cache_bytes, size_t{4} << 10}) {
+        REQUIRE(store->SetCacheBytes(bytes).ok());
+        for (int k = 0; k < 10; ++k) {
+          const Query q = RandomQuery(rng);
+          auto got = store->Query(q);
+          REQUIRE(got.ok());
+          REQUIRE(Comparable(*got, true) == Comparable(model.Answer(q), false));
+        }
+      }
+      resizer.request_stop();
+      resizer.join();
+      CHECK(resize_failures == 0);
     }
   }
 }

@@ -110,6 +110,15 @@ class Store {
   // Rewrites the store compactly; queries are faster afterwards. Not needed for correctness.
   virtual Status Compact() = 0;
 
+  // Changes the capacity of the cache of decompressed blocks (OpenOptions::cache_bytes) while the
+  // store is open; shrinking drops the least recently used blocks at once. Nothing for a store
+  // opened without a cache (cache_bytes 0). Any thread, any time: queries running meanwhile keep
+  // reading through the cache. A process that may answer one query only can open with a small
+  // cache and grow it when a second one comes: one query reads each block once (a raw scan of a
+  // week, ~113 MB of blocks on the canonical workload), and holding them all cost it the page
+  // faults of that much fresh memory.
+  virtual Status SetCacheBytes(size_t bytes) = 0;
+
   // The value a Loader last committed under `name` (Loader::SetCheckpoint); NotFound if none.
   virtual Result<std::string> Checkpoint(std::string_view name) = 0;
 
