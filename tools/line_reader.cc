@@ -168,6 +168,11 @@ LineReader::Fill LineReader::FillBuffer(int64_t deadline_ms) {
   }
 }
 
+bool LineReader::MoreBuffered() const {
+  const std::string_view rest(buf_.get() + begin_, end_ - begin_);
+  return !skipping_ && rest.find_first_not_of(" \t\r\n") != std::string_view::npos;
+}
+
 LineReader::Result LineReader::Next(std::string_view* line, uint64_t* number, bool* too_long, int timeout_ms) {
   if (!open_error_.empty() && !follow_) return Result::kEnd;
   // The clock is read only when the buffer runs dry, not for each line.

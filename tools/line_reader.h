@@ -37,6 +37,9 @@ class LineReader {
   // `timeout_ms` (-1: as long as it takes) for it.
   Result Next(std::string_view* line, uint64_t* number, bool* too_long, int timeout_ms = -1);
   const std::string& read_error() const { return read_error_; }
+  // Whether more than blanks past the last line returned is already read: the next line (whole
+  // or begun) is there without waiting for input.
+  bool MoreBuffered() const;
 
   uint64_t bytes_read() const { return bytes_read_; }
   // Size of the input in bytes, or 0 when unknown (a pipe, a followed file).
