@@ -14,7 +14,7 @@ DB=$1 DUCK=$2 DATA=$3
 WORK=${WORK:-/tmp/flowstat-w2m}
 RUNS=${RUNS:-9}
 export DUCKDB_NODE=${DUCKDB_NODE:-$WORK/duckdb-node}
-FS=$ROOT/build/tools/flowstat
+FS=${FS:-$ROOT/build/tools/flowstat}  # Env FS: another build to measure
 QB=$ROOT/build/bench/flowstat_query_bench
 read -r SRC DST < <(head -1 "$DATA" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["sourceID"], e["destinationID"])')
 sed "s/SRC_ID/$SRC/; s/DST_ID/$DST/" "$ROOT/bench/shapes-w2m.jsonl" > "$WORK/shapes.jsonl"
@@ -23,7 +23,7 @@ RUNS=$RUNS node "$ROOT/bench/shapes_duckdb.mjs" "$DUCK" "$SRC" "$DST" > "$WORK/s
 python3 - "$FS" "$DB" "$WORK" <<'PY'
 import json, re, subprocess, sys, time
 fs, db, work = sys.argv[1:4]
-K = 10
+K = 20
 def timed(lines, reps):
     """Best of `reps` wall times of one `flowstat query --batch` process over `lines`, and its output.
     The answers come back through a pipe as bytes and are decoded after the clock stops: decoding
@@ -46,8 +46,8 @@ print(f"{'shape':28} {'in-proc':>9} {'+json':>9} {'--batch':>9} {'one-shot':>9} 
 for line in open(f"{work}/shapes.jsonl"):
     name = json.loads(line)["name"]
     one, out = timed([line], 5)
-    some, _ = timed([line] * (K + 1), 3)
-    many, _ = timed([line] * (2 * K + 1), 3)
+    some, _ = timed([line] * (K + 1), 5)
+    many, _ = timed([line] * (2 * K + 1), 5)
     marginal = max(many - some, 0) / K
     ours = total(out.splitlines()[0])
     d_ms, d_sum = duck[name]
