@@ -41,8 +41,6 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-void Write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
 std::string WithoutIds(const std::string& json) {
   return std::regex_replace(json, std::regex(R"("ID":"[0-9a-f]{16}")"), R"("ID":"")");
 }

@@ -2,7 +2,6 @@
 // final newline, too-long lines, and what it says of the input it has already read.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -13,10 +12,6 @@ namespace flowstat::testing {
 namespace {
 
 using tools::LineReader;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 // Every line of `path`, each with whether more than blanks was buffered after it.
 std::vector<std::pair<std::string, bool>> LinesOf(const std::string& path, size_t max_line = 1 << 20) {
@@ -37,19 +32,19 @@ TEST_CASE("the line reader tells when the next line is already read", "[cli]") {
   const std::string path = dir.Sub("lines");
   using Lines = std::vector<std::pair<std::string, bool>>;
   SECTION("one query, as a one-shot --batch gets it") {
-    WriteFile(path, "{\"namespace\":\"/\"}\n");
+    Write(path, "{\"namespace\":\"/\"}\n");
     CHECK(LinesOf(path) == Lines{{"{\"namespace\":\"/\"}", false}});
   }
   SECTION("blank lines after the last are not more input") {
-    WriteFile(path, "a\n\n \t\r\n");
+    Write(path, "a\n\n \t\r\n");
     CHECK(LinesOf(path) == Lines{{"a", false}, {"", false}, {" \t\r", false}});
   }
   SECTION("a last line without its newline is more input") {
-    WriteFile(path, "a\n  \nb");
+    Write(path, "a\n  \nb");
     CHECK(LinesOf(path) == Lines{{"a", true}, {"  ", true}, {"b", false}});
   }
   SECTION("a line too long is skipped, and what follows it is seen") {
-    WriteFile(path, "a\n" + std::string(40, 'x') + "\nb\n");
+    Write(path, "a\n" + std::string(40, 'x') + "\nb\n");
     CHECK(LinesOf(path, 16) == Lines{{"a", true}, {"<too long>", true}, {"b", false}});
   }
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 
 namespace flowstat::testing {
 namespace {
@@ -35,6 +36,8 @@ std::vector<std::string> SomeTags(std::mt19937_64& rng, int max) {
 }
 
 }  // namespace
+
+void Write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 TempDir::TempDir() {
   static int counter = 0;

@@ -24,6 +24,9 @@ class TempDir {
   std::string path_;
 };
 
+// Writes `text` to the file `path` (created or truncated).
+void Write(const std::string& path, const std::string& text);
+
 // `prefix` followed by the decimal digits of `n` ("s" + 7 -> "s7").
 inline std::string Numbered(std::string_view prefix, long long n) {
   std::string out(prefix);
