@@ -17,6 +17,11 @@ namespace {
 
 constexpr int kFollowPollMs = 100;  // how often a followed file is checked for growth
 
+// The most one read() brings in. The lines it holds are parsed while they are still in the
+// core's L2 cache; filling the whole 4 MB buffer at once left most of them to come from memory
+// a second time (W2M import: 0.96-0.97x the wall in three runs of 9-15 alternated pairs).
+constexpr size_t kReadBytes = 256 << 10;
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -126,7 +131,7 @@ LineReader::Fill LineReader::ReadSome(int wait_ms) {
     if (r == 0 || (r < 0 && errno == EINTR)) return Fill::kIdle;
   }
   while (true) {
-    const ssize_t n = ::read(fd_, buf_.get() + end_, buf_size_ - end_);
+    const ssize_t n = ::read(fd_, buf_.get() + end_, std::min(kReadBytes, buf_size_ - end_));
     if (n > 0) {
       end_ += static_cast<size_t>(n);
       bytes_read_ += static_cast<uint64_t>(n);
