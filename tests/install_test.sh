@@ -43,3 +43,20 @@ cmake -S "$WORK" -B "$WORK/build" -DCMAKE_PREFIX_PATH="$WORK/prefix" >/dev/null
 cmake --build "$WORK/build" >/dev/null
 [ "$("$WORK/build/with_cmake" "$WORK/store2")" = ok ]
 echo "pkg-config and find_package consumers both built and ran"
+
+# The installed command: its network subcommands run through the program it installs beside it.
+FS=$WORK/prefix/bin/flowstat
+[ ! -e "$WORK/prefix/bin/flowstat-net" ]
+"$FS" serve --db "$WORK/store3" --listen 127.0.0.1:0 --port-file "$WORK/port" 2>"$WORK/serve.log" &
+SERVER=$!
+for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+[ "$(curl -sS "http://127.0.0.1:$(cat "$WORK/port")/health")" = '{"status":"ok"}' ]
+kill -TERM "$SERVER"
+wait "$SERVER"
+echo "the installed flowstat serves"
+mkdir "$WORK/elsewhere"
+cp "$FS" "$WORK/elsewhere/flowstat"
+if "$WORK/elsewhere/flowstat" serve --db "$WORK/store4" 2>"$WORK/err"; then exit 1; fi
+grep -q "^flowstat serve: its program .*/flowstat-net is missing" "$WORK/err"
+[ ! -e "$WORK/store4" ]
+echo "without its network program, flowstat serve says so"

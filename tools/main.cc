@@ -1,7 +1,12 @@
 // flowstat: the command-line tool (doc/cli.md), a thin layer over the library.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "flowstat/event.h"
@@ -39,6 +44,31 @@ void AddDictionaryCacheOption(CLI::App* cmd, size_t* mib) {
                   "MiB of addresses and details kept to intern them; those forgotten cost a read each [64]")
       ->check(CLI::Range(0, 1 << 20));
 }
+
+#ifndef FLOWSTAT_WITH_NETWORK
+// `serve` and `consume` run in flowstat-net (tools/CMakeLists.txt says why): this process becomes
+// it, with the same arguments, found beside this program (a build tree) or where it is installed.
+// Returns only when it cannot.
+int RunNetworkCommand(const char* subcommand, char** argv) {
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  if (ec) {
+    std::fprintf(stderr, "flowstat %s: cannot find this program's directory: %s\n", subcommand, ec.message().c_str());
+    return 1;
+  }
+  const std::filesystem::path beside = dir / "flowstat-net";
+  const std::filesystem::path installed = (dir / FLOWSTAT_NET_RELATIVE_DIR / "flowstat-net").lexically_normal();
+  for (const auto& path : {beside, installed}) {
+    if (::access(path.c_str(), X_OK) != 0) continue;
+    ::execv(path.c_str(), argv);
+    std::fprintf(stderr, "flowstat %s: cannot run %s: %s\n", subcommand, path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  std::fprintf(stderr, "flowstat %s: its program %s is missing (looked beside flowstat too)\n", subcommand,
+               installed.c_str());
+  return 1;
+}
+#endif
 
 }  // namespace
 
@@ -214,13 +244,23 @@ if (import->parsed()) {
 }
 if (query->parsed()) return RunQuery(qf);
 if (merge->parsed()) return RunMerge(merge_files, merge_format);
-if (consume->parsed()) return RunConsume(co);
+if (consume->parsed()) {
+#ifdef FLOWSTAT_WITH_NETWORK
+  return RunConsume(co);
+#else
+  return RunNetworkCommand("consume", argv);
+#endif
+}
 if (serve->parsed()) {
   if (so.rollup_retention_ms > 0 && so.rollup_retention_ms < so.retention_ms + 3600000) {
     std::fprintf(stderr, "flowstat serve: --rollup-retention needs --retention, and at least an hour more than it\n");
     return 2;
   }
+#ifdef FLOWSTAT_WITH_NETWORK
   return flowstat::server::Serve(so);
+#else
+  return RunNetworkCommand("serve", argv);
+#endif
 }
 if (info->parsed()) return RunInfo(life_db, info_format);
 if (expire->parsed()) return RunExpire(life_db, expire_before, life_namespace, keep_rollups);
