@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -371,12 +373,43 @@ void Service::Log(const httplib::Request& req, const httplib::Response& res) {
   if (n > 0) (void)!::write(STDERR_FILENO, line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
 }
 
+// Every path the server answers and its methods (HEAD wherever GET); the handlers below match.
+struct Route {
+  const char* path;
+  const char* allowed;
+  bool Allows(std::string_view method) const {
+    const std::string_view get_head = "GET, HEAD";
+    return allowed == get_head ? method == "GET" || method == "HEAD" : method == allowed;
+  }
+};
+constexpr Route kRoutes[] = {{"/flowstatistics", "GET, HEAD"},
+                             {"/flowstatistics.svg", "GET, HEAD"},
+                             {"/flowstatistics/partial", "GET, HEAD"},
+                             {"/", "GET, HEAD"},
+                             {"/flowreports", "POST"},
+                             {"/health", "GET, HEAD"},
+                             {"/metrics", "GET, HEAD"},
+                             {"/backup", "POST"}};
+
 void Service::Install(httplib::Server& http) {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
     if (draining_) {
       SendError(res, 503, "shutting down");
       res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Path and method are judged before the body is read: a body-less PUT would otherwise
+    // fail as a short read (400) before reaching a route.
+    const auto route =
+        std::find_if(std::begin(kRoutes), std::end(kRoutes), [&](const Route& r) { return req.path == r.path; });
+    if (route == std::end(kRoutes)) {
+      SendError(res, 404, "no such path: " + req.path.substr(0, 200));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!route->Allows(req.method)) {
+      res.set_header("Allow", route->allowed);
+      SendError(res, 405, req.method + " is not allowed here (allowed: " + route->allowed + ")");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method == "POST" && !req.has_header("Content-Length") &&
@@ -416,28 +449,6 @@ void Service::Install(httplib::Server& http) {
            }));
   http.Get("/metrics", encoded([this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); }));
   http.Post("/backup", encoded([this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); }));
-  // Known paths, other methods: 405 naming the allowed one.
-  for (const auto& [path, allowed] : {std::pair<const char*, const char*>{"/flowstatistics", "GET, HEAD"},
-                                      {"/flowstatistics.svg", "GET, HEAD"},
-                                      {"/flowstatistics/partial", "GET, HEAD"},
-                                      {"/", "GET, HEAD"},
-                                      {"/flowreports", "POST"},
-                                      {"/health", "GET, HEAD"},
-                                      {"/metrics", "GET, HEAD"},
-                                      {"/backup", "POST"}}) {
-    auto refuse = [allowed = std::string(allowed)](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Allow", allowed);
-      SendError(res, 405, req.method + " is not allowed here (allowed: " + allowed + ")");
-    };
-    if (std::string_view(allowed) == "POST")
-      http.Get(path, refuse);
-    else
-      http.Post(path, refuse);
-    http.Put(path, refuse);
-    http.Delete(path, refuse);
-    http.Patch(path, refuse);
-    http.Options(path, refuse);
-  }
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {  // else a handler wrote the error list already
       const int status = res.status;

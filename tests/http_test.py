@@ -450,6 +450,21 @@ class BadInput(unittest.TestCase):
             self.assertIn(b" 411 ", s.recv(4096).split(b"\r\n")[0] + b" ")
         self.assertNothingStored()
 
+    def test_a_wrong_method_without_body_is_405_and_an_unknown_path_404(self):
+        # As curl -X PUT sends them: no Content-Length, no body. The method or path decides the
+        # answer, before any body would be read.
+        for request, status in ((b"PUT /flowstatistics", b" 405 "), (b"DELETE /flowreports", b" 405 "),
+                                (b"PATCH /health", b" 405 "), (b"PUT /no-such-path", b" 404 ")):
+            with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+                s.sendall(request + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := s.recv(4096):
+                    answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            self.assertIn(status, head.split(b"\r\n")[0] + b" ", request)
+            self.assertEqual(json.loads(body)[0]["code"], int(status), request)
+        self.assertNothingStored()
+
     def test_sigterm_drains_answers_503_to_late_requests_and_exits_0(self):
         late = socket.create_connection(("127.0.0.1", self.server.port))
         time.sleep(0.3)  # accepted: its thread waits for the request
