@@ -1,11 +1,16 @@
 #include "schema/event_view.h"
 
+#include <simdjson.h>
+
 #include "schema/event_fields.h"
 
 namespace flowstat::schema {
 namespace {
 
 using DetailMember = std::optional<std::string> FlowEvent::*;
+constexpr const char* kDetailNames[9] = {"dropReason",      "observedDropReason", "policyID",
+                                         "policyNamespace", "observedPolicyID",   "observedPolicyNamespace",
+                                         "serviceType",     "serviceID",          "serviceURL"};
 constexpr DetailMember kDetails[9] = {
     &FlowEvent::drop_reason,      &FlowEvent::observed_drop_reason, &FlowEvent::policy_id,
     &FlowEvent::policy_namespace, &FlowEvent::observed_policy_id,   &FlowEvent::observed_policy_namespace,
@@ -28,6 +33,31 @@ Status CheckTags(std::string_view field, const std::vector<std::string_view>& ta
       return FieldError(field, "tag '" + std::string(tag.substr(0, 64)) + "' is not key=value");
     }
     if (tag.size() > kMaxStringBytes) return FieldError(field, "tag longer than 8192 bytes");
+  }
+  return Status::Ok();
+}
+
+bool IsUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
+// Every string of `v` is UTF-8; else the first field that is not, named. Answers and `dump` are
+// JSON: a stored byte that is not UTF-8 would make every one of them naming it invalid.
+Status CheckUtf8(const EventView& v) {
+  const std::pair<const char*, std::string_view> strings[] = {
+      {"namespace", v.namespace_}, {"sourceID", v.source_id}, {"destinationID", v.destination_id}};
+  for (const auto& [field, s] : strings) {
+    if (!IsUtf8(s)) return FieldError(field, "invalid UTF-8");
+  }
+  for (const auto& [field, tags] :
+       {std::pair{"sourceTags", &v.source_tags}, {"destinationTags", &v.destination_tags}}) {
+    for (std::string_view tag : *tags) {
+      if (!IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
+    }
+  }
+  for (const auto& [field, s] : {std::pair{"sourceIP", v.source_ip}, {"destinationIP", v.destination_ip}}) {
+    if (s && !IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
+  }
+  for (size_t i = 0; i < 9; ++i) {
+    if (v.details[i] && !IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
   }
   return Status::Ok();
 }
@@ -112,6 +142,7 @@ Status ValidateEvent(FlowEvent* event) {
   schema::EventView view;
   schema::ViewOf(*event, &view);
   Status s = schema::ValidateView(&view);
+  if (s.ok()) s = schema::CheckUtf8(view);
   if (s.ok()) event->namespace_.resize(view.namespace_.size());
   return s;
 }

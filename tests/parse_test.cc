@@ -1,6 +1,8 @@
 // Input parsing (doc/input.md) and query parameters (doc/queries.md).
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "flowstat/event.h"
 #include "flowstat/query.h"
 
@@ -79,6 +81,24 @@ TEST_CASE("bad events are refused with the field named", "[parse]") {
           "{\"timestamp\":1,\"namespace\":\"/\xff\",\"sourceID\":\"s\",\"destinationID\":\"d\",\"action\":\"Accept\"}")
           .find("invalid JSON") == 0);
   CHECK(ErrorOf(std::string(kMinimal) + " {}").find("invalid JSON") == 0);
+}
+
+TEST_CASE("an event built in code is checked for UTF-8 field by field", "[parse]") {
+  FlowEvent good;
+  REQUIRE(ParseEventJson(With(R"("sourceTags":["app=ü"],"sourceIP":"::1","serviceURL":"http://x")"), &good).ok());
+  REQUIRE(ValidateEvent(&good).ok());
+  const std::pair<std::function<void(FlowEvent&)>, const char*> damaged[] = {
+      {[](FlowEvent& e) { e.namespace_ = "/a\xc3"; }, "namespace: invalid UTF-8"},
+      {[](FlowEvent& e) { e.destination_id = "d\xff"; }, "destinationID: invalid UTF-8"},
+      {[](FlowEvent& e) { e.source_tags.push_back("k=\xed\xa0\x80"); }, "sourceTags: invalid UTF-8"},  // a surrogate
+      {[](FlowEvent& e) { e.source_ip = "10.0.0.1\x80"; }, "sourceIP: invalid UTF-8"},
+      {[](FlowEvent& e) { e.service_url = "http://\xc0\xaf"; }, "serviceURL: invalid UTF-8"},  // overlong
+  };
+  for (const auto& [damage, want] : damaged) {
+    FlowEvent e = good;
+    damage(e);
+    CHECK(ValidateEvent(&e).message() == want);
+  }
   CHECK(ErrorOf(std::string(10000, '[') + std::string(10000, ']')).find("invalid JSON") == 0);
 }
 

@@ -58,8 +58,9 @@ inline constexpr int64_t kMaxTimestampMs = 253402300799999;
 // that recursive queries, token grants and namespace removal all follow.
 bool NamespaceCovers(std::string_view scope, std::string_view ns);
 
-// Checks the invariants listed above and normalizes the namespace (strips trailing '/').
-// Returns InvalidArgument naming the first offending field.
+// Checks the invariants listed above and that every string is UTF-8 (answers are JSON), and
+// normalizes the namespace (strips trailing '/'). Returns InvalidArgument naming the first
+// offending field ("sourceID: invalid UTF-8").
 Status ValidateEvent(FlowEvent* event);
 
 // Parses one JSON object of doc/input.md into *event (defaults applied, validated).
