@@ -39,29 +39,6 @@ Status CheckTags(std::string_view field, const std::vector<std::string_view>& ta
 
 bool IsUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
-// Every string of `v` is UTF-8; else the first field that is not, named. Answers and `dump` are
-// JSON: a stored byte that is not UTF-8 would make every one of them naming it invalid.
-Status CheckUtf8(const EventView& v) {
-  const std::pair<const char*, std::string_view> strings[] = {
-      {"namespace", v.namespace_}, {"sourceID", v.source_id}, {"destinationID", v.destination_id}};
-  for (const auto& [field, s] : strings) {
-    if (!IsUtf8(s)) return FieldError(field, "invalid UTF-8");
-  }
-  for (const auto& [field, tags] :
-       {std::pair{"sourceTags", &v.source_tags}, {"destinationTags", &v.destination_tags}}) {
-    for (std::string_view tag : *tags) {
-      if (!IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
-    }
-  }
-  for (const auto& [field, s] : {std::pair{"sourceIP", v.source_ip}, {"destinationIP", v.destination_ip}}) {
-    if (s && !IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
-  }
-  for (size_t i = 0; i < 9; ++i) {
-    if (v.details[i] && !IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 void EventView::Clear() {
@@ -132,6 +109,27 @@ Status ValidateView(EventView* v) {
   }
   Status s = CheckTags("sourceTags", v->source_tags);
   return s.ok() ? CheckTags("destinationTags", v->destination_tags) : s;
+}
+
+Status CheckUtf8(const EventView& v) {
+  const std::pair<const char*, std::string_view> strings[] = {
+      {"namespace", v.namespace_}, {"sourceID", v.source_id}, {"destinationID", v.destination_id}};
+  for (const auto& [field, s] : strings) {
+    if (!IsUtf8(s)) return FieldError(field, "invalid UTF-8");
+  }
+  for (const auto& [field, tags] :
+       {std::pair{"sourceTags", &v.source_tags}, {"destinationTags", &v.destination_tags}}) {
+    for (std::string_view tag : *tags) {
+      if (!IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
+    }
+  }
+  for (const auto& [field, s] : {std::pair{"sourceIP", v.source_ip}, {"destinationIP", v.destination_ip}}) {
+    if (s && !IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
+  }
+  for (size_t i = 0; i < 9; ++i) {
+    if (v.details[i] && !IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
+  }
+  return Status::Ok();
 }
 
 }  // namespace flowstat::schema

@@ -177,16 +177,18 @@ Status EventStore::WriteRecords(const util::WriterLease&, RecordBatch* batch_to_
 Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEvent> events, AppendStats* stats) {
   RecordBatch batch;
   schema::EventView view;
-  if (has_raw_horizons_) {  // all or nothing: checked before any is encoded
-    for (size_t i = 0; i < events.size(); ++i) {
-      schema::ViewOf(events[i], &view);
-      if (Status s = CheckHorizon(view); !s.ok()) {
-        return Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message());
-      }
-    }
+  // All or nothing: every event is checked before any is encoded. Library callers build events
+  // in code, so they get the checks that parsing gives other inputs.
+  for (size_t i = 0; i < events.size(); ++i) {
+    schema::ViewOf(events[i], &view);
+    Status s = schema::ValidateView(&view);
+    if (s.ok()) s = schema::CheckUtf8(view);
+    if (s.ok() && has_raw_horizons_) s = CheckHorizon(view);
+    if (!s.ok()) return Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message());
   }
   for (const FlowEvent& e : events) {
     schema::ViewOf(e, &view);
+    (void)schema::ValidateView(&view);  // passed above; normalizes the namespace's view again
     Encode(writer, view, &batch);
   }
   Seal(writer, &batch);

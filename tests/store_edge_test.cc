@@ -1,6 +1,8 @@
 // Hand-written cases for every edge that doc/queries.md and doc/input.md name; expected values worked out by hand.
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "tests/test_support.h"
 
 namespace flowstat::testing {
@@ -54,6 +56,44 @@ TEST_CASE("namespace queries are recursive and never match prefix siblings", "[e
   CHECK(Total(Run(*store, q)[0]) == 11111);
   q.namespace_ = "/acm";
   CHECK(Total(Run(*store, q)[0]) == 0);
+}
+
+TEST_CASE("an invalid event refuses its whole batch, naming it; nothing is stored", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const FlowEvent good = MakeEvent(k13, "/acme", "s", "d", Action::kAccept, 1);
+  const std::pair<std::function<void(FlowEvent&)>, const char*> damaged[] = {
+      {[](FlowEvent& e) { e.namespace_ = "acme"; }, "event 1: namespace: namespace must start with '/'"},
+      {[](FlowEvent& e) { e.source_id.clear(); }, "event 1: sourceID: must not be empty"},
+      {[](FlowEvent& e) { e.value = 0; }, "event 1: value: out of range (1 .. 2^53-1)"},
+      {[](FlowEvent& e) { e.destination_tags = {"novalue"}; },
+       "event 1: destinationTags: tag 'novalue' is not key=value"},
+      {[](FlowEvent& e) { e.source_id = "s\xff"; }, "event 1: sourceID: invalid UTF-8"},
+  };
+  for (const auto& [damage, want] : damaged) {
+    std::vector<FlowEvent> batch{good, good};
+    damage(batch[1]);
+    Status s = store->AppendBatch(batch);
+    CHECK(s.code() == Status::Code::kInvalidArgument);
+    CHECK(s.message() == want);
+  }
+  {
+    auto loader = store->NewLoader();
+    REQUIRE(loader.ok());
+    FlowEvent bad = good;
+    bad.destination_tags = {"k=\xc3"};
+    CHECK((*loader)->Add(bad).message() == "destinationTags: invalid UTF-8");
+    CHECK((*loader)->pending() == 0);
+    REQUIRE((*loader)->Finish(nullptr).ok());
+  }
+  CHECK(Total(Run(*store, Window("/", k13, k13 + kH))[0]) == 0);
+  // A trailing '/' is normalized, as ValidateEvent does: the event counts under /acme.
+  FlowEvent slash = good;
+  slash.namespace_ = "/acme/";
+  REQUIRE(store->Append(slash).ok());
+  Query q = Window("/acme", k13, k13 + kH);
+  q.recursive = false;
+  CHECK(Total(Run(*store, q)[0]) == 1);
 }
 
 TEST_CASE("windows are half-open and buckets aligned to the epoch", "[edge]") {

@@ -52,7 +52,8 @@ class Loader {
   // Parses one JSON line of the input format (doc/input.md) into the current batch. On InvalidArgument (the reason,
   // without file or line) the batch is unchanged.
   virtual Status AddJson(std::string_view line) = 0;
-  // Adds a validated event to the current batch.
+  // Adds an event to the current batch; one that fails ValidateEvent is refused (InvalidArgument
+  // "field: reason") and the batch is unchanged.
   virtual Status Add(const FlowEvent& event) = 0;
   // Events added since the last Commit.
   virtual uint64_t pending() const = 0;

@@ -56,7 +56,8 @@ class Store {
 
   // Adds events. An event equal to one already stored is stored once (doc/input.md, identity). Each call is
   // atomic: after a crash either all of the batch is present or none of it. Durable only after
-  // Flush. REQUIRES: not read_only; events pass ValidateEvent.
+  // Flush. An event that fails ValidateEvent refuses the whole call, nothing stored:
+  // InvalidArgument "event I: field: reason" (I from 0). REQUIRES: not read_only.
   virtual Status Append(const FlowEvent& event) = 0;
   virtual Status AppendBatch(std::span<const FlowEvent> events, AppendStats* stats = nullptr) = 0;
 
