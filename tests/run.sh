@@ -45,7 +45,7 @@ step "libFuzzer: ${FUZZ_SECONDS}s per target"
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWSTAT_FUZZ=ON \
   -DFLOWSTAT_BUILD_TESTS=OFF -DFLOWSTAT_BUILD_BENCH=OFF -DFLOWSTAT_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-fuzz -j2
-for target in event_json event_csv time query flow_logs; do
+for target in event_json event_csv time query flow_logs partial; do
   work=$(mktemp -d)
   build-fuzz/tests/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=0 \
     "$work" "tests/fuzz/corpus/$target" > "$work.log" 2>&1 || { tail -40 "$work.log"; exit 1; }
