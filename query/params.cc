@@ -7,6 +7,7 @@
 
 #include "flowstat/query.h"
 #include "schema/event_fields.h"
+#include "util/json_text.h"
 #include "util/text.h"
 
 namespace flowstat {
@@ -196,6 +197,18 @@ Status ValidateQuery(Query* q) {
   if (!s.ok()) return s;
   if (q->average_interval_ms < 1000 || q->average_interval_ms % 1000 != 0) {
     return ParamError("averageInterval", "must be a whole number of seconds, at least 1s");
+  }
+  // Every string that an answer or an error may quote: JSON is UTF-8.
+  for (const auto& [name, strings] : {std::pair{"sourceTags", &q->source_tags},
+                                      {"destinationTags", &q->destination_tags},
+                                      {"sourceID", &q->source_ids},
+                                      {"destinationID", &q->destination_ids}}) {
+    for (const auto& text : *strings) {
+      if (!util::IsUtf8(text)) return ParamError(name, "invalid UTF-8");
+    }
+  }
+  for (const auto& [name, text] : {std::pair{"namespace", &q->namespace_}, {"userIdentifier", &q->user_identifier}}) {
+    if (!util::IsUtf8(*text)) return ParamError(name, "invalid UTF-8");
   }
   for (const auto* tags : {&q->source_tags, &q->destination_tags}) {
     for (const auto& tag : *tags) {

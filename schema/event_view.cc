@@ -1,8 +1,7 @@
 #include "schema/event_view.h"
 
-#include <simdjson.h>
-
 #include "schema/event_fields.h"
+#include "util/json_text.h"
 
 namespace flowstat::schema {
 namespace {
@@ -36,8 +35,6 @@ Status CheckTags(std::string_view field, const std::vector<std::string_view>& ta
   }
   return Status::Ok();
 }
-
-bool IsUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
 }  // namespace
 
@@ -115,19 +112,19 @@ Status CheckUtf8(const EventView& v) {
   const std::pair<const char*, std::string_view> strings[] = {
       {"namespace", v.namespace_}, {"sourceID", v.source_id}, {"destinationID", v.destination_id}};
   for (const auto& [field, s] : strings) {
-    if (!IsUtf8(s)) return FieldError(field, "invalid UTF-8");
+    if (!util::IsUtf8(s)) return FieldError(field, "invalid UTF-8");
   }
   for (const auto& [field, tags] :
        {std::pair{"sourceTags", &v.source_tags}, {"destinationTags", &v.destination_tags}}) {
     for (std::string_view tag : *tags) {
-      if (!IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
+      if (!util::IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
     }
   }
   for (const auto& [field, s] : {std::pair{"sourceIP", v.source_ip}, {"destinationIP", v.destination_ip}}) {
-    if (s && !IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
+    if (s && !util::IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
   }
   for (size_t i = 0; i < 9; ++i) {
-    if (v.details[i] && !IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
+    if (v.details[i] && !util::IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
   }
   return Status::Ok();
 }

@@ -450,6 +450,26 @@ class BadInput(unittest.TestCase):
             self.assertIn(b" 411 ", s.recv(4096).split(b"\r\n")[0] + b" ")
         self.assertNothingStored()
 
+    def test_bytes_that_are_not_utf8_get_json_answers(self):
+        # Percent-encoded stray bytes in a path, a parameter name and values: every answer is
+        # still JSON (strict UTF-8), and a parameter that is not UTF-8 is a 400 naming it.
+        url = self.server.url
+        cases = ((url + "/no%FF%C3", 404, None),
+                 (url + "/flowstatistics?namespace=/&startRelative=1h&%FF=1", 400, "\ufffd"),
+                 (url + "/flowstatistics?namespace=/&startRelative=1h&sourceTags=a%3D%FF", 400, "sourceTags"),
+                 (url + "/flowstatistics?namespace=/&startRelative=1h&sourceID=%C3", 400, "sourceID"),
+                 (url + "/flowstatistics?namespace=/a%ED%A0%80&startRelative=1h", 400, "namespace"))
+        for target, status, parameter in cases:
+            r = requests.get(target)
+            self.assertEqual(r.status_code, status, target)
+            errors = json.loads(r.content.decode("utf-8", errors="strict"))
+            self.assertEqual(errors[0]["code"], status, target)
+            if parameter:
+                self.assertEqual(errors[0]["data"]["parameter"], parameter, target)
+        r = requests.get(url + "/flowstatistics?startRelative=1h", headers={"X-Namespace": b"/x\xff"})
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(json.loads(r.content.decode("utf-8", errors="strict"))[0]["data"]["parameter"], "namespace")
+
     def test_a_wrong_method_without_body_is_405_and_an_unknown_path_404(self):
         # As curl -X PUT sends them: no Content-Length, no body. The method or path decides the
         # answer, before any body would be read.

@@ -140,6 +140,22 @@ TEST_CASE("durations", "[parse][query]") {
   }
 }
 
+TEST_CASE("query strings that are not UTF-8 are refused, naming the parameter", "[query]") {
+  for (const std::string name :
+       {"namespace", "sourceTags", "destinationTags", "sourceID", "destinationID", "userIdentifier"}) {
+    auto validated = [&](const std::string& value) {
+      Query q;
+      q.namespace_ = "/";
+      REQUIRE(SetQueryParameter(&q, name, value).ok());
+      return ValidateQuery(&q);
+    };
+    const std::string prefix = name == "namespace" ? "/a" : "k=";  // list parameters repeat: one each
+    CHECK(validated(prefix + "\xff").message() == name + ": invalid UTF-8");
+    CHECK(validated(prefix + "\xc3").message() == name + ": invalid UTF-8");
+    CHECK(validated(prefix + "\xc3\xa9").ok());
+  }
+}
+
 TEST_CASE("window combinations", "[query]") {
   const int64_t now = 1763596800000, h = 3600000, d = 24 * h;
   auto window = [&](std::vector<std::pair<const char*, const char*>> params) -> Result<Window> {

@@ -63,6 +63,41 @@ TEST_CASE("AppendJsonString writes strings that a JSON parser reads back exactly
   }
 }
 
+TEST_CASE("AppendJsonString writes JSON whatever the bytes, each stray byte as U+FFFD") {
+  // (piece, what it reads back as): valid pieces unchanged, each byte outside a well-formed
+  // sequence replaced. No piece ends with a lead byte, so pieces never join into a sequence.
+  const std::string kFffd = "\xef\xbf\xbd";
+  const std::vector<std::pair<std::string, std::string>> pieces = {
+      {"id-0123456789abcdef", "id-0123456789abcdef"},
+      {"\xc3\xa9", "\xc3\xa9"},
+      {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+      {"\"", "\""},
+      {"\xff", kFffd},
+      {"\x80", kFffd},
+      {"\xc0\xaf", kFffd + kFffd},              // an overlong '/'
+      {"\xed\xa0\x80", kFffd + kFffd + kFffd},  // a surrogate
+      {"\xc3x", kFffd + "x"},                   // a lead byte cut short
+      {"\xe2\x82x", kFffd + kFffd + "x"},
+      {"\xf4\x90\x80\x80", kFffd + kFffd + kFffd + kFffd},  // past U+10FFFF
+  };
+  std::mt19937_64 rng(20261203);
+  simdjson::dom::parser parser;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string s, want;
+    for (size_t n = rng() % 12; n > 0; --n) {
+      const auto& [piece, read_back] = pieces[rng() % pieces.size()];
+      s += piece;
+      want += read_back;
+    }
+    CHECK(util::IsUtf8(s) == (s == want));
+    std::string json;
+    util::AppendJsonString(&json, s);
+    std::string_view got;
+    REQUIRE(parser.parse(json).get_string().get(got) == simdjson::SUCCESS);  // refuses bytes that are not UTF-8
+    REQUIRE(got == want);
+  }
+}
+
 TEST_CASE("EqualsShort agrees with string equality at every length and every differing byte") {
   const std::string text = "destinationNamespace=/acme/prod/web-01";
   for (size_t n = 0; n <= 24; ++n) {

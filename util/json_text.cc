@@ -1,5 +1,7 @@
 #include "util/json_text.h"
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -30,9 +32,49 @@ size_t CleanRunEnd(std::string_view s, size_t from) {
   return end;
 }
 
+bool AnyHighByte(std::string_view s) {
+  size_t i = 0;
+  for (uint64_t w; i + 8 <= s.size(); i += 8) {
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ull) return true;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return true;
+  }
+  return false;
+}
+
+// The bytes of a UTF-8 sequence its lead byte announces; 0 for a byte no sequence starts with.
+size_t SequenceLength(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+// `s` with every byte that is not part of a well-formed sequence replaced by U+FFFD.
+std::string Repaired(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = SequenceLength(static_cast<unsigned char>(s[i]));
+    if (n != 0 && i + n <= s.size() && IsUtf8(s.substr(i, n))) {
+      out.append(s.data() + i, n);
+      i += n;
+    } else {
+      out.append("\xef\xbf\xbd");
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
+bool IsUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
 void AppendJsonString(std::string* out, std::string_view s) {
+  if (AnyHighByte(s) && !IsUtf8(s)) return AppendJsonString(out, Repaired(s));
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
   // Runs without anything to escape (all of an ID, most of anything) go in one append: an
