@@ -21,27 +21,19 @@ bool AnyNeedsEscape(uint64_t w) {
   return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
 }
 
-// Where the bytes of `s` from `from` that need no escaping end.
-size_t CleanRunEnd(std::string_view s, size_t from) {
+// Where the bytes of `s` from `from` that need no escaping end. ORs the bytes it passes over into
+// *passed, whose high bits then tell whether any of them was not ASCII.
+size_t CleanRunEnd(std::string_view s, size_t from, uint64_t* passed) {
   size_t end = from;
   for (uint64_t w; end + 8 <= s.size(); end += 8) {
     std::memcpy(&w, s.data() + end, 8);
     if (AnyNeedsEscape(w)) break;
+    *passed |= w;
   }
-  while (end < s.size() && !NeedsEscape(static_cast<unsigned char>(s[end]))) ++end;
+  for (; end < s.size() && !NeedsEscape(static_cast<unsigned char>(s[end])); ++end) {
+    *passed |= static_cast<unsigned char>(s[end]);
+  }
   return end;
-}
-
-bool AnyHighByte(std::string_view s) {
-  size_t i = 0;
-  for (uint64_t w; i + 8 <= s.size(); i += 8) {
-    std::memcpy(&w, s.data() + i, 8);
-    if (w & 0x8080808080808080ull) return true;
-  }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) >= 0x80) return true;
-  }
-  return false;
 }
 
 // The bytes of a UTF-8 sequence its lead byte announces; 0 for a byte no sequence starts with.
@@ -74,13 +66,14 @@ std::string Repaired(std::string_view s) {
 bool IsUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
 void AppendJsonString(std::string* out, std::string_view s) {
-  if (AnyHighByte(s) && !IsUtf8(s)) return AppendJsonString(out, Repaired(s));
   static const char kHex[] = "0123456789abcdef";
+  const size_t start = out->size();
+  uint64_t passed = 0;  // every byte copied unescaped, ORed: checks UTF-8 only when one was not ASCII
   out->push_back('"');
   // Runs without anything to escape (all of an ID, most of anything) go in one append: an
   // unlimited Repartition writes millions of such bytes.
   for (size_t run = 0; run < s.size();) {
-    const size_t end = CleanRunEnd(s, run);
+    const size_t end = CleanRunEnd(s, run, &passed);
     out->append(s.data() + run, end - run);
     if (end == s.size()) break;
     const auto c = static_cast<unsigned char>(s[end]);
@@ -114,6 +107,10 @@ void AppendJsonString(std::string* out, std::string_view s) {
     }
   }
   out->push_back('"');
+  if ((passed & 0x8080808080808080ull) && !IsUtf8(s)) {
+    out->resize(start);
+    AppendJsonString(out, Repaired(s));
+  }
 }
 
 }  // namespace flowstat::util
