@@ -358,6 +358,25 @@ void Service::Backup(const httplib::Request& req, httplib::Response& res) {
   res.set_content(body, "application/json");
 }
 
+// The path as the access log shows it: the first 200 bytes, with spaces, control characters,
+// '%' and bytes past ASCII written as %XX — a decoded path may hold a newline, and a line a client
+// could forge would make the log lie.
+std::string LoggedPath(std::string_view path) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : path.substr(0, 200)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f || c == '%') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 void Service::Log(const httplib::Request& req, const httplib::Response& res) {
   const double seconds = std::chrono::duration<double>(Clock::now() - request_start).count();
   metrics_.CountRequest(RouteOf(req.path), res.status, seconds);
@@ -367,9 +386,14 @@ void Service::Log(const httplib::Request& req, const httplib::Response& res) {
   gmtime_r(&now, &tm);
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   // The path only: a query string is the client's business, and no token ever appears here.
-  char line[512];
-  const int n = std::snprintf(line, sizeof line, "%s %s %.200s %d %zu %.3fms\n", when, req.method.c_str(),
-                              req.path.c_str(), res.status, res.body.size(), seconds * 1000);
+  // The body bytes sent. Bodies go out through content providers (server/body_encoding.h), which
+  // leave `body` empty: their size is the Content-Length header written with them. HEAD sends none.
+  const size_t bytes = req.method == "HEAD" ? 0
+                       : res.body.empty()   ? res.get_header_value<uint64_t>("Content-Length")
+                                            : res.body.size();
+  char line[1024];  // a logged path takes at most 600 bytes
+  const int n = std::snprintf(line, sizeof line, "%s %.32s %s %d %zu %.3fms\n", when, req.method.c_str(),
+                              LoggedPath(req.path).c_str(), res.status, bytes, seconds * 1000);
   if (n > 0) (void)!::write(STDERR_FILENO, line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
 }
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -469,6 +470,30 @@ class BadInput(unittest.TestCase):
         r = requests.get(url + "/flowstatistics?startRelative=1h", headers={"X-Namespace": b"/x\xff"})
         self.assertEqual(r.status_code, 400)
         self.assertEqual(json.loads(r.content.decode("utf-8", errors="strict"))[0]["data"]["parameter"], "namespace")
+
+    def test_a_path_cannot_forge_access_log_lines(self):
+        forged = "2026-01-01T00:00:00Z GET /flowstatistics 200 1 0.1ms"
+        r = requests.get(self.server.url + "/x%0A" + forged.replace(" ", "%20") + "%0D%FF%25")
+        self.assertEqual(r.status_code, 404)
+        not_found_bytes = int(r.headers["Content-Length"])
+        r = requests.get(self.server.url + "/health")  # its line follows the 404's: that one is written
+        self.assertEqual(r.status_code, 200)
+        health_bytes = int(r.headers["Content-Length"])
+        lines = []
+        for _ in range(50):
+            lines = [l for l in self.server.output().splitlines() if re.match(r"\d{4}-\d\d-\d\dT", l)]
+            if any(" /health " in l for l in lines):
+                break
+            time.sleep(0.1)
+        self.assertNotIn(forged, "\n".join(lines))
+        logged = [l for l in lines if " 404 " in l]
+        self.assertEqual(len(logged), 1, lines)
+        self.assertIn(" /x%0A2026-01-01T00:00:00Z%20GET%20/flowstatistics%20200%201%200.1ms%0D%FF%25 404 ", logged[0])
+        for line in lines:  # every request one line of six fields
+            self.assertEqual(len(line.split(" ")), 6, line)
+        # The bytes field is the body sent (gzip-compressed here: requests asks for it).
+        self.assertEqual(logged[0].split(" ")[4], str(not_found_bytes))
+        self.assertEqual([l.split(" ")[4] for l in lines if " /health " in l], [str(health_bytes)])
 
     def test_a_wrong_method_without_body_is_405_and_an_unknown_path_404(self):
         # As curl -X PUT sends them: no Content-Length, no body. The method or path decides the
