@@ -122,11 +122,29 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
   }
 }
 
-// The route a request counts under in the metrics (bounded label values).
+// Every path the server answers and its methods (HEAD wherever GET); the handlers of
+// Service::Install match.
+struct Route {
+  const char* path;
+  const char* allowed;
+  bool Allows(std::string_view method) const {
+    const std::string_view get_head = "GET, HEAD";
+    return allowed == get_head ? method == "GET" || method == "HEAD" : method == allowed;
+  }
+};
+constexpr Route kRoutes[] = {{"/flowstatistics", "GET, HEAD"},
+                             {"/flowstatistics.svg", "GET, HEAD"},
+                             {"/flowstatistics/partial", "GET, HEAD"},
+                             {"/", "GET, HEAD"},
+                             {"/flowreports", "POST"},
+                             {"/health", "GET, HEAD"},
+                             {"/metrics", "GET, HEAD"},
+                             {"/backup", "POST"}};
+
+// The metrics' label of a path: its route, or "other" (a bounded set, whatever clients send).
 std::string RouteOf(const std::string& path) {
-  for (const char* route : {"/flowstatistics", "/flowstatistics.svg", "/flowstatistics/partial", "/", "/flowreports",
-                            "/health", "/metrics", "/backup"}) {
-    if (path == route) return route;
+  for (const Route& route : kRoutes) {
+    if (path == route.path) return route.path;
   }
   return "other";
 }
@@ -396,24 +414,6 @@ void Service::Log(const httplib::Request& req, const httplib::Response& res) {
                               LoggedPath(req.path).c_str(), res.status, bytes, seconds * 1000);
   if (n > 0) (void)!::write(STDERR_FILENO, line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
 }
-
-// Every path the server answers and its methods (HEAD wherever GET); the handlers below match.
-struct Route {
-  const char* path;
-  const char* allowed;
-  bool Allows(std::string_view method) const {
-    const std::string_view get_head = "GET, HEAD";
-    return allowed == get_head ? method == "GET" || method == "HEAD" : method == allowed;
-  }
-};
-constexpr Route kRoutes[] = {{"/flowstatistics", "GET, HEAD"},
-                             {"/flowstatistics.svg", "GET, HEAD"},
-                             {"/flowstatistics/partial", "GET, HEAD"},
-                             {"/", "GET, HEAD"},
-                             {"/flowreports", "POST"},
-                             {"/health", "GET, HEAD"},
-                             {"/metrics", "GET, HEAD"},
-                             {"/backup", "POST"}};
 
 void Service::Install(httplib::Server& http) {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
