@@ -36,6 +36,28 @@ Status CheckTags(std::string_view field, const std::vector<std::string_view>& ta
   return Status::Ok();
 }
 
+// Whether every string of `v` is UTF-8; else the first field that is not, named.
+Status CheckUtf8(const EventView& v) {
+  const std::pair<const char*, std::string_view> strings[] = {
+      {"namespace", v.namespace_}, {"sourceID", v.source_id}, {"destinationID", v.destination_id}};
+  for (const auto& [field, s] : strings) {
+    if (!util::IsUtf8(s)) return FieldError(field, "invalid UTF-8");
+  }
+  for (const auto& [field, tags] :
+       {std::pair{"sourceTags", &v.source_tags}, {"destinationTags", &v.destination_tags}}) {
+    for (std::string_view tag : *tags) {
+      if (!util::IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
+    }
+  }
+  for (const auto& [field, s] : {std::pair{"sourceIP", v.source_ip}, {"destinationIP", v.destination_ip}}) {
+    if (s && !util::IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
+  }
+  for (size_t i = 0; i < 9; ++i) {
+    if (v.details[i] && !util::IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void EventView::Clear() {
@@ -108,25 +130,9 @@ Status ValidateView(EventView* v) {
   return s.ok() ? CheckTags("destinationTags", v->destination_tags) : s;
 }
 
-Status CheckUtf8(const EventView& v) {
-  const std::pair<const char*, std::string_view> strings[] = {
-      {"namespace", v.namespace_}, {"sourceID", v.source_id}, {"destinationID", v.destination_id}};
-  for (const auto& [field, s] : strings) {
-    if (!util::IsUtf8(s)) return FieldError(field, "invalid UTF-8");
-  }
-  for (const auto& [field, tags] :
-       {std::pair{"sourceTags", &v.source_tags}, {"destinationTags", &v.destination_tags}}) {
-    for (std::string_view tag : *tags) {
-      if (!util::IsUtf8(tag)) return FieldError(field, "invalid UTF-8");
-    }
-  }
-  for (const auto& [field, s] : {std::pair{"sourceIP", v.source_ip}, {"destinationIP", v.destination_ip}}) {
-    if (s && !util::IsUtf8(*s)) return FieldError(field, "invalid UTF-8");
-  }
-  for (size_t i = 0; i < 9; ++i) {
-    if (v.details[i] && !util::IsUtf8(*v.details[i])) return FieldError(kDetailNames[i], "invalid UTF-8");
-  }
-  return Status::Ok();
+Status ValidateBuiltView(EventView* view) {
+  Status s = ValidateView(view);
+  return s.ok() ? CheckUtf8(*view) : s;
 }
 
 }  // namespace flowstat::schema
@@ -136,8 +142,7 @@ namespace flowstat {
 Status ValidateEvent(FlowEvent* event) {
   schema::EventView view;
   schema::ViewOf(*event, &view);
-  Status s = schema::ValidateView(&view);
-  if (s.ok()) s = schema::CheckUtf8(view);
+  Status s = schema::ValidateBuiltView(&view);
   if (s.ok()) event->namespace_.resize(view.namespace_.size());
   return s;
 }

@@ -42,8 +42,7 @@ Status BulkLoader::AddJson(std::string_view line) {
 
 Status BulkLoader::Add(const FlowEvent& event) {
   schema::ViewOf(event, &view_);
-  Status s = schema::ValidateView(&view_);
-  if (s.ok()) s = schema::CheckUtf8(view_);
+  Status s = schema::ValidateBuiltView(&view_);
   if (s.ok()) s = store_.CheckHorizon(view_);
   if (s.ok()) store_.Encode(writer_lease_, view_, &batch_);
   return s;

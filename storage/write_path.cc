@@ -181,8 +181,7 @@ Status EventStore::Write(const util::WriterLease& writer, std::span<const FlowEv
   // in code, so they get the checks that parsing gives other inputs.
   for (size_t i = 0; i < events.size(); ++i) {
     schema::ViewOf(events[i], &view);
-    Status s = schema::ValidateView(&view);
-    if (s.ok()) s = schema::CheckUtf8(view);
+    Status s = schema::ValidateBuiltView(&view);
     if (s.ok() && has_raw_horizons_) s = CheckHorizon(view);
     if (!s.ok()) return Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message());
   }
