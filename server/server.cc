@@ -14,7 +14,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -141,12 +140,18 @@ constexpr Route kRoutes[] = {{"/flowstatistics", "GET, HEAD"},
                              {"/metrics", "GET, HEAD"},
                              {"/backup", "POST"}};
 
+// The route of `path`; null for a path the server does not answer.
+const Route* FindRoute(std::string_view path) {
+  for (const Route& route : kRoutes) {
+    if (path == route.path) return &route;
+  }
+  return nullptr;
+}
+
 // The metrics' label of a path: its route, or "other" (a bounded set, whatever clients send).
 std::string RouteOf(const std::string& path) {
-  for (const Route& route : kRoutes) {
-    if (path == route.path) return route.path;
-  }
-  return "other";
+  const Route* route = FindRoute(path);
+  return route ? route->path : "other";
 }
 
 // When a request started being served, for the access log (each connection has its own thread).
@@ -425,9 +430,8 @@ void Service::Install(httplib::Server& http) {
     }
     // Path and method are judged before the body is read: a body-less PUT would otherwise
     // fail as a short read (400) before reaching a route.
-    const auto route =
-        std::find_if(std::begin(kRoutes), std::end(kRoutes), [&](const Route& r) { return req.path == r.path; });
-    if (route == std::end(kRoutes)) {
+    const Route* route = FindRoute(req.path);
+    if (!route) {
       SendError(res, 404, "no such path: " + req.path.substr(0, 200));
       return httplib::Server::HandlerResponse::Handled;
     }
