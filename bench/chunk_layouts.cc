@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,14 +28,22 @@ namespace {
 
 using flowstat::schema::EventRecord;
 
-template <typename T>
-void PutFixed(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
 void PutVarint(std::string* out, uint64_t v) {
   for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(v | 0x80));
   out->push_back(static_cast<char>(v));
+}
+
+// The best of 5 timed passes, in milliseconds; `pass(k)` runs pass k (from 0).
+template <typename Pass>
+double BestOfFiveMs(Pass&& pass) {
+  double best_ms = 1e300;
+  for (int k = 0; k < 5; ++k) {
+    const auto start = std::chrono::steady_clock::now();
+    pass(k);
+    best_ms =
+        std::min(best_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best_ms;
 }
 
 // One chunk: its key, its records and the first millisecond of its hour.
@@ -44,64 +53,20 @@ struct Chunk {
   int64_t hour_ms = 0;
 };
 
-// The fields every Serie and Repartition filters or sums on, one column after another, fixed width
-// (time as the offset in the hour, value as 32 bits: every W2M value fits).
-std::string HotFixed(const Chunk& c) {
-  std::string o;
-  for (const auto& r : c.records) PutFixed(&o, r.source_id());
-  for (const auto& r : c.records) PutFixed(&o, r.destination_id());
-  for (const auto& r : c.records) PutFixed(&o, static_cast<uint32_t>(r.time_ms() - c.hour_ms));
-  for (const auto& r : c.records) PutFixed(&o, static_cast<uint32_t>(r.value()));
-  for (const auto& r : c.records) PutFixed(&o, r.namespace_id());
-  for (const auto& r : c.records) PutFixed(&o, r.source_tags());
-  for (const auto& r : c.records) PutFixed(&o, r.destination_tags());
-  for (const auto& r : c.records) PutFixed(&o, r.destination_port());
-  for (const auto& r : c.records) PutFixed(&o, r.flags());
-  return o;
-}
+// A chunk's fields as columns, one value per record.
+using Columns = std::vector<std::vector<uint64_t>>;
 
-// The fields only `dump` and the details need.
-std::string ColdFixed(const Chunk& c) {
-  std::string o;
-  for (const auto& r : c.records) PutFixed(&o, r.source_ip());
-  for (const auto& r : c.records) PutFixed(&o, r.destination_ip());
-  for (const auto& r : c.records) PutFixed(&o, r.details());
-  for (const auto& r : c.records) PutFixed(&o, r.protocol());
-  for (const auto& r : c.records) PutFixed(&o, r.endpoint_types());
-  return o;
-}
-
-// The hot columns as varints: sources (sorted) as deltas, a destination as the delta from the one
-// before when the source repeats (records are sorted by source, then destination).
-std::string HotPacked(const Chunk& c) {
-  std::string o;
-  uint32_t before = 0;
-  for (const auto& r : c.records) PutVarint(&o, r.source_id() - std::exchange(before, r.source_id()));
+// The fields every Serie and Repartition filters or sums on: source, destination, time (as the
+// offset in the hour), value, namespace, tag lists, port, flags. With `deltas`, sources (sorted)
+// as deltas, and a destination as the delta from the one before when the source repeats (records
+// are sorted by source, then destination).
+Columns HotColumns(const Chunk& c, bool deltas) {
+  Columns cols(9);
   const EventRecord* previous = nullptr;
   for (const auto& r : c.records) {
     const bool same_source = previous && previous->source_id() == r.source_id();
-    PutVarint(&o, same_source ? r.destination_id() - previous->destination_id() : r.destination_id());
-    previous = &r;
-  }
-  for (const auto& r : c.records) PutVarint(&o, static_cast<uint64_t>(r.time_ms() - c.hour_ms));
-  for (const auto& r : c.records) PutVarint(&o, r.value());
-  for (const auto& r : c.records) PutVarint(&o, r.namespace_id());
-  for (const auto& r : c.records) PutVarint(&o, r.source_tags());
-  for (const auto& r : c.records) PutVarint(&o, r.destination_tags());
-  for (const auto& r : c.records) PutFixed(&o, r.destination_port());
-  for (const auto& r : c.records) PutVarint(&o, r.flags());
-  return o;
-}
-
-// The hot columns as HotPacked computes them, each bit-packed at the width of its largest value
-// in the chunk: a width byte, then the values LSB first.
-std::vector<std::vector<uint64_t>> HotColumns(const Chunk& c) {
-  std::vector<std::vector<uint64_t>> cols(9);
-  const EventRecord* previous = nullptr;
-  for (const auto& r : c.records) {
-    const bool same_source = previous && previous->source_id() == r.source_id();
-    cols[0].push_back(previous ? r.source_id() - previous->source_id() : r.source_id());
-    cols[1].push_back(same_source ? r.destination_id() - previous->destination_id() : r.destination_id());
+    cols[0].push_back(deltas && previous ? r.source_id() - previous->source_id() : r.source_id());
+    cols[1].push_back(deltas && same_source ? r.destination_id() - previous->destination_id() : r.destination_id());
     cols[2].push_back(static_cast<uint64_t>(r.time_ms() - c.hour_ms));
     cols[3].push_back(r.value());
     cols[4].push_back(r.namespace_id());
@@ -114,8 +79,9 @@ std::vector<std::vector<uint64_t>> HotColumns(const Chunk& c) {
   return cols;
 }
 
-std::vector<std::vector<uint64_t>> ColdColumns(const Chunk& c) {
-  std::vector<std::vector<uint64_t>> cols(5);
+// The fields only `dump` and the details need.
+Columns ColdColumns(const Chunk& c) {
+  Columns cols(5);
   for (const auto& r : c.records) {
     cols[0].push_back(r.source_ip());
     cols[1].push_back(r.destination_ip());
@@ -126,7 +92,33 @@ std::vector<std::vector<uint64_t>> ColdColumns(const Chunk& c) {
   return cols;
 }
 
-std::string BitPacked(const std::vector<std::vector<uint64_t>>& columns) {
+// One column after another, column i's values in bytes[i] bytes each (little-endian, the low bytes
+// of the value), or as varints where bytes[i] is 0.
+std::string Encoded(const Columns& columns, std::initializer_list<int> bytes) {
+  std::string o;
+  const int* width = bytes.begin();
+  for (const auto& col : columns) {
+    for (uint64_t v : col) {
+      if (*width == 0) {
+        PutVarint(&o, v);
+      } else {
+        o.append(reinterpret_cast<const char*>(&v), static_cast<size_t>(*width));
+      }
+    }
+    ++width;
+  }
+  return o;
+}
+
+// Fixed width: time offset and value in 32 bits (every W2M value fits).
+std::string HotFixed(const Chunk& c) { return Encoded(HotColumns(c, false), {4, 4, 4, 4, 4, 4, 4, 2, 2}); }
+std::string ColdFixed(const Chunk& c) { return Encoded(ColdColumns(c), {4, 4, 4, 1, 1}); }
+std::string HotPacked(const Chunk& c) { return Encoded(HotColumns(c, true), {0, 0, 0, 0, 0, 0, 0, 2, 0}); }
+std::string ColdPacked(const Chunk& c) { return Encoded(ColdColumns(c), {0, 0, 0, 1, 1}); }
+
+// Each column bit-packed at the width of its largest value in the chunk: a width byte, then the
+// values LSB first.
+std::string BitPacked(const Columns& columns) {
   std::string o;
   for (const auto& col : columns) {
     uint64_t largest = 0;
@@ -144,20 +136,18 @@ std::string BitPacked(const std::vector<std::vector<uint64_t>>& columns) {
   return o;
 }
 
-std::string HotBitPacked(const Chunk& c) { return BitPacked(HotColumns(c)); }
+std::string HotBitPacked(const Chunk& c) { return BitPacked(HotColumns(c, true)); }
 
 // Every field bit-packed in one value: the layout that keeps a chunk's identity under one key.
-std::string AllBitPacked(const Chunk& c) { return BitPacked(HotColumns(c)) + BitPacked(ColdColumns(c)); }
+std::string AllBitPacked(const Chunk& c) { return BitPacked(HotColumns(c, true)) + BitPacked(ColdColumns(c)); }
 
 // Decodes every chunk's bit-packed hot columns (best of 5 passes); checks the round trip.
 double TimeHotBitPackedDecode(const std::vector<Chunk>& chunks) {
   std::vector<std::string> encoded;
   for (const Chunk& c : chunks) encoded.push_back(HotBitPacked(c) + std::string(8, '\0'));  // slack to read words
-  std::vector<std::vector<uint64_t>> cols(9);
-  double best_ms = 1e300;
+  Columns cols(9);
   bool equal = true;
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto start = std::chrono::steady_clock::now();
+  const double best_ms = BestOfFiveMs([&](int pass) {
     for (size_t k = 0; k < chunks.size(); ++k) {
       const size_t n = chunks[k].records.size();
       const char* p = encoded[k].data();
@@ -175,11 +165,9 @@ double TimeHotBitPackedDecode(const std::vector<Chunk>& chunks) {
         }
         p += (n * width + 7) / 8;
       }
-      if (pass == 0) equal &= cols == HotColumns(chunks[k]);
+      if (pass == 0) equal &= cols == HotColumns(chunks[k], true);
     }
-    best_ms =
-        std::min(best_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
+  });
   if (!equal) std::printf("hot-bits: decoded columns differ from the records\n");
   return best_ms;
 }
@@ -200,10 +188,8 @@ double TimeHotPackedDecode(const std::vector<Chunk>& chunks) {
   for (const Chunk& c : chunks) encoded.push_back(HotPacked(c));
   std::vector<uint32_t> source, destination, offset, value, ns, source_tags, destination_tags;
   std::vector<uint16_t> port, flags;
-  double best_ms = 1e300;
   bool equal = true;
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto start = std::chrono::steady_clock::now();
+  const double best_ms = BestOfFiveMs([&](int pass) {
     for (size_t k = 0; k < chunks.size(); ++k) {
       const size_t n = chunks[k].records.size();
       const char* p = encoded[k].data();
@@ -232,21 +218,9 @@ double TimeHotPackedDecode(const std::vector<Chunk>& chunks) {
         }
       }
     }
-    best_ms =
-        std::min(best_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
+  });
   if (!equal) std::printf("hot-packed: decoded columns differ from the records\n");
   return best_ms;
-}
-
-std::string ColdPacked(const Chunk& c) {
-  std::string o;
-  for (const auto& r : c.records) PutVarint(&o, r.source_ip());
-  for (const auto& r : c.records) PutVarint(&o, r.destination_ip());
-  for (const auto& r : c.records) PutVarint(&o, r.details());
-  for (const auto& r : c.records) PutFixed(&o, r.protocol());
-  for (const auto& r : c.records) PutFixed(&o, r.endpoint_types());
-  return o;
 }
 
 std::string Rows(const Chunk& c) {
@@ -274,17 +248,13 @@ void Measure(const char* name, const std::vector<Chunk>& chunks, const std::func
   }
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
   std::string out(largest, '\0');
-  double best_ms = 1e300;
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto start = std::chrono::steady_clock::now();
+  const double best_ms = BestOfFiveMs([&](int) {
     size_t produced = 0;
     for (const std::string& z : compressed) {
       produced += ZSTD_decompressDCtx(context.get(), out.data(), out.size(), z.data(), z.size());
     }
-    best_ms =
-        std::min(best_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     if (produced != raw) std::printf("%s: decompressed %zu bytes of %zu\n", name, produced, raw);
-  }
+  });
   std::printf("%-11s %6.1f bytes/event raw, %5.2f after ZSTD; decompressing all: %6.1f ms on one core\n", name,
               double(raw) / events, double(packed) / events, best_ms);
 }
