@@ -184,9 +184,12 @@ class Service {
                                                        const Query& query);
   // --retention and --rollup-retention at `now_ms`.
   Status ApplyRetention(int64_t now_ms);
-  void Reports(const httplib::Request& req, httplib::Response& res);
+  // A POST's body, decompressed, at most --max-body bytes of it; nullopt when `res` holds an error.
+  std::optional<std::string> ReadBody(const httplib::Request& req, httplib::Response& res,
+                                      const httplib::ContentReader& reader);
+  void Reports(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void Metrics(const httplib::Request& req, httplib::Response& res);
-  void Backup(const httplib::Request& req, httplib::Response& res);
+  void Backup(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void Log(const httplib::Request& req, const httplib::Response& res);
 
   const ServeOptions options_;
@@ -323,12 +326,42 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
   res.set_content(std::move(body), "application/json");
 }
 
-void Service::Reports(const httplib::Request& req, httplib::Response& res) {
+// The route reads its body itself: the library bounds only a body whose Content-Length is over
+// the limit, not a chunked one nor what a compressed one expands to, and would hold either whole.
+// A body left unread or half read makes the rest of the connection's bytes meaningless: it closes.
+std::optional<std::string> Service::ReadBody(const httplib::Request& req, httplib::Response& res,
+                                             const httplib::ContentReader& reader) {
+  if (req.is_multipart_form_data()) {
+    res.set_header("Connection", "close");
+    SendError(res, 400, "a multipart/form-data body: send flow events as application/json or application/x-ndjson");
+    return std::nullopt;
+  }
+  std::string body;
+  bool too_large = false;
+  const bool read = reader([&](const char* data, size_t size) {
+    too_large = size > options_.max_body - body.size();
+    if (!too_large) body.append(data, size);
+    return !too_large;
+  });
+  if (read) return body;
+  res.set_header("Connection", "close");
+  if (too_large || res.status == 413) {
+    SendError(
+        res, 413,
+        "request body larger than --max-body (" + std::to_string(options_.max_body) + " bytes once decompressed)");
+  } else {
+    SendError(res, 400, "request body could not be read: broken chunked encoding or compressed data");
+  }
+  return std::nullopt;
+}
+
+void Service::Reports(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  const std::optional<std::string> body = ReadBody(req, res, reader);
+  if (!body) return;
   auto grants = Authenticate(req, res);
   if (!grants) return;
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
-    return SendError(res, 400, "empty body: no flow events");
-  ParsedReports parsed = ParseReports(req.body, req.get_header_value("Content-Type"));
+  if (body->find_first_not_of(" \t\r\n") == std::string::npos) return SendError(res, 400, "empty body: no flow events");
+  ParsedReports parsed = ParseReports(*body, req.get_header_value("Content-Type"));
   if (!parsed.body_error.empty()) return SendError(res, 400, parsed.body_error);
   if (!parsed.errors.empty()) {
     std::string out;
@@ -367,7 +400,8 @@ void Service::Metrics(const httplib::Request& req, httplib::Response& res) {
 }
 
 // POST /backup?to=DIR: a consistent copy of the store while it keeps serving (write on "/").
-void Service::Backup(const httplib::Request& req, httplib::Response& res) {
+void Service::Backup(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  if (!ReadBody(req, res, reader)) return;  // ignored, but read: the connection's next request follows it
   auto grants = Authenticate(req, res);
   if (!grants) return;
   if (!Allows(*grants, "/", kWrite)) return SendError(res, 403, "a backup needs a token with write on /");
@@ -454,6 +488,13 @@ void Service::Install(httplib::Server& http) {
       if (res.status < 400) EncodeBody(req, res);
     };
   };
+  auto encoded_reading = [](httplib::Server::HandlerWithContentReader handler) {
+    return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                          const httplib::ContentReader& reader) {
+      handler(req, res, reader);
+      if (res.status < 400) EncodeBody(req, res);
+    };
+  };
   http.Get("/flowstatistics", encoded([this](const httplib::Request& req, httplib::Response& res) {
              Statistics(req, res, Answer::kJson);
            }));
@@ -471,12 +512,14 @@ void Service::Install(httplib::Server& http) {
              res.set_content(kPageHtml, "text/html; charset=utf-8");
            }));
   http.Post("/flowreports",
-            encoded([this](const httplib::Request& req, httplib::Response& res) { Reports(req, res); }));
+            encoded_reading([this](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) { Reports(req, res, reader); }));
   http.Get("/health", encoded([](const httplib::Request&, httplib::Response& res) {
              res.set_content("{\"status\":\"ok\"}", "application/json");
            }));
   http.Get("/metrics", encoded([this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); }));
-  http.Post("/backup", encoded([this](const httplib::Request& req, httplib::Response& res) { Backup(req, res); }));
+  http.Post("/backup", encoded_reading([this](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) { Backup(req, res, reader); }));
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {  // else a handler wrote the error list already
       const int status = res.status;

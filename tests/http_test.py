@@ -445,6 +445,42 @@ class BadInput(unittest.TestCase):
         self.assertEqual(r.json()[0]["code"], 413)
         self.assertNothingStored()
 
+    def test_chunked_and_compressed_bodies_are_bounded_by_max_body(self):
+        # The limit counts a body as decoded: a chunked one has no Content-Length to check first,
+        # and 100 MB of gzip-compressed spaces travel as ~100 KB. Neither is held in memory whole.
+        self.assertEqual(self.server.stop(), 0)
+        self.server.__exit__()
+        self.server = Server(os.path.join(self.tmp, "db"), "--max-body", str(4 << 20))
+
+        def chunks():
+            for _ in range(100):
+                yield b" " * (1 << 20)
+        r = requests.post(self.server.url + "/flowreports", data=chunks(),
+                          headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(r.status_code, 413)
+        self.assertIn("--max-body", r.json()[0]["description"])
+        bomb = gzip.compress(b"[" + b" " * (100 << 20) + b"]")
+        self.assertLess(len(bomb), 1 << 20)
+        r = requests.post(self.server.url + "/flowreports", data=bomb,
+                          headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertEqual(r.status_code, 413)
+        peak_kb = int(re.search(r"VmHWM:\s+(\d+)", read_text("/proc/%d/status" % self.server.proc.pid)).group(1))
+        self.assertLess(peak_kb, 64 << 10)
+        r = requests.post(self.server.url + "/flowreports", data=b"\x1f\x8b not gzip",
+                          headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("compressed", r.json()[0]["description"])
+        self.assertNothingStored()
+        # Within the limit, a compressed or chunked body is read like any other.
+        events = [event(BASE_MS + i, "/x", "s", "d", 2) for i in range(3)]
+        r = requests.post(self.server.url + "/flowreports", data=gzip.compress(json.dumps(events).encode()),
+                          headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertEqual((r.status_code, r.json()), (200, {"accepted": 3, "duplicates": 0}))
+        r = requests.post(self.server.url + "/flowreports", data=iter([json.dumps(events[0]).encode() + b"\n"]),
+                          headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual((r.status_code, r.json()), (200, {"accepted": 1, "duplicates": 0}))
+        self.assertEqual(total_flows(self.server.url, "/"), 9)
+
     def test_a_post_without_length_is_411(self):
         with socket.create_connection(("127.0.0.1", self.server.port)) as s:
             s.sendall(b"POST /flowreports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n")
