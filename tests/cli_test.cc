@@ -338,6 +338,28 @@ TEST_CASE("CSV input", "[cli]") {
   CHECK(r.out.find(R"("dataPoints":[{"port":443,"value":3}])") != std::string::npos);
 }
 
+TEST_CASE("input files opening with a UTF-8 byte order mark", "[cli]") {
+  // As spreadsheet exports and Windows editors write them; the format is still recognized.
+  TempDir dir;
+  const std::string bom = "\xEF\xBB\xBF";
+  Write(dir.Sub("in.csv"), bom +
+                               "timestamp,namespace,sourceID,destinationID,action,destinationPort,value\r\n"
+                               "1763557200000,/a,s,d,Accept,443,3\r\n");
+  Write(dir.Sub("in.jsonl"),
+        bom + R"({"timestamp":1763557200001,"namespace":"/a","sourceID":"s","destinationID":"d","action":"Reject",)"
+              R"("destinationPort":80,"value":4})"
+              "\n");
+  for (const char* file : {"in.csv", "in.jsonl"}) {
+    Run imported = Shell(kBin + " import --db " + dir.Sub("db") + " " + dir.Sub(file));
+    INFO(imported.out);
+    REQUIRE(imported.code == 0);
+  }
+  Run r = Shell(kBin + " query --db " + dir.Sub("db") +
+                " --namespace /a --start 1763557200000 --end 1763560800000 --type Repartition --metric Ports");
+  CHECK(r.out.find(R"("dataPoints":[{"port":443,"value":3}])") != std::string::npos);
+  CHECK(r.out.find(R"("dataPoints":[{"port":80,"value":4}])") != std::string::npos);
+}
+
 TEST_CASE("help lists every flag", "[cli]") {
   Run r = Shell(kBin + " query --help");
   CHECK(r.code == 0);

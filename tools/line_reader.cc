@@ -15,6 +15,12 @@
 namespace flowstat::tools {
 namespace {
 
+// A UTF-8 byte order mark, as Windows editors and spreadsheet exports write it, opens the file: it
+// is not part of the first line (a CSV header's first name, a JSON object).
+void SkipByteOrderMark(std::string_view* line) {
+  if (line->starts_with("\xEF\xBB\xBF")) line->remove_prefix(3);
+}
+
 constexpr int kFollowPollMs = 100;  // how often a followed file is checked for growth
 
 // The most one read() brings in. The lines it holds are parsed while they are still in the
@@ -194,6 +200,7 @@ LineReader::Result LineReader::Next(std::string_view* line, uint64_t* number, bo
       *number = ++line_no_;
       if (skipping_ || line->size() > max_line_) *too_long = true, *line = {};
       skipping_ = false;
+      if (*number == 1) SkipByteOrderMark(line);
       return Result::kLine;
     }
     scanned_ = end_ - begin_;
@@ -217,6 +224,7 @@ LineReader::Result LineReader::Next(std::string_view* line, uint64_t* number, bo
         begin_ = end_;
         scanned_ = 0;
         *number = ++line_no_;
+        if (*number == 1) SkipByteOrderMark(line);
         return Result::kLine;
     }
   }
