@@ -192,11 +192,14 @@ Result<std::vector<FlowStatistic>> Evaluate(const storage::EventStore& store, co
                                             const Query& q, QueryStats* stats, Partial* partial) {
   auto plan = Plan::Make(store, view, q);
   if (!plan.ok()) return plan.status();
-  Reducer reducer(q, plan->window(), view.dictionary().size());
-  if (q.type == StatisticType::kSerie && reducer.buckets() > kMaxBuckets) {
-    return Status::InvalidArgument("averageInterval: the window holds " + std::to_string(reducer.buckets()) +
+  // Checked before the reducer exists: it allocates each bucket (1-second buckets over the whole
+  // time range would be 2.5e11 of them).
+  if (const uint64_t buckets = BucketGrid(q, plan->window()).second;
+      q.type == StatisticType::kSerie && buckets > kMaxBuckets) {
+    return Status::InvalidArgument("averageInterval: the window holds " + std::to_string(buckets) +
                                    " buckets, more than " + std::to_string(kMaxBuckets));
   }
+  Reducer reducer(q, plan->window(), view.dictionary().size());
   // Days and hours current rollups cover are added here; every other hour becomes a raw scan task.
   std::vector<ScanTask> tasks;
   // Pair sums: what Repartition Flows ranks, and what ID filters select from.

@@ -49,18 +49,6 @@ bool OneOf(std::string_view name, const std::array<std::string_view, N>& names) 
   return false;
 }
 
-// "name: reason" messages of the library name their parameter first.
-ParameterError FromStatus(const Status& s) {
-  const std::string& m = s.message();
-  const size_t colon = m.find(": ");
-  std::string parameter;
-  if (colon != std::string::npos) {
-    const std::string_view name(m.data(), colon);
-    if (name == "namespace" || OneOf(name, kQueryParameters)) parameter = std::string(name);
-  }
-  return {parameter, m};
-}
-
 std::optional<ParameterError> ParseCount(std::string_view name, std::string_view text, uint64_t* out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   if (ec != std::errc() || end != text.data() + text.size()) {
@@ -70,6 +58,17 @@ std::optional<ParameterError> ParseCount(std::string_view name, std::string_view
 }
 
 }  // namespace
+
+ParameterError ParameterErrorOf(const Status& s) {
+  const std::string& m = s.message();
+  const size_t colon = m.find(": ");
+  std::string parameter;
+  if (colon != std::string::npos) {
+    const std::string_view name(m.data(), colon);
+    if (name == "namespace" || OneOf(name, kQueryParameters)) parameter = std::string(name);
+  }
+  return {parameter, m};
+}
 
 Result<std::vector<std::pair<std::string, std::string>>> ParseQueryString(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
@@ -109,7 +108,7 @@ std::optional<ParameterError> BuildStatisticsRequest(const std::vector<std::pair
     } else if (OneOf(name, kClientListParameters)) {
       // order, override, q: sent by the original clients with every list request; no meaning here.
     } else if (OneOf(name, kQueryParameters)) {
-      if (Status s = SetQueryParameter(&q, name, value); !s.ok()) return FromStatus(s);
+      if (Status s = SetQueryParameter(&q, name, value); !s.ok()) return ParameterErrorOf(s);
     } else {
       return ParameterError{name, name.substr(0, 64) + ": unknown parameter"};
     }
@@ -123,7 +122,7 @@ std::optional<ParameterError> BuildStatisticsRequest(const std::vector<std::pair
     q.namespace_ = *param_namespace;
   else
     return ParameterError{"namespace", "namespace: missing (send the X-Namespace header)"};
-  if (Status s = ValidateQuery(&q); !s.ok()) return FromStatus(s);
+  if (Status s = ValidateQuery(&q); !s.ok()) return ParameterErrorOf(s);
   return std::nullopt;
 }
 

@@ -22,6 +22,10 @@ struct ParameterError {
   std::string description;
 };
 
+// A library error as a bad request: "name: reason" messages name their parameter first
+// ("averageInterval: the window holds ... buckets"); parameter "" when the name is no parameter's.
+ParameterError ParameterErrorOf(const Status& s);
+
 // What a GET /flowstatistics asks for.
 struct StatisticsRequest {
   Query query;

@@ -288,8 +288,11 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
   if (answer == Answer::kPartial) {
     auto partial = store_->QueryPartial(request.query);
     if (!partial.ok()) {
-      const bool bad = partial.status().code() == Status::Code::kInvalidArgument;
-      return SendError(res, bad ? 400 : 500, partial.status().message());
+      if (partial.status().code() != Status::Code::kInvalidArgument) {
+        return SendError(res, 500, partial.status().message());
+      }
+      const ParameterError error = ParameterErrorOf(partial.status());
+      return SendError(res, 400, error.description, error.parameter);
     }
     res.set_content(EncodePartial(*partial), "application/x-flowstat-partial");
     return;
@@ -302,8 +305,11 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
   } else {
     auto result = store_->Query(request.query);
     if (!result.ok()) {
-      const bool bad = result.status().code() == Status::Code::kInvalidArgument;
-      return SendError(res, bad ? 400 : 500, result.status().message());
+      if (result.status().code() != Status::Code::kInvalidArgument) {
+        return SendError(res, 500, result.status().message());
+      }
+      const ParameterError error = ParameterErrorOf(result.status());
+      return SendError(res, 400, error.description, error.parameter);
     }
     list = std::move(*result);
   }

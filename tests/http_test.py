@@ -249,6 +249,13 @@ class HttpQueries(unittest.TestCase):
                            headers={"X-Namespace": "/acme"})
         self.assertEqual(bad.status_code, 400)
         self.assertEqual(bad.json()[0]["data"]["parameter"], "averageInterval")
+        # 1-second buckets from 1970 to 9999: refused as too many, not tried until memory ran out.
+        huge = requests.get(self.server.url + "/flowstatistics",
+                            params={"startAbsolute": 0, "endAbsolute": 253402300799999, "averageInterval": "1s"},
+                            headers={"X-Namespace": "/acme"})
+        self.assertEqual(huge.status_code, 400)
+        self.assertEqual(huge.json()[0]["data"]["parameter"], "averageInterval")
+        self.assertIn("253402300800 buckets", huge.json()[0]["description"])
 
     def test_bodies_are_gzip_or_identity_as_the_client_accepts(self):
         q = {"startAbsolute": BASE_MS, "endAbsolute": BASE_MS + DAY_MS, "type": "Repartition"}

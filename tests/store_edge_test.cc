@@ -130,6 +130,27 @@ TEST_CASE("windows are half-open and buckets aligned to the epoch", "[edge]") {
   CHECK(s[0].data_points[1].value == 16);
 }
 
+TEST_CASE("a Serie of more buckets than a Serie may hold is refused before any is made", "[edge]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->Append(MakeEvent(k13, "/n", "s", "d", Action::kAccept, 1)).ok());
+  Query q = Window("/n", 0, 253402300799999);  // 1970 to 9999 at 1 s: 2.5e11 buckets, ~2 TB of sums
+  q.average_interval_ms = 1000;
+  for (Metric metric : {Metric::kFlows, Metric::kPorts}) {
+    q.metric = metric;
+    auto r = store->Query(q);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Status::Code::kInvalidArgument);
+    CHECK(r.status().message() == "averageInterval: the window holds 253402300800 buckets, more than 2000000");
+    CHECK_FALSE(store->QueryPartial(q).ok());
+  }
+  q.end_absolute = 2'000'000'000;  // exactly the most buckets allowed
+  q.metric = Metric::kFlows;
+  auto r = store->Query(q);
+  REQUIRE(r.ok());
+  CHECK((*r)[0].data_points.size() == 2'000'000);
+}
+
 TEST_CASE("empty results have every attribute", "[edge]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
