@@ -219,8 +219,25 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, co
     }
   }
   if (st.ok()) st = store->LoadHorizons();
+  if (st.ok() && !options.read_only) st = store->ReleaseEmptyLogs(path);
   if (!st.ok()) return Status(st);
   return store;
+}
+
+// RocksDB 7.8 keeps a write-ahead log that a session left empty (opened for writing, nothing
+// written) until some flush moves the store past it, and each such open adds one: an hourly
+// backup of an idle store would leave 8,760 files a year, each opened by every later open. An
+// open that finds logs besides its own writes one record (the format record, unchanged) and
+// flushes it; RocksDB then deletes the logs the flush made obsolete.
+Status EventStore::ReleaseEmptyLogs(const std::string& path) {
+  int logs = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) logs += entry.path().extension() == ".log";
+  if (ec || logs <= 1) return Status::Ok();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (Status s = FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "writing format record"); !s.ok()) return s;
+  return FromRocks(db_->Flush(rocksdb::FlushOptions()), "flushing past empty logs");
 }
 
 EventStore::~EventStore() {

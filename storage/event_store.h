@@ -247,6 +247,8 @@ class EventStore {
   static void AddDictionaryEntries(std::span<const std::pair<uint32_t, std::string_view>> entries,
                                    rocksdb::WriteBatch* wb);
   Status LoadHorizons() EXCLUDES(horizon_mu_);
+  // A writable open: moves the store past write-ahead logs that earlier sessions left empty.
+  Status ReleaseEmptyLogs(const std::string& path);
   Status RemoveEverything(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
   Status RemoveRawKeepingRollups(const util::WriterLease& writer, const RemoveSpec& spec) EXCLUDES(write_mu_);
   // Records (durably, before anything is removed) that `kind` expiry of `ns` reached before_ms,

@@ -343,5 +343,31 @@ TEST_CASE("threads working in a store leave RocksDB's per-thread counters off", 
   CHECK(comparisons == 0);
 }
 
+TEST_CASE("opening a store for writing again and again leaves no write-ahead logs behind", "[reliability]") {
+  // As an hourly `flowstat backup` of an idle store, or a server restarted without reports, does.
+  TempDir dir;
+  auto logs = [&] {
+    int n = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path())) n += f.path().extension() == ".log";
+    return n;
+  };
+  REQUIRE(OpenStore(dir.path())->Append(MakeEvent(1763560800000, "/n", "s", "d")).ok());
+  for (int session = 0; session < 12; ++session) {
+    auto store = OpenStore(dir.path());
+    CHECK(logs() <= 2);
+    if (session == 5) REQUIRE(store->Append(MakeEvent(1763560800001, "/n", "s", "d")).ok());
+  }
+  CHECK(logs() <= 2);
+  auto store = OpenStore(dir.path(), OpenOptions{.read_only = true});
+  Query q;
+  q.namespace_ = "/n";
+  q.start_absolute = 1763560800000;
+  q.end_absolute = 1763560800000 + 3600000;
+  q.type = StatisticType::kRepartition;
+  auto r = store->Query(q);
+  REQUIRE(r.ok());
+  CHECK(r->at(0).data_points.at(0).value == 2);
+}
+
 }  // namespace
 }  // namespace flowstat::testing
