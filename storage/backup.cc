@@ -6,6 +6,7 @@
 // finishes during the copy shows as a changed MANIFEST stamp — then the copy starts over. The
 // copy is finally opened, which replays the log prefix it holds (a torn last record is dropped
 // whole: RocksDB's point-in-time recovery), and verified.
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <thread>
@@ -42,10 +43,22 @@ bool CopyFiles(const fs::path& from, const fs::path& to, Status* error) {
 
 }  // namespace
 
+Status CheckBackupTarget(const std::string& path, const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return Status::InvalidArgument(dir + ": already exists (a backup goes to a new directory)");
+  const fs::path store = fs::weakly_canonical(path, ec);
+  const fs::path target = fs::weakly_canonical(dir, ec);
+  if (ec) return Status::InvalidArgument(dir + ": " + ec.message());
+  if (std::mismatch(store.begin(), store.end(), target.begin(), target.end()).first == store.end()) {
+    return Status::InvalidArgument(dir + ": inside the store " + path + " (a backup goes outside it)");
+  }
+  return Status::Ok();
+}
+
 Status CopyBesideWriter(const std::string& path, const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(fs::path(path) / "CURRENT", ec)) return Status::NotFound(path + ": no flowstat store here");
-  if (fs::exists(dir, ec)) return Status::InvalidArgument(dir + ": already exists (a backup goes to a new directory)");
+  if (Status s = CheckBackupTarget(path, dir); !s.ok()) return s;
   constexpr int kAttempts = 50;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     fs::remove_all(dir, ec);

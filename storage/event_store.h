@@ -374,6 +374,10 @@ std::string ManifestStamp(const std::filesystem::path& dir);
 // CopyBesideWriter).
 Status CopyBesideWriter(const std::string& path, const std::string& dir);
 
+// Why `dir` cannot receive a backup of the store at `path`: it exists, or lies inside the store
+// (which would then hold a copy of itself). Ok when it can.
+Status CheckBackupTarget(const std::string& path, const std::string& dir);
+
 // Converts a RocksDB status into the library's Status (the one place this happens).
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
 

@@ -77,9 +77,7 @@ Result<StoreInfo> EventStore::Info() const {
 }
 
 Status EventStore::Backup(const std::string& dir) {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec))
-    return Status::InvalidArgument(dir + ": already exists (a backup goes to a new directory)");
+  if (Status s = CheckBackupTarget(db_->GetName(), dir); !s.ok()) return s;
   rocksdb::Checkpoint* raw = nullptr;
   Status s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "backup");
   if (!s.ok()) return s;

@@ -322,6 +322,13 @@ class LifecycleCommands(unittest.TestCase):
         r = subprocess.run([FLOWSTAT, "backup", "--db", self.db, "--to", copy], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("already exists", r.stderr)
+        # Never inside the store it copies (also through a path that only resolves there).
+        for inside in (os.path.join(self.db, "backup"), os.path.join(self.db, "..", os.path.basename(self.db), "a", "b")):
+            r = subprocess.run([FLOWSTAT, "backup", "--db", self.db, "--to", inside], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("inside the store", r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.db, "backup")))
+            self.assertFalse(os.path.exists(os.path.join(self.db, "a")))
         out = self.run_ok("delete", "--db", self.db, "--namespace", "/acme/prod")
         self.assertIn("compacted in", out)
         self.assertEqual((count(self.db, "/acme/prod"), count(self.db, "/acme/prodx")), (0, 40))
