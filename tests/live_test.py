@@ -132,6 +132,13 @@ class Live(unittest.TestCase):
         self.err.close()
         self.assertEqual(count(self.db), 20)
 
+    def test_follow_of_a_path_that_exists_but_cannot_be_read_is_an_error(self):
+        # Only a missing file is waited for; a directory would have been waited on without end.
+        proc = self.start("--follow", self.tmp)
+        self.assertEqual(proc.wait(timeout=10), 1)
+        self.err.close()
+        self.assertIn(self.tmp + ": cannot read: is a directory", self.stderr())
+
     def test_follow_resumes_after_kill_9_without_loss_or_double_counting(self):
         log = os.path.join(self.tmp, "flows.log")
         with open(log, "w") as f:

@@ -164,6 +164,11 @@ class Importer {
     std::vector<Source> sources;
     for (const auto& path : o_.inputs) {
       Source src = MakeSource(path);
+      if (!src.reader->open_error().empty()) {  // it exists and cannot be read; missing is waited for
+        std::fprintf(stderr, "%s: %s\n", src.name.c_str(), src.reader->open_error().c_str());
+        aborted_ = true;
+        return;
+      }
       std::error_code ec;
       src.checkpoint = "follow:" + std::filesystem::absolute(path, ec).lexically_normal().string();
       Resume(src);

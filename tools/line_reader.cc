@@ -43,8 +43,9 @@ LineReader::LineReader(std::string path, size_t max_line_bytes, bool follow)
     fd_ = STDIN_FILENO;
     return;
   }
-  if (!OpenPath() && !follow_) return;
-  if (follow_) open_error_.clear();  // it may appear later
+  // A followed file may appear later; one that exists but cannot be read (a directory, no
+  // permission) is an error at once, not a wait without end.
+  if (!OpenPath() && follow_ && missing_) open_error_.clear();
 }
 
 LineReader::~LineReader() {
@@ -54,6 +55,7 @@ LineReader::~LineReader() {
 bool LineReader::OpenPath() {
   struct stat st;
   if (::stat(path_.c_str(), &st) != 0) {
+    missing_ = errno == ENOENT;
     open_error_ = std::string("cannot open: ") + std::strerror(errno);
     return false;
   }

@@ -77,6 +77,7 @@ class LineReader {
   size_t buf_size_ = 0;
   size_t begin_ = 0, end_ = 0, scanned_ = 0;
   bool skipping_ = false;       // inside a line that is too long, until its newline
+  bool missing_ = false;        // the last open found no file at the path
   uint64_t buffer_offset_ = 0;  // file offset of buf_[0]
   uint64_t device_ = 0, inode_ = 0;
   uint64_t line_no_ = 0, bytes_read_ = 0, size_ = 0, file_generation_ = 0;
