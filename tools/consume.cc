@@ -13,6 +13,7 @@
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -166,8 +167,7 @@ class Consumer {
     for (int i = 0; i < partitions->cnt; ++i) {
       rd_kafka_topic_partition_t& p = partitions->elems[i];
       const int64_t group_offset = e || p.err ? -1 : p.offset;
-      auto saved = store_->Checkpoint(CheckpointName(p.topic, p.partition));
-      const int64_t stored = saved.ok() ? std::stoll(*saved) : -1;
+      const int64_t stored = StoredOffset(CheckpointName(p.topic, p.partition));
       const char* origin = "";
       if (stored >= 0 && stored >= group_offset) {
         p.offset = stored;
@@ -185,6 +185,20 @@ class Consumer {
     rd_kafka_assign(rk_, partitions);
     assigned_ = true;
     awaiting_assignment_ = false;
+  }
+
+  // The next offset this store holds for a partition; -1 when none. A checkpoint that is not an
+  // offset (a damaged store) stops the consumer rather than restart the partition from a guess.
+  int64_t StoredOffset(const std::string& name) {
+    auto saved = store_->Checkpoint(name);
+    if (!saved.ok()) return -1;
+    int64_t offset = -1;
+    const auto [end, ec] = std::from_chars(saved->data(), saved->data() + saved->size(), offset);
+    if (ec != std::errc() || end != saved->data() + saved->size() || offset < 0) {
+      if (error_.empty()) error_ = "checkpoint " + name + ": '" + *saved + "' is not an offset (a damaged store)";
+      return -1;
+    }
+    return offset;
   }
 
   // Before partitions go to another member: everything read is written, and Kafka knows.
