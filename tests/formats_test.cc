@@ -373,7 +373,7 @@ TEST_CASE("nfdump: the CSV of 1.7.5 and later, time zones", "[formats]") {
   CHECK(EventOf(lines[4]).value == 2);
 
   // Local times of a zone: Zurich is UTC+1 in November, UTC+2 in July; the hour that repeats
-  // when summer time ends reads as its first instant.
+  // when summer time ends reads as its first instant, one that it skips as the transition.
   const auto zurich = ParseFile("nfdump", "nfdump/handwritten-1.7.5.csv", "", "Europe/Zurich");
   CHECK(EventOf(zurich[1]).timestamp_ms == 1763556805190 - 3600 * 1000);
   auto parser = NewFlowLogParser("nfdump", "", "Europe/Zurich");
@@ -387,6 +387,9 @@ TEST_CASE("nfdump: the CSV of 1.7.5 and later, time zones", "[formats]") {
   CHECK(e.timestamp_ms == *ParseTime("2025-07-01T10:00:00Z"));
   REQUIRE((*parser)->ParseLine("2025-10-26 02:30:00.000,0,TCP,a,1,b,2,1,1,1", &e, &reason).ok());
   CHECK(e.timestamp_ms == *ParseTime("2025-10-26T00:30:00Z"));
+  // The hour summer time skips: no clock showed 02:30, read as the instant the clocks moved.
+  REQUIRE((*parser)->ParseLine("2025-03-30 02:30:00.000,0,TCP,a,1,b,2,1,1,1", &e, &reason).ok());
+  CHECK(e.timestamp_ms == *ParseTime("2025-03-30T01:00:00Z"));
   CHECK_FALSE(NewFlowLogParser("nfdump", "", "Mars/Olympus_Mons").ok());
 }
 
