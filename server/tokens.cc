@@ -91,12 +91,12 @@ bool Allows(const std::vector<TokenTable::Grant>& grants, std::string_view ns, P
 }
 
 std::string_view TokenOfAuthorization(std::string_view header) {
-  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
-  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() > kBearer.size() && header.substr(0, kBearer.size()) == kBearer) {
-    header.remove_prefix(kBearer.size());
-    while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  header = util::TrimBlanks(header);
+  // The scheme's name is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+  constexpr std::string_view kBearer = "Bearer";
+  const size_t blank = header.find_first_of(" \t");
+  if (blank == kBearer.size() && util::EqualsIgnoreCase(header.substr(0, blank), kBearer)) {
+    header = util::TrimBlanks(header.substr(blank));
   }
   return header;
 }

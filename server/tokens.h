@@ -45,7 +45,8 @@ class TokenTable {
 // Whether `grants` allow `permission` on namespace `ns`.
 bool Allows(const std::vector<TokenTable::Grant>& grants, std::string_view ns, Permission permission);
 
-// The token of an Authorization header value: "Bearer TOKEN" or the bare "TOKEN".
+// The token of an Authorization header value: "Bearer TOKEN" (the scheme in any case) or the
+// bare "TOKEN".
 std::string_view TokenOfAuthorization(std::string_view header);
 
 }  // namespace flowstat::server

@@ -336,8 +336,8 @@ class Tokens(unittest.TestCase):
         self.server.__exit__()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def get(self, namespace, token, bearer=True):
-        headers = {"X-Namespace": namespace}
+    def get(self, namespace, token, bearer=True, extra=None):
+        headers = {"X-Namespace": namespace, **(extra or {})}
         if token is not None:
             headers["Authorization"] = ("Bearer " + token) if bearer else token
         return requests.get(self.server.url + "/flowstatistics", headers=headers,
@@ -352,6 +352,10 @@ class Tokens(unittest.TestCase):
         self.assertEqual(self.get("/acme/prod", "not-a-known-token-at-all").status_code, 401)
         self.assertEqual(self.get("/acme/prod", self.READER).status_code, 200)
         self.assertEqual(self.get("/acme/prod/web", self.READER, bearer=False).status_code, 200)
+        for scheme in ("bearer ", "BEARER\t", "Bearer   "):  # the scheme's name in any case
+            self.assertEqual(self.get("/acme/prod", None, extra={"Authorization": scheme + self.READER}).status_code,
+                             200, scheme)
+        self.assertEqual(self.get("/acme/prod", None, extra={"Authorization": "Basic " + self.READER}).status_code, 401)
         for outside in ("/acme/prodx", "/acme/prod-eu", "/acme", "/"):
             r = self.get(outside, self.READER)
             self.assertEqual(r.status_code, 403, outside)
