@@ -242,6 +242,28 @@ TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
     CHECK(r.code == 2);
     CHECK(r.out.find("bad duration unit") != std::string::npos);
   }
+  SECTION("counts are whole numbers in range: -1 is not the largest one, and none wraps") {
+    // generate --events -1 wrote events without end; query --limit -1 meant "all".
+    const std::vector<std::string> refused = {
+        " generate --events -1",
+        " generate --events 99999999999999999999",
+        " generate --events 1 --seed -5",
+        " generate --events 1 --days 0",
+        " generate --events 1 --days nan",
+        " query --db " + dir.Sub("db") + " --namespace /a --type Repartition --limit -1",
+        " dump --db " + dir.Sub("db") + " --namespace /a --limit 18446744073709551616"};
+    for (const std::string& args : refused) {
+      Run r = Shell("timeout 10 " + kBin + args, true);
+      INFO(args << ": " << r.out.substr(0, 300));
+      CHECK(r.code == 2);
+      CHECK(r.out.find("must be") != std::string::npos);
+    }
+    // A window that would start before 1970 (generated timestamps would be negative).
+    Run r = Shell(kBin + " generate --events 1 --days 20500", true);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("--days: the traffic would start before 1970-01-01") != std::string::npos);
+    CHECK(Shell(kBin + " generate --events 0").code == 0);
+  }
   SECTION("missing store, missing file, directory as input") {
     Run r = Shell(kBin + " query --db " + dir.Sub("nowhere") + " --namespace /a", true);
     CHECK(r.code == 1);

@@ -14,6 +14,7 @@
 #include "flowstat/query.h"
 #include "flowstat/version.h"
 #include "server/server.h"
+#include "tools/cli_checks.h"
 #include "tools/consume.h"
 #include "tools/generate.h"
 #include "tools/import.h"
@@ -82,9 +83,15 @@ int main(int argc, char** argv) {
 
   GenerateOptions gen;
   auto* generate = app.add_subcommand("generate", "write deterministic synthetic flow events as JSON Lines");
-  generate->add_option("--events", gen.events, "number of events")->required();
-  generate->add_option("--seed", gen.seed, "random seed [1]");
-  generate->add_option("--days", gen.days, "days of traffic before --end [7]")->check(CLI::PositiveNumber);
+  generate->add_option("--events", gen.events, "number of events")->required()->check(WholeNumber(0));
+  generate->add_option("--seed", gen.seed, "random seed [1]")->check(WholeNumber(0));
+  generate->add_option("--days", gen.days, "days of traffic before --end [7]")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const double days = std::strtod(text.c_str(), nullptr);
+            return days > 0 && days <= 3650000 ? "" : "must be more than 0 days and at most 3650000";
+          },
+          "DAYS", "Days"));
   generate->add_option_function<std::string>(
       "--end",
       [&gen](const std::string& text) {
@@ -198,7 +205,7 @@ serve->add_option("--client-ca", so.client_ca, "require client certificates sign
 serve->add_option("--threads", so.threads, "threads kept ready for connections [8]")->check(CLI::Range(1, 1024));
 serve->add_option("--max-connections", so.max_connections, "connections served at once [2048]")
     ->check(CLI::Range(1, 65536));
-serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(CLI::PositiveNumber);
+serve->add_option("--max-body", so.max_body, "largest request body, bytes [67108864]")->check(WholeNumber(1));
 serve->add_option("--timeout", so.timeout_seconds, "read, write and idle keep-alive timeout, seconds [5]")
     ->check(CLI::Range(1, 3600));
 serve
@@ -235,6 +242,10 @@ if (app.get_subcommands().empty()) {  // a bare `flowstat`: what it can do
   return 2;
 }
 if (generate->parsed()) {
+  if (gen.days * 86400000.0 > static_cast<double>(gen.end_ms)) {
+    std::cerr << "--days: the traffic would start before 1970-01-01 (--end minus --days)\n";
+    return 2;
+  }
   Generate(gen, stdout);
   return std::fflush(stdout) == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 
 #include "flowstat/partial.h"
 #include "flowstat/store.h"
+#include "tools/cli_checks.h"
 #include "tools/line_reader.h"
 #include "tools/output.h"
 #include "util/memory.h"
@@ -126,6 +127,7 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
   AddParam(cmd, f, "--now", "now", "the clock for relative windows (RFC 3339 or epoch ms) [system clock]");
   cmd->add_option("--limit", f->limit,
                   for_query ? "Repartition: keep the first N entries [all]" : "print at most N events [all]")
+      ->check(WholeNumber(0))
       ->each([f](const std::string&) { f->limit_set = true; });
   if (for_query) {
     cmd->add_option("--cache-mb", f->cache_mb, "MiB of decompressed blocks kept while answering; 0: none [256]")
