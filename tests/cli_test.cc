@@ -228,6 +228,19 @@ TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
     CHECK(Slurp(dir.Sub("rej")) == bad + "\n{not json\n");
     CHECK(total(dir.Sub("db")) == 7);
   }
+  SECTION("--rejects naming an input is refused before the input is emptied") {
+    const std::string before = Slurp(dir.Sub("in.jsonl"));
+    std::filesystem::create_hard_link(dir.Sub("in.jsonl"), dir.Sub("link.jsonl"));
+    for (const std::string& rejects : {dir.Sub("in.jsonl"), dir.Sub("link.jsonl")}) {
+      Run r = Shell(
+          kBin + " import --db " + dir.Sub("db") + " --on-error skip --rejects " + rejects + " " + dir.Sub("in.jsonl"),
+          true);
+      CHECK(r.code == 2);
+      CHECK(r.out.find("it would be emptied before it is read") != std::string::npos);
+      CHECK(Slurp(dir.Sub("in.jsonl")) == before);
+    }
+    CHECK_FALSE(std::filesystem::exists(dir.Sub("db")));
+  }
   SECTION("usage errors name the flag and exit 2") {
     Run r = Shell(kBin + " import " + dir.Sub("in.jsonl"), true);
     CHECK(r.code == 2);

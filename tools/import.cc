@@ -78,6 +78,7 @@ class Importer {
         }
       }
     }
+    if (RejectsFileIsAnInput()) return 2;
     OpenOptions open;
     open.cache_bytes = kWriterCacheBytes;  // no queries here
     open.dictionary_cache_bytes = o_.dictionary_cache_mb << 20;
@@ -125,6 +126,23 @@ class Importer {
     PrintSummary();
     if (aborted_) return 1;
     return rejected_ > 0 ? 3 : 0;
+  }
+
+  // --rejects is opened for writing, which empties it: an input named again there (another path
+  // to the same file included) would be lost before a line of it is read.
+  bool RejectsFileIsAnInput() const {
+    struct stat rejects;
+    if (o_.rejects_path.empty() || ::stat(o_.rejects_path.c_str(), &rejects) != 0) return false;
+    for (const auto& input : o_.inputs) {
+      struct stat st;
+      if (input != "-" && ::stat(input.c_str(), &st) == 0 && st.st_dev == rejects.st_dev &&
+          st.st_ino == rejects.st_ino) {
+        std::fprintf(stderr, "flowstat import: --rejects %s is the input %s: it would be emptied before it is read\n",
+                     o_.rejects_path.c_str(), input.c_str());
+        return true;
+      }
+    }
+    return false;
   }
 
   Source MakeSource(const std::string& path) {
