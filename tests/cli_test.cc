@@ -271,6 +271,16 @@ TEST_CASE("bad input: messages, exit codes, rejects", "[cli]") {
       CHECK(r.code == 2);
       CHECK(r.out.find("must be") != std::string::npos);
     }
+    // A flag of the one-query form beside --batch (it was ignored: --output left the answers on
+    // standard output, --format table printed JSON).
+    Write(dir.Sub("q.jsonl"), R"({"namespace":"/a"})"
+                              "\n");
+    for (const char* flag : {" --output out.json", " --format table", " --metric Ports", " --partial"}) {
+      Run r = Shell(kBin + " query --db " + dir.Sub("db") + " --batch " + dir.Sub("q.jsonl") + flag, true);
+      INFO(flag << ": " << r.out);
+      CHECK(r.code == 2);
+      CHECK(r.out.find("does not apply to --batch") != std::string::npos);
+    }
     // A window that would start before 1970 (generated timestamps would be negative).
     Run r = Shell(kBin + " generate --events 1 --days 20500", true);
     CHECK(r.code == 2);

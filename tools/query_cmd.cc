@@ -148,7 +148,17 @@ void AddQueryFlags(CLI::App* cmd, QueryFlags* f, bool for_query) {
     batch->excludes(ns);
     cmd->callback([f, cmd] {
       if (f->batch.empty() && f->namespace_.empty()) throw CLI::RequiredError("--namespace");
-      (void)cmd;
+      if (f->batch.empty()) return;
+      // Each line of a batch carries its parameters and its answer goes to standard output as
+      // JSON: a flag of the one-query form would be ignored without a word.
+      for (const CLI::Option* option : cmd->get_options()) {
+        const std::string name = option->get_name();
+        if (option->count() > 0 && name != "--db" && name != "--batch" && name != "--cache-mb") {
+          throw CLI::ValidationError(name,
+                                     "does not apply to --batch (each line holds its parameters; answers "
+                                     "go to standard output as JSON)");
+        }
+      }
     });
   } else {
     ns->required();
