@@ -59,6 +59,14 @@ std::optional<ParameterError> ParseCount(std::string_view name, std::string_view
 
 }  // namespace
 
+bool SameNamespace(std::string_view a, std::string_view b) {
+  auto trimmed = [](std::string_view ns) {
+    while (ns.size() > 1 && ns.back() == '/') ns.remove_suffix(1);
+    return ns;
+  };
+  return trimmed(a) == trimmed(b);
+}
+
 ParameterError ParameterErrorOf(const Status& s) {
   const std::string& m = s.message();
   const size_t colon = m.find(": ");
@@ -97,7 +105,7 @@ std::optional<ParameterError> BuildStatisticsRequest(const std::vector<std::pair
   Query& q = request->query;
   for (const auto& [name, value] : params) {
     if (name == "namespace") {
-      if (param_namespace && *param_namespace != value) {
+      if (param_namespace && !SameNamespace(*param_namespace, value)) {
         return ParameterError{"namespace", "namespace: given twice with different values"};
       }
       param_namespace = value;
@@ -113,7 +121,7 @@ std::optional<ParameterError> BuildStatisticsRequest(const std::vector<std::pair
       return ParameterError{name, name.substr(0, 64) + ": unknown parameter"};
     }
   }
-  if (header_namespace && param_namespace && *header_namespace != *param_namespace) {
+  if (header_namespace && param_namespace && !SameNamespace(*header_namespace, *param_namespace)) {
     return ParameterError{"namespace", "namespace: the X-Namespace header and the namespace parameter differ"};
   }
   if (header_namespace)

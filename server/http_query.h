@@ -26,6 +26,9 @@ struct ParameterError {
 // ("averageInterval: the window holds ... buckets"); parameter "" when the name is no parameter's.
 ParameterError ParameterErrorOf(const Status& s);
 
+// Whether `a` and `b` name one namespace: "/acme/" is "/acme" (a query's namespace is normalized so).
+bool SameNamespace(std::string_view a, std::string_view b);
+
 // What a GET /flowstatistics asks for.
 struct StatisticsRequest {
   Query query;

@@ -277,7 +277,13 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
     }
   }
   std::optional<std::string> header_namespace;
-  if (req.has_header("X-Namespace")) header_namespace = req.get_header_value("X-Namespace");
+  for (size_t i = 0; i < req.get_header_value_count("X-Namespace"); ++i) {
+    const std::string value = req.get_header_value("X-Namespace", i);
+    if (header_namespace && !SameNamespace(*header_namespace, value)) {
+      return SendError(res, 400, "namespace: X-Namespace headers with different values", "namespace");
+    }
+    header_namespace = value;
+  }
   StatisticsRequest request;
   if (auto error = BuildStatisticsRequest(*params, header_namespace, &request)) {
     return SendError(res, 400, error->description, error->parameter);

@@ -216,6 +216,21 @@ class HttpQueries(unittest.TestCase):
         r = requests.get(self.server.url + "/flowstatistics", params=params, headers={"X-Namespace": "/umbrella"})
         self.assertEqual(r.status_code, 400)
         self.assertEqual(r.json()[0]["data"]["parameter"], "namespace")
+        # Two spellings of one namespace are not different namespaces.
+        r = requests.get(self.server.url + "/flowstatistics", params=params, headers={"X-Namespace": "/acme/"})
+        self.assertEqual((r.status_code, r.text), (200, want))
+        # X-Namespace twice: the same namespace is it; two different ones are refused, not one picked.
+        for values, status in ((["/acme", "/acme/"], 200), (["/acme", "/umbrella"], 400)):
+            with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+                s.sendall(("GET /flowstatistics?startAbsolute=%d&endAbsolute=%d HTTP/1.1\r\nHost: x\r\n%s"
+                           "Connection: close\r\n\r\n" % (BASE_MS, BASE_MS + DAY_MS,
+                                                            "".join("X-Namespace: %s\r\n" % v for v in values))).encode())
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            self.assertIn(b" %d " % status, answer.split(b"\r\n")[0] + b" ", values)
+            if status == 200:
+                self.assertEqual(answer.partition(b"\r\n\r\n")[2].decode(), want)
 
     def test_client_list_parameters_page_and_are_otherwise_ignored(self):
         base = [("startAbsolute", BASE_MS), ("endAbsolute", BASE_MS + DAY_MS), ("recursive", "true"),
