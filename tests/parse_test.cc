@@ -224,6 +224,14 @@ TEST_CASE("CSV events", "[parse][csv]") {
   CHECK(csv.Parse("1,/a,s,d,accept", &e).message() == "expected 8 columns, got 5");
   CHECK(csv.Parse("1,/a,s,d,accept,,70000,5", &e).message().find("destinationPort: out of range") == 0);
   CHECK(csv.Parse("1,/a,,d,accept,,,", &e).message() == "sourceID: missing required field");
+  // A column named twice: the last counts, as a field given twice in JSON does.
+  CsvEventParser twice;
+  REQUIRE(twice.SetHeader("timestamp,namespace,sourceID,destinationID,action,timestamp").ok());
+  REQUIRE(twice.Parse("1,/a,s,d,accept,2", &e).ok());
+  CHECK(e.timestamp_ms == 2);
+  REQUIRE(ParseEventJson(With(R"("timestamp":5,"action":"accept")"), &e).ok());
+  CHECK(e.timestamp_ms == 5);
+  CHECK(e.action == Action::kAccept);
   CsvEventParser no_action;
   CHECK(no_action.SetHeader("timestamp,namespace,sourceID,destinationID").message() ==
         "header: action: missing required field");
