@@ -69,8 +69,8 @@ const char* Title(int status) {
 }
 
 // One object of the original API's error list. `data` is a JSON object's text ("{}" when none).
-void AppendError(std::string* out, int status, std::string_view description, std::string_view data) {
-  out->push_back(out->empty() ? '[' : ',');
+// One error object of the original API's shape.
+void AppendErrorObject(std::string* out, int status, std::string_view description, std::string_view data) {
   *out += "{\"code\":" + std::to_string(status) + ",\"title\":";
   util::AppendJsonString(out, Title(status));
   *out += ",\"description\":";
@@ -78,6 +78,54 @@ void AppendError(std::string* out, int status, std::string_view description, std
   *out += ",\"subject\":\"flowstat\",\"data\":";
   *out += data;
   out->push_back('}');
+}
+
+// An error object appended to a list being built in `out` (opened when empty, closed by SendErrors).
+void AppendError(std::string* out, int status, std::string_view description, std::string_view data) {
+  out->push_back(out->empty() ? '[' : ',');
+  AppendErrorObject(out, status, description, data);
+}
+
+std::string EventErrorData(size_t index) { return "{\"index\":" + std::to_string(index) + "}"; }
+
+// A 422's list of errors is held whole up to this many; past it, a body of invalid events (8 MB
+// of "x" lines: 4M errors, 934 MB of JSON, 2.5 GB of memory at the peak) is answered as a stream,
+// each error written as the body is read again, in chunks of ~64 KB.
+constexpr size_t kErrorsHeld = 1000;
+
+// Bytes of a streamed answer sent by this thread, for its access-log line: such an answer has no
+// Content-Length.
+thread_local uint64_t streamed_bytes = 0;
+
+void StreamEventErrors(httplib::Response& res, std::string body, const std::string& content_type) {
+  struct Stream {
+    std::string body;
+    std::unique_ptr<ReportReader> reader;
+    bool opened = false, any = false;
+  };
+  auto stream = std::make_shared<Stream>();
+  stream->body = std::move(body);
+  stream->reader = std::make_unique<ReportReader>(stream->body, content_type);
+  res.status = 422;
+  res.set_chunked_content_provider("application/json", [stream](size_t, httplib::DataSink& sink) {
+    constexpr size_t kChunkBytes = 64 << 10;
+    std::string out = stream->opened ? "" : "[";
+    stream->opened = true;
+    FlowEvent event;
+    std::string reason;
+    ReportReader::Item item = ReportReader::Item::kEvent;
+    while (out.size() < kChunkBytes && (item = stream->reader->Next(&event, &reason)) != ReportReader::Item::kEnd) {
+      if (item != ReportReader::Item::kInvalid) continue;
+      if (stream->any) out.push_back(',');
+      AppendErrorObject(&out, 422, reason, EventErrorData(stream->reader->index()));
+      stream->any = true;
+    }
+    if (item == ReportReader::Item::kEnd) out.push_back(']');
+    streamed_bytes += out.size();
+    if (!sink.write(out.data(), out.size())) return false;
+    if (item == ReportReader::Item::kEnd) sink.done();
+    return true;
+  });
 }
 
 void SendErrors(httplib::Response& res, int status, std::string errors) {
@@ -368,18 +416,19 @@ std::optional<std::string> Service::ReadBody(const httplib::Request& req, httpli
 }
 
 void Service::Reports(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-  const std::optional<std::string> body = ReadBody(req, res, reader);
+  std::optional<std::string> body = ReadBody(req, res, reader);
   if (!body) return;
   auto grants = Authenticate(req, res);
   if (!grants) return;
   if (body->find_first_not_of(" \t\r\n") == std::string::npos) return SendError(res, 400, "empty body: no flow events");
-  ParsedReports parsed = ParseReports(*body, req.get_header_value("Content-Type"));
+  const std::string content_type = req.get_header_value("Content-Type");
+  ParsedReports parsed = ParseReports(*body, content_type, kErrorsHeld);
   if (!parsed.body_error.empty()) return SendError(res, 400, parsed.body_error);
-  if (!parsed.errors.empty()) {
+  if (parsed.error_count > parsed.errors.size()) return StreamEventErrors(res, std::move(*body), content_type);
+  if (parsed.error_count > 0) {
     std::string out;
-    for (const EventError& e : parsed.errors) {
-      AppendError(&out, 422, e.description, "{\"index\":" + std::to_string(e.index) + "}");
-    }
+    for (const ParsedReports::EventError& e : parsed.errors)
+      AppendError(&out, 422, e.description, EventErrorData(e.index));
     return SendErrors(res, 422, std::move(out));
   }
   for (size_t i = 0; i < parsed.events.size(); ++i) {
@@ -456,10 +505,13 @@ void Service::Log(const httplib::Request& req, const httplib::Response& res) {
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   // The path only: a query string is the client's business, and no token ever appears here.
   // The body bytes sent. Bodies go out through content providers (server/body_encoding.h), which
-  // leave `body` empty: their size is the Content-Length header written with them. HEAD sends none.
-  const size_t bytes = req.method == "HEAD" ? 0
-                       : res.body.empty()   ? res.get_header_value<uint64_t>("Content-Length")
-                                            : res.body.size();
+  // leave `body` empty: their size is the Content-Length header written with them, or what a
+  // streamed one counted. HEAD sends none.
+  const size_t bytes = req.method == "HEAD"               ? 0
+                       : res.is_chunked_content_provider_ ? streamed_bytes
+                       : res.body.empty()                 ? res.get_header_value<uint64_t>("Content-Length")
+                                                          : res.body.size();
+  streamed_bytes = 0;
   char line[1024];  // a logged path takes at most 600 bytes
   const int n = std::snprintf(line, sizeof line, "%s %.32s %s %d %zu %.3fms\n", when, req.method.c_str(),
                               LoggedPath(req.path).c_str(), res.status, bytes, seconds * 1000);
@@ -533,7 +585,7 @@ void Service::Install(httplib::Server& http) {
   http.Post("/backup", encoded_reading([this](const httplib::Request& req, httplib::Response& res,
                                               const httplib::ContentReader& reader) { Backup(req, res, reader); }));
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) {  // else a handler wrote the error list already
+    if (res.body.empty() && !res.content_provider_) {  // else a handler wrote or streams the error list
       const int status = res.status;
       if (status == 404)
         SendError(res, 404, "no such path: " + req.path.substr(0, 200));
