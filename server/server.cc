@@ -69,7 +69,6 @@ const char* Title(int status) {
 }
 
 // One object of the original API's error list. `data` is a JSON object's text ("{}" when none).
-// One error object of the original API's shape.
 void AppendErrorObject(std::string* out, int status, std::string_view description, std::string_view data) {
   *out += "{\"code\":" + std::to_string(status) + ",\"title\":";
   util::AppendJsonString(out, Title(status));
@@ -144,6 +143,13 @@ void SendError(httplib::Response& res, int status, std::string_view description,
   std::string out;
   AppendError(&out, status, description, data);
   SendErrors(res, status, std::move(out));
+}
+
+// A query the store refused: a bad parameter is a 400 naming it, anything else a 500.
+void SendQueryError(httplib::Response& res, const Status& s) {
+  if (s.code() != Status::Code::kInvalidArgument) return SendError(res, 500, s.message());
+  const ParameterError error = ParameterErrorOf(s);
+  SendError(res, 400, error.description, error.parameter);
 }
 
 bool IsLoopback(const std::string& host) {
@@ -342,11 +348,7 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
   if (answer == Answer::kPartial) {
     auto partial = store_->QueryPartial(request.query);
     if (!partial.ok()) {
-      if (partial.status().code() != Status::Code::kInvalidArgument) {
-        return SendError(res, 500, partial.status().message());
-      }
-      const ParameterError error = ParameterErrorOf(partial.status());
-      return SendError(res, 400, error.description, error.parameter);
+      return SendQueryError(res, partial.status());
     }
     res.set_content(EncodePartial(*partial), "application/x-flowstat-partial");
     return;
@@ -359,11 +361,7 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
   } else {
     auto result = store_->Query(request.query);
     if (!result.ok()) {
-      if (result.status().code() != Status::Code::kInvalidArgument) {
-        return SendError(res, 500, result.status().message());
-      }
-      const ParameterError error = ParameterErrorOf(result.status());
-      return SendError(res, 400, error.description, error.parameter);
+      return SendQueryError(res, result.status());
     }
     list = std::move(*result);
   }
@@ -388,7 +386,8 @@ void Service::Statistics(const httplib::Request& req, httplib::Response& res, An
 
 // The route reads its body itself: the library bounds only a body whose Content-Length is over
 // the limit, not a chunked one nor what a compressed one expands to, and would hold either whole.
-// A body left unread or half read makes the rest of the connection's bytes meaningless: it closes.
+// After a body left unread or half read the rest of the connection's bytes are meaningless: the
+// answer asks the client to close it (`Connection: close`).
 std::optional<std::string> Service::ReadBody(const httplib::Request& req, httplib::Response& res,
                                              const httplib::ContentReader& reader) {
   if (req.is_multipart_form_data()) {
