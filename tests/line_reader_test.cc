@@ -48,12 +48,10 @@ TEST_CASE("the line reader tells when the next line is already read", "[cli]") {
     CHECK(LinesOf(path, 16) == Lines{{"a", true}, {"<too long>", true}, {"b", false}});
   }
   SECTION("a byte order mark opening the file is not part of its first line; elsewhere it is data") {
-    Write(path, "\xEF\xBB\xBF" "a,b\n\xEF\xBB\xBF" "c");
-    CHECK(LinesOf(path) == Lines{{"a,b", true},
-                                 {"\xEF\xBB\xBF"
-                                  "c",
-                                  false}});
-    Write(path, "\xEF\xBB\xBF");
+    const std::string bom = "\xEF\xBB\xBF";
+    Write(path, bom + "a,b\n" + bom + "c");
+    CHECK(LinesOf(path) == Lines{{"a,b", true}, {bom + "c", false}});
+    Write(path, bom);
     CHECK(LinesOf(path) == Lines{{"", false}});
   }
 }
