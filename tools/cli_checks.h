@@ -24,7 +24,12 @@ inline CLI::Validator WholeNumber(uint64_t min, uint64_t max = std::numeric_limi
                    ? "must be a whole number, at least " + std::to_string(min)
                    : "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
       },
-      "UINT", "WholeNumber");
+      min == 0 && max == std::numeric_limits<uint64_t>::max()
+          ? ""
+          : (max == std::numeric_limits<uint64_t>::max()
+                 ? "at least " + std::to_string(min)
+                 : "in [" + std::to_string(min) + " - " + std::to_string(max) + "]"),
+      "WholeNumber");
 }
 
 }  // namespace flowstat::tools

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
             const double days = std::strtod(text.c_str(), nullptr);
             return days > 0 && days <= 3650000 ? "" : "must be more than 0 days and at most 3650000";
           },
-          "DAYS", "Days"));
+          "in (0 - 3650000]", "Days"));
   generate->add_option_function<std::string>(
       "--end",
       [&gen](const std::string& text) {
