@@ -74,7 +74,7 @@ namespace flowstat::schema {
 
 Status NormalizeNamespace(std::string_view field, std::string* ns) {
   if (ns->empty() || (*ns)[0] != '/') return FieldError(field, "namespace must start with '/'");
-  while (ns->size() > 1 && ns->back() == '/') ns->pop_back();
+  ns->resize(util::WithoutTrailingSlashes(*ns).size());
   return Status::Ok();
 }
 

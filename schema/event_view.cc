@@ -2,6 +2,7 @@
 
 #include "schema/event_fields.h"
 #include "util/json_text.h"
+#include "util/text.h"
 
 namespace flowstat::schema {
 namespace {
@@ -119,7 +120,7 @@ FlowEvent ToFlowEvent(const EventView& v) {
 Status ValidateView(EventView* v) {
   if (v->timestamp_ms < 0 || v->timestamp_ms > kMaxTimestampMs) return FieldError("timestamp", "out of range");
   if (v->namespace_.empty() || v->namespace_[0] != '/') return FieldError("namespace", "namespace must start with '/'");
-  while (v->namespace_.size() > 1 && v->namespace_.back() == '/') v->namespace_.remove_suffix(1);
+  v->namespace_ = util::WithoutTrailingSlashes(v->namespace_);
   if (v->source_id.empty()) return FieldError("sourceID", "must not be empty");
   if (v->destination_id.empty()) return FieldError("destinationID", "must not be empty");
   if (v->value < 1 || v->value > kMaxEventValue) return FieldError("value", "out of range (1 .. 2^53-1)");

@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "util/text.h"
+
 namespace flowstat::server {
 namespace {
 
@@ -60,11 +62,7 @@ std::optional<ParameterError> ParseCount(std::string_view name, std::string_view
 }  // namespace
 
 bool SameNamespace(std::string_view a, std::string_view b) {
-  auto trimmed = [](std::string_view ns) {
-    while (ns.size() > 1 && ns.back() == '/') ns.remove_suffix(1);
-    return ns;
-  };
-  return trimmed(a) == trimmed(b);
+  return util::WithoutTrailingSlashes(a) == util::WithoutTrailingSlashes(b);
 }
 
 ParameterError ParameterErrorOf(const Status& s) {

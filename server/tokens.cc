@@ -60,9 +60,8 @@ Result<TokenTable> TokenTable::Parse(std::string_view text, const std::string& n
     };
     if (words.size() != 3) return error("expected TOKEN NAMESPACE PERMISSIONS");
     if (words[0].size() < kMinTokenLength) return error("token shorter than 16 characters");
-    std::string ns(words[1]);
-    if (ns.empty() || ns[0] != '/') return error("namespace must start with '/'");
-    while (ns.size() > 1 && ns.back() == '/') ns.pop_back();
+    if (words[1].empty() || words[1][0] != '/') return error("namespace must start with '/'");
+    std::string ns(util::WithoutTrailingSlashes(words[1]));
     auto permissions = ParsePermissions(words[2]);
     if (!permissions.ok()) return error(permissions.status().message());
     table.entries_.push_back({std::string(words[0]), {std::move(ns), *permissions}});

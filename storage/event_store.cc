@@ -234,14 +234,18 @@ Status EventStore::ReleaseEmptyLogs(const std::string& path) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) logs += entry.path().extension() == ".log";
   if (ec || logs <= 1) return Status::Ok();
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  if (Status s = FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "writing format record"); !s.ok()) return s;
+  if (Status s = WriteFormatRecord(); !s.ok()) return s;
   return FromRocks(db_->Flush(rocksdb::FlushOptions()), "flushing past empty logs");
 }
 
 EventStore::~EventStore() {
   if (db_ && !read_only_ && !write_failed_) db_->SyncWAL();
+}
+
+Status EventStore::WriteFormatRecord() {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "writing format record");
 }
 
 Status EventStore::CheckFormat(bool fresh, int* version) {
@@ -254,9 +258,7 @@ Status EventStore::CheckFormat(bool fresh, int* version) {
     if (!fresh || it->Valid() || read_only_) {
       return Status::Incompatible("not a flowstat store (no format record)");
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db_->Put(wo, kFormatKey, kFormatDescription), "writing format record");
+    return WriteFormatRecord();
   }
   if (!s.ok()) return FromRocks(s, "reading format record");
   if (value == kFormatDescriptionV2) {

@@ -241,6 +241,8 @@ class EventStore {
   uint32_t LastDictionaryId(rocksdb::Iterator* it, Status* error) const;
   // Writes the index keys a store of format `version` lacks, then the current format record.
   Status UpgradeToEntryIndex(int version);
+  // The current format record, synced.
+  Status WriteFormatRecord();
   // Checks the format record; `*version` is the format found (4 for a fresh store).
   Status CheckFormat(bool fresh, int* version);
   // Puts dictionary entries (id, kind byte + payload) and their index keys.

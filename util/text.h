@@ -33,6 +33,13 @@ inline std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
+// A namespace without trailing '/' ("/acme/" is "/acme"), except "/" itself: how namespaces are
+// normalized everywhere (events, queries, token grants).
+inline std::string_view WithoutTrailingSlashes(std::string_view ns) {
+  while (ns.size() > 1 && ns.back() == '/') ns.remove_suffix(1);
+  return ns;
+}
+
 // a == b, without a call for strings of up to 16 bytes (JSON field names, compared once per field
 // of every imported event): two loads of each, which overlap when shorter than the pair of them.
 inline bool EqualsShort(std::string_view a, std::string_view b) {
